@@ -1,0 +1,100 @@
+package accesstoken
+
+import (
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// AdmissionHeader carries the gateway's admission to the media server. The
+// gateway deletes whatever a client sent under this name.
+const AdmissionHeader = "Roomgate-Admission"
+
+// AdmissionTTL is how long an admission may be presented. It is used once, at
+// the WebSocket upgrade that the gateway forwards right after minting it.
+const AdmissionTTL = 30 * time.Second
+
+// PeerRole is what an admitted peer may do in its room.
+type PeerRole string
+
+const (
+	PeerHost  PeerRole = "host"  // logged-in host: admin, and keeps the room open
+	PeerAdmin PeerRole = "admin" // token with isAdmin
+	PeerGuest PeerRole = "guest" // may publish and watch
+	PeerLobby PeerRole = "lobby" // waits for an admin; sees and sends nothing
+)
+
+func (r PeerRole) valid() bool {
+	switch r {
+	case PeerHost, PeerAdmin, PeerGuest, PeerLobby:
+		return true
+	}
+	return false
+}
+
+// Admission is the gateway's word to the media server that one connection may
+// enter one room in one role. Subject is the peer id.
+type Admission struct {
+	jwt.RegisteredClaims
+	Room           string   `json:"room"`
+	Role           PeerRole `json:"role"`
+	Name           string   `json:"name,omitempty"`
+	Email          string   `json:"email,omitempty"`
+	ExternalUserID string   `json:"xuid,omitempty"`
+	// TokenID is the jti of the credential the peer came with, for revocation.
+	TokenID string `json:"tid,omitempty"`
+	// EjectAt is when the peer must be removed (Unix seconds); 0: never.
+	EjectAt int64 `json:"eject_at,omitempty"`
+}
+
+// Validate checks the rules beyond signature and time.
+func (a *Admission) Validate() error {
+	if a.ID == "" || a.Subject == "" {
+		return claimError("admission needs a jti and a peer id")
+	}
+	if !ValidRoom(a.Room) {
+		return claimError("admission names no valid room")
+	}
+	if !a.Role.valid() {
+		return claimError("admission has an unknown role")
+	}
+	if !ValidDisplayName(a.Name) {
+		return claimError("name is too long or has control characters")
+	}
+	return nil
+}
+
+const admissionAudience = "roomgate:admission"
+
+// Admissions mints and verifies admissions with the admission key.
+type Admissions struct{ c codec }
+
+// NewAdmissions returns an Admissions keyed from s. now is the clock; nil means time.Now.
+func NewAdmissions(s Secret, now func() time.Time) *Admissions {
+	if now == nil {
+		now = time.Now
+	}
+	return &Admissions{codec{key: s.Key(PurposeAdmission), audience: admissionAudience, now: now}}
+}
+
+// Mint signs a, filling in jti, iat, exp and the audience.
+func (m *Admissions) Mint(a Admission) (string, error) {
+	now := m.c.now()
+	a.ID = NewID()
+	a.IssuedAt = jwt.NewNumericDate(now)
+	a.ExpiresAt = jwt.NewNumericDate(now.Add(AdmissionTTL))
+	a.Audience = jwt.ClaimStrings{admissionAudience}
+	if err := a.Validate(); err != nil {
+		return "", err
+	}
+	return m.c.sign(&a)
+}
+
+// Verify checks an admission and returns it.
+func (m *Admissions) Verify(token string) (*Admission, error) {
+	var a Admission
+	if err := m.c.parse(token, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}

@@ -1,0 +1,96 @@
+package accesstoken
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxTokenLen is the longest token accepted, in bytes. Longer input is refused
+// before any parsing.
+const MaxTokenLen = 8 << 10
+
+// Leeway is the clock skew tolerated on exp, nbf and iat.
+const Leeway = 5 * time.Second
+
+// Errors returned by verification. They are safe to show to the person whose
+// token was refused: none contains the token.
+var (
+	ErrTooLarge    = errors.New("token is larger than 8 KiB")
+	ErrMalformed   = errors.New("token is malformed")
+	ErrSignature   = errors.New("token signature or algorithm is not valid")
+	ErrExpired     = errors.New("token has expired")
+	ErrNotYetValid = errors.New("token is not valid yet")
+	ErrInvalid     = errors.New("token is not valid")
+)
+
+// method is the only algorithm minted and accepted. Pinning it is what keeps
+// alg=none and algorithm-confusion tokens out.
+var method = jwt.SigningMethodHS256
+
+// codec signs and verifies one kind of token with one key.
+type codec struct {
+	key      []byte
+	audience string
+	now      func() time.Time
+}
+
+func (c codec) sign(claims jwt.Claims) (string, error) {
+	return jwt.NewWithClaims(method, claims).SignedString(c.key)
+}
+
+func (c codec) parse(token string, into jwt.Claims) error {
+	if len(token) > MaxTokenLen {
+		return ErrTooLarge
+	}
+	p := jwt.NewParser(
+		jwt.WithValidMethods([]string{method.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithAudience(c.audience),
+		jwt.WithTimeFunc(c.now),
+		jwt.WithStrictDecoding(),
+	)
+	_, err := p.ParseWithClaims(token, into, func(t *jwt.Token) (any, error) {
+		if t.Method != method {
+			return nil, ErrSignature
+		}
+		return c.key, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return ErrMalformed
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
+		return ErrSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return ErrExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return ErrNotYetValid
+	default:
+		// Claim-level problems (missing jti, bad room): say which, never echo values.
+		var ce claimError
+		if errors.As(err, &ce) {
+			return fmt.Errorf("%w: %s", ErrInvalid, string(ce))
+		}
+		return ErrInvalid
+	}
+}
+
+// claimError names a claim that breaks the rules; it carries no claim value.
+type claimError string
+
+func (e claimError) Error() string { return string(e) }
+
+// NewID returns a random token id (jti).
+func NewID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
