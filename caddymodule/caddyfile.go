@@ -1,0 +1,178 @@
+package caddymodule
+
+import (
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/roomgate/roomgate/accesstoken"
+	"golang.org/x/crypto/bcrypt"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("roomgate", parseGatewayCaddyfile)
+	// The gateway must see the signalling request before reverse_proxy does.
+	httpcaddyfile.RegisterDirectiveOrder("roomgate", httpcaddyfile.Before, "reverse_proxy")
+}
+
+func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	g := new(Gateway)
+	err := g.UnmarshalCaddyfile(h.Dispenser)
+	return g, err
+}
+
+// UnmarshalCaddyfile sets up the gateway from Caddyfile tokens:
+//
+//	roomgate {
+//		secret <secret>
+//		host_protected [on|off]
+//		user_auth [on|off]
+//		user <username> <bcrypt-hash> [rooms <room,room…>]
+//		users_json <json>
+//		token_ttl <duration>
+//		signal_path <path>
+//		host_grace <duration>
+//	}
+func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive's name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "secret":
+			if !d.NextArg() {
+				// `secret {$ROOMGATE_SECRET}` with the variable unset: use the stored secret.
+				continue
+			}
+			v := d.Val()
+			if !strings.Contains(v, "{") && len(v) < accesstoken.MinSecretLen {
+				return d.Errf("secret is %d bytes; it must be at least %d", len(v), accesstoken.MinSecretLen)
+			}
+			g.Secret = v
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "host_protected":
+			v, err := parseFlag(d)
+			if err != nil {
+				return err
+			}
+			g.HostProtected = v
+		case "user_auth":
+			v, err := parseFlag(d)
+			if err != nil {
+				return err
+			}
+			g.UserAuth = v
+		case "user":
+			u, err := parseUser(d)
+			if err != nil {
+				return err
+			}
+			g.Users = append(g.Users, u)
+		case "users_json":
+			if !d.NextArg() {
+				continue // {$HOST_USERS} unset
+			}
+			g.UsersJSON = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "token_ttl":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			if dur < time.Minute {
+				return d.Errf("token_ttl %v is shorter than a minute", dur)
+			}
+			g.TokenTTL = caddy.Duration(dur)
+		case "signal_path":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if !strings.HasPrefix(d.Val(), "/") {
+				return d.Errf("signal_path %q must start with /", d.Val())
+			}
+			g.SignalPath = d.Val()
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+		case "host_grace":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			g.HostGrace = caddy.Duration(dur)
+		default:
+			return d.Errf("unknown roomgate option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// parseFlag reads a switch that may stand alone (on) or take on/off.
+func parseFlag(d *caddyfile.Dispenser) (bool, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return true, nil
+	}
+	var v bool
+	switch strings.ToLower(d.Val()) {
+	case "on", "true", "yes", "1":
+		v = true
+	case "off", "false", "no", "0", "":
+	default:
+		return false, d.Errf("%s takes on or off, not %q", name, d.Val())
+	}
+	if d.NextArg() {
+		return false, d.ArgErr()
+	}
+	return v, nil
+}
+
+func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
+	var u UserConfig
+	if !d.Args(&u.Username, &u.Password) {
+		return u, d.Err("user takes a username and a bcrypt hash: user <name> <hash> [rooms a,b]")
+	}
+	if _, err := bcrypt.Cost([]byte(u.Password)); err != nil && !strings.Contains(u.Password, "{") {
+		return u, d.Errf("the password of user %q is not a bcrypt hash; make one with `roomgate hash-password`", u.Username)
+	}
+	if d.NextArg() {
+		if d.Val() != "rooms" || !d.NextArg() {
+			return u, d.Errf("after the hash of user %q only `rooms <room,room…>` may follow", u.Username)
+		}
+		for r := range strings.SplitSeq(d.Val(), ",") {
+			if r = strings.TrimSpace(r); r != "*" && !accesstoken.ValidRoom(r) {
+				return u, d.Errf("room %q of user %q must be 1-64 of A-Z a-z 0-9 _ -", r, u.Username)
+			}
+			u.Rooms = append(u.Rooms, r)
+		}
+		if d.NextArg() {
+			return u, d.ArgErr()
+		}
+	}
+	return u, nil
+}
+
+func parseDuration(d *caddyfile.Dispenser) (time.Duration, error) {
+	name := d.Val()
+	if !d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(d.Val())
+	if err != nil || dur < 0 {
+		return 0, d.Errf("%s: %q is not a duration", name, d.Val())
+	}
+	if d.NextArg() {
+		return 0, d.ArgErr()
+	}
+	return dur, nil
+}
+
+var _ caddyfile.Unmarshaler = (*Gateway)(nil)

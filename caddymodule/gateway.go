@@ -1,0 +1,155 @@
+package caddymodule
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/roomgate/roomgate/gateway"
+)
+
+func init() {
+	caddy.RegisterModule(Gateway{})
+}
+
+// gatewayStates keeps each gateway's live state (host sessions, allowlist,
+// connections, login limits) across config reloads, keyed by the secret's
+// fingerprint: a reload that keeps the secret keeps every login.
+var gatewayStates = caddy.NewUsagePool()
+
+// Gateway is the roomgate HTTP handler: it logs hosts in, keeps the
+// allowlist of their addresses, checks peer tokens, and lets a signalling
+// WebSocket through to the next handler (reverse_proxy) only with a fresh
+// admission for the media server.
+type Gateway struct {
+	// Secret is the master secret, at least 32 bytes; each purpose derives its
+	// own key from it. Placeholders such as {env.ROOMGATE_SECRET} are expanded
+	// at start. Left empty, a random secret is made once and kept in Caddy's
+	// storage.
+	Secret string `json:"secret,omitempty"`
+
+	// HostProtected lets guests without credentials join a room only while a
+	// logged-in host is in it (MiroTalk's HOST_PROTECTED).
+	HostProtected bool `json:"host_protected,omitempty"`
+
+	// UserAuth lets nobody join without credentials or a valid token
+	// (MiroTalk's HOST_USER_AUTH).
+	UserAuth bool `json:"user_auth,omitempty"`
+
+	// Users are the hosts who may log in, with bcrypt password hashes as
+	// `roomgate hash-password` prints them.
+	Users []UserConfig `json:"users,omitempty"`
+
+	// UsersJSON takes MiroTalk's HOST_USERS JSON,
+	// [{"username":"…","password":"…","allowed_rooms":["…"]}], for migration.
+	// Plain passwords there are hashed at load (a warning says so); bcrypt
+	// hashes are taken as they are.
+	UsersJSON string `json:"users_json,omitempty"`
+
+	// TokenTTL is the lifetime of a host login and the default lifetime of
+	// peer tokens. Default: 1h.
+	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
+
+	// SignalPath is the path of the signalling WebSocket. Default: /ws.
+	SignalPath string `json:"signal_path,omitempty"`
+
+	// HostGrace is how long a host's session and room stay open after the
+	// host's last signalling connection ends, so that a page reload does not
+	// end the meeting. Default: 30s.
+	HostGrace caddy.Duration `json:"host_grace,omitempty"`
+
+	gw       *gateway.Gateway
+	stateKey string
+}
+
+// UserConfig is one host who may log in.
+type UserConfig struct {
+	// Username is what the host types to log in.
+	Username string `json:"username"`
+	// Password is the bcrypt hash of the password.
+	Password string `json:"password"`
+	// Rooms are the rooms the host may open; empty means all.
+	Rooms []string `json:"rooms,omitempty"`
+}
+
+// CaddyModule returns the Caddy module information.
+func (Gateway) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.roomgate",
+		New: func() caddy.Module { return new(Gateway) },
+	}
+}
+
+// Provision loads the secret and users and attaches to the live state.
+func (g *Gateway) Provision(ctx caddy.Context) error {
+	log := ctx.Logger()
+	secret, err := masterSecret(ctx, g.Secret)
+	if err != nil {
+		return err
+	}
+	users, err := g.loadUsers(log)
+	if err != nil {
+		return err
+	}
+	g.stateKey = "gateway/" + secret.ID()
+	st, _, err := gatewayStates.LoadOrNew(g.stateKey, func() (caddy.Destructor, error) {
+		return gateway.NewState(nil), nil
+	})
+	if err != nil {
+		return err
+	}
+	g.gw, err = gateway.New(gateway.Config{
+		HostProtected: g.HostProtected,
+		UserAuth:      g.UserAuth,
+		Users:         users,
+		TokenTTL:      caddyDuration(g.TokenTTL),
+		SignalPath:    g.SignalPath,
+		HostGrace:     caddyDuration(g.HostGrace),
+		ClientIP:      clientIP,
+		Logger:        log,
+	}, secret, st.(*gateway.State))
+	if err != nil {
+		gatewayStates.Delete(g.stateKey)
+		g.stateKey = ""
+		return fmt.Errorf("roomgate: %w", err)
+	}
+	return nil
+}
+
+// Cleanup lets go of the live state; the next config holds it if it uses the
+// same secret.
+func (g *Gateway) Cleanup() error {
+	if g.stateKey == "" {
+		return nil
+	}
+	_, err := gatewayStates.Delete(g.stateKey)
+	return err
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	return g.gw.ServeHTTP(w, r, next.ServeHTTP)
+}
+
+// clientIP is Caddy's resolved client address: the connection's peer, or a
+// forwarded address only when that peer is a configured trusted proxy.
+func clientIP(r *http.Request) netip.Addr {
+	s, _ := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.WithZone("").Unmap()
+}
+
+func caddyDuration(d caddy.Duration) time.Duration { return time.Duration(d) }
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Gateway)(nil)
+	_ caddy.CleanerUpper          = (*Gateway)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Gateway)(nil)
+)

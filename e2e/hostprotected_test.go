@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestHostProtectedGuestNeedsHostAndLogoutShutsTheDoor(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "host_protected", "")
+	host, guest := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+
+	if a := guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden); a.errorCode() != "host_absent" {
+		t.Fatalf("guest before any host: %s", a.body)
+	}
+	tok := host.mustLogin("alice", password)
+	// Logging in alone opens no room: the host has to be in it.
+	guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden)
+
+	hs := host.mustSignal("standup", signalOpts{token: tok})
+	if hs.hello.Role != "host" || hs.hello.Room != "standup" {
+		t.Fatalf("host admitted as %+v", hs.hello)
+	}
+	g := guest.mustSignal("standup", signalOpts{name: "Grace"})
+	if g.hello.Role != "guest" || g.hello.Name != "Grace" {
+		t.Fatalf("guest admitted as %+v", g.hello)
+	}
+	// Another room has no host.
+	guest.refusedSignal("retro", signalOpts{}, http.StatusForbidden)
+
+	if st := host.logout(tok); st != http.StatusNoContent {
+		t.Fatalf("logout: %d", st)
+	}
+	if !hs.closedWithin(5 * time.Second) {
+		t.Fatal("the host's WebSocket stayed open after logout")
+	}
+	if a := guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden); a.errorCode() != "host_absent" {
+		t.Fatalf("new guest after logout: %s", a.body)
+	}
+	// The logged-out token opens nothing any more.
+	host.refusedSignal("standup", signalOpts{token: tok}, http.StatusUnauthorized)
+}
+
+func TestHostLeavingEndsTheSessionAfterGrace(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "host_protected\n\t\thost_grace 1s", "")
+	host, guest := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+	tok := host.mustLogin("alice", password)
+	hs := host.mustSignal("standup", signalOpts{token: tok})
+	guest.mustSignal("standup", signalOpts{})
+
+	hs.conn.CloseNow()
+	if !eventually(10*time.Second, func() bool {
+		_, a := guest.signal("standup", signalOpts{})
+		return a.status == http.StatusForbidden
+	}) {
+		t.Fatal("guests were still admitted long after the host left")
+	}
+	// The session is over: its token no longer makes anyone a host.
+	if a := host.refusedSignal("standup", signalOpts{token: tok}, http.StatusUnauthorized); a.errorCode() != "session_ended" {
+		t.Fatalf("host token after the grace: %s", a.body)
+	}
+}
+
+func TestHostComingBackWithinGraceKeepsTheSession(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "host_protected\n\t\thost_grace 1m", "")
+	host, guest := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+	tok := host.mustLogin("alice", password)
+	host.mustSignal("standup", signalOpts{token: tok}).conn.CloseNow()
+	// A page reload: the same login reconnects, and guests may still come.
+	host.mustSignal("standup", signalOpts{token: tok})
+	guest.mustSignal("standup", signalOpts{})
+}
+
+func TestHostTokenFromAnotherAddressHasNoHostRights(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "host_protected", "")
+	host, thief := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+	tok := host.mustLogin("alice", password)
+	if a := thief.refusedSignal("standup", signalOpts{token: tok}, http.StatusForbidden); a.errorCode() != "wrong_address" {
+		t.Fatalf("stolen host token: %s", a.body)
+	}
+	if a := thief.refusedSignal("standup", signalOpts{bearer: tok, origin: "-"}, http.StatusForbidden); a.errorCode() != "wrong_address" {
+		t.Fatalf("stolen host token as Bearer: %s", a.body)
+	}
+	// The thief opened no room either.
+	thief.refusedSignal("standup", signalOpts{}, http.StatusForbidden)
+}
+
+func TestForwardedForGivesNoHostRights(t *testing.T) {
+	t.Parallel()
+	spoof := http.Header{"X-Forwarded-For": {"127.0.0.1"}, "X-Real-Ip": {"127.0.0.1"}, "Forwarded": {"for=127.0.0.1"}}
+	for _, tc := range []struct {
+		name, global string
+		honoured     bool
+	}{
+		{"no trusted proxies", "", false},
+		{"trusted proxies elsewhere", "servers {\n\t\ttrusted_proxies static 10.0.0.0/8 192.168.0.0/16\n\t}", false},
+		// The control: when 127.0.0.3 is a trusted proxy, Caddy resolves the
+		// forwarded address and the gateway follows Caddy, as it should.
+		{"127.0.0.3 is a trusted proxy", "servers {\n\t\ttrusted_proxies static 127.0.0.3/32\n\t}", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := gatewaySite(t, "host_protected", tc.global)
+			host, spoofer := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.3")
+			tok := host.mustLogin("alice", password)
+			if tc.honoured {
+				if got := spoofer.mustSignal("standup", signalOpts{token: tok, header: spoof}); got.hello.Role != "host" {
+					t.Fatalf("through a trusted proxy: %+v", got.hello)
+				}
+				return
+			}
+			spoofer.refusedSignal("standup", signalOpts{token: tok, header: spoof}, http.StatusForbidden)
+			spoofer.refusedSignal("standup", signalOpts{header: spoof}, http.StatusForbidden)
+		})
+	}
+}

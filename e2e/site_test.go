@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/roomgate/roomgate/internal/caddyrun"
+)
+
+// testSecret is the master secret of the test sites.
+const testSecret = "e2e-test-secret-0123456789abcdef-0123"
+
+var (
+	hashOnce sync.Once
+	pwHash   string
+)
+
+// testPasswordHash is `roomgate hash-password` of "correct horse" at the
+// lowest cost, so logins in tests are fast; it also proves that what the
+// command prints is what a user line takes.
+func testPasswordHash(t *testing.T) string {
+	hashOnce.Do(func() {
+		out, err := exec.Command(caddyrun.Binary(t), "hash-password", "--plaintext", "correct horse", "--bcrypt-cost", "4").Output()
+		if err != nil {
+			t.Fatalf("hash-password: %v", err)
+		}
+		pwHash = strings.TrimSpace(string(out))
+	})
+	return pwHash
+}
+
+const password = "correct horse"
+
+// site is a running roomgate with a gateway in front of an echo upstream.
+type site struct {
+	*caddyrun.Instance
+	port     int
+	upstream *echoUpstream
+}
+
+// gatewaySite starts roomgate with the given roomgate words (users alice and
+// bob are defined with the test password) and global options.
+func gatewaySite(t *testing.T, words, global string) *site {
+	t.Helper()
+	up := newEchoUpstream(t, testSecret)
+	port := caddyrun.FreePort(t)
+	h := testPasswordHash(t)
+	cf := fmt.Sprintf(`{
+	admin off
+	%s
+}
+http://localhost:%d {
+	roomgate {
+		secret %s
+		user alice %s
+		user bob %s rooms standup
+		%s
+	}
+	reverse_proxy /ws %s
+}
+`, global, port, testSecret, h, h, words, up.addr())
+	return &site{Instance: caddyrun.Start(t, cf), port: port, upstream: up}
+}
+
+func (s *site) person(t *testing.T, ip string) *person { return newPerson(t, ip, s.port) }

@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+)
+
+// entry is the gateway's decision for one signalling request.
+type entry struct {
+	role    accesstoken.PeerRole
+	session *hostSession
+	claims  *accesstoken.Claims // nil when the person came without a token
+	name    string
+	ejectAt time.Time
+}
+
+// serveSignal decides at the WebSocket upgrade whether this person may enter
+// the room; only then does the request, carrying a fresh admission instead of
+// the person's credentials, go on to next (reverse_proxy).
+func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next) error {
+	ok, connect := isWebSocketUpgrade(r)
+	if !ok {
+		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").write(w)
+		return nil
+	}
+	if !sameOrigin(r) {
+		refuse(http.StatusForbidden, "bad_origin", "the page is not from this site").write(w)
+		return nil
+	}
+	q := r.URL.Query()
+	room, name := q.Get("room"), q.Get("name")
+	if !accesstoken.ValidRoom(room) {
+		refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").write(w)
+		return nil
+	}
+	if !accesstoken.ValidDisplayName(name) {
+		refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").write(w)
+		return nil
+	}
+	cred, rf := credentialOf(r)
+	if rf != nil {
+		rf.write(w)
+		return nil
+	}
+	var claims *accesstoken.Claims
+	if cred.token != "" {
+		c, err := g.issuer.Verify(cred.token)
+		if err != nil {
+			tokenRefusal(err).write(w)
+			return nil
+		}
+		claims = c
+	}
+
+	addr := g.cfg.ClientIP(r)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	conn, e, rf := g.enter(addr, room, name, claims, cancel)
+	if rf != nil {
+		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
+		rf.write(w)
+		return nil
+	}
+	defer g.state.release(conn, g.cfg.HostGrace)
+
+	adm, err := g.admissions.Mint(accesstoken.Admission{
+		RegisteredClaims: jwt.RegisteredClaims{Subject: accesstoken.NewID()},
+		Room:             room,
+		Role:             e.role,
+		Name:             e.name,
+		Email:            claimOr(e.claims, func(c *accesstoken.Claims) string { return c.Email }),
+		ExternalUserID:   claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
+		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
+		EjectAt:          unixOrZero(e.ejectAt),
+	})
+	if err != nil {
+		g.log.Error("minting an admission", zap.Error(err))
+		refuse(http.StatusInternalServerError, "internal", "the admission could not be made").write(w)
+		return nil
+	}
+
+	// The upstream gets the admission and nothing the client claimed about
+	// itself: no forged admission, no token, no password.
+	h := r.Header
+	for k := range h {
+		if http.CanonicalHeaderKey(k) == accesstoken.AdmissionHeader {
+			delete(h, k)
+		}
+	}
+	h.Del("Authorization")
+	h.Del("Sec-WebSocket-Protocol")
+	if cred.subprotocols {
+		h.Set("Sec-WebSocket-Protocol", Subprotocol)
+	}
+	h.Set(accesstoken.AdmissionHeader, adm)
+
+	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
+	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
+}
+
+// enter applies the room rules and, when they let the person in, registers
+// the connection in the same critical section, so that a logout cannot slip
+// between the decision and the registration.
+func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claims, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
+	st := g.state
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := st.clock.Now()
+	e, rf := g.decideLocked(addr, room, name, c, now)
+	if rf != nil {
+		return nil, e, rf
+	}
+	conn := &liveConn{room: room, session: e.session, cancel: cancel}
+	if c != nil {
+		conn.tokenID = c.ID
+	}
+	st.trackLocked(conn, e.ejectAt)
+	return conn, e, nil
+}
+
+func (g *Gateway) decideLocked(addr netip.Addr, room, name string, c *accesstoken.Claims, now time.Time) (entry, *refusal) {
+	switch {
+	case c == nil:
+		if g.cfg.UserAuth {
+			return entry{}, refuse(http.StatusUnauthorized, "credentials_required", "log in or use a link with a token to join")
+		}
+		if g.cfg.HostProtected && !g.state.hostedLocked(room, g.cfg.HostGrace) {
+			return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
+		}
+		return entry{role: accesstoken.PeerGuest, name: nameOr(name, "Guest")}, nil
+
+	case c.Role == accesstoken.RoleHost:
+		s := g.state.sessions[c.ID]
+		if s == nil {
+			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+		}
+		// Host rights need the token and a request from the address that logged in.
+		if s.addr != addr.Unmap() {
+			return entry{}, refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
+		}
+		u := g.users[s.user]
+		if u == nil {
+			g.state.endSessionLocked(s, "user removed from the configuration")
+			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+		}
+		if !u.mayEnter(room) {
+			return entry{}, refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
+		}
+		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
+
+	default:
+		if !c.Global && c.Room != room {
+			return entry{}, refuse(http.StatusUnauthorized, "wrong_room", "this token is for another room")
+		}
+		role := accesstoken.PeerGuest
+		if c.Admin {
+			role = accesstoken.PeerAdmin
+		}
+		// A name in the token is the name the issuer vouched for.
+		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(now)}, nil
+	}
+}
+
+func nameOr(name, fallback string) string {
+	if name != "" {
+		return name
+	}
+	return fallback
+}
+
+func claimOr(c *accesstoken.Claims, f func(*accesstoken.Claims) string) string {
+	if c == nil {
+		return ""
+	}
+	return f(c)
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}

@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Defaults for what Config leaves zero.
+const (
+	DefaultTokenTTL   = time.Hour
+	DefaultSignalPath = "/ws"
+	DefaultHostGrace  = 30 * time.Second
+)
+
+// Config is what the operator decides; see caddymodule for the words.
+type Config struct {
+	// HostProtected lets guests without credentials in only while a host is in the room.
+	HostProtected bool
+	// UserAuth lets nobody in without credentials or a token.
+	UserAuth bool
+	// Users are the hosts who may log in.
+	Users []User
+	// TokenTTL is the lifetime of host logins and the default for peer tokens.
+	TokenTTL time.Duration
+	// SignalPath is where the signalling WebSocket is.
+	SignalPath string
+	// HostGrace is how long a host's session outlives its last signalling
+	// connection, so a page reload or a network blip does not end the meeting.
+	HostGrace time.Duration
+	// ClientIP returns the address the server resolved for the request (trusted
+	// proxies honoured). The gateway never looks at forwarding headers itself.
+	ClientIP func(*http.Request) netip.Addr
+	// Logger gets operational events; it never gets a password or a token.
+	Logger *zap.Logger
+}
+
+// User is a host who may log in.
+type User struct {
+	Name string
+	// Hash is the bcrypt hash of the password.
+	Hash []byte
+	// Rooms limits the rooms the user may open; empty means all.
+	Rooms []string
+}
+
+func (u *User) mayEnter(room string) bool {
+	return len(u.Rooms) == 0 || slices.Contains(u.Rooms, room)
+}
+
+func (c *Config) fillDefaults() {
+	if c.TokenTTL == 0 {
+		c.TokenTTL = DefaultTokenTTL
+	}
+	if c.SignalPath == "" {
+		c.SignalPath = DefaultSignalPath
+	}
+	if c.HostGrace == 0 {
+		c.HostGrace = DefaultHostGrace
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+}
+
+// validate refuses a configuration that cannot work, in the operator's words.
+func (c *Config) validate() error {
+	var errs []error
+	if c.ClientIP == nil {
+		errs = append(errs, errors.New("no client address resolver"))
+	}
+	if c.TokenTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("token_ttl %v is shorter than a minute", c.TokenTTL))
+	}
+	if c.HostGrace < 0 {
+		errs = append(errs, errors.New("host_grace must not be negative"))
+	}
+	if !strings.HasPrefix(c.SignalPath, "/") {
+		errs = append(errs, fmt.Errorf("signal_path %q must start with /", c.SignalPath))
+	}
+	if c.UserAuth && len(c.Users) == 0 {
+		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))
+	}
+	seen := map[string]bool{}
+	for _, u := range c.Users {
+		if u.Name == "" || len(u.Name) > maxUsernameLen {
+			errs = append(errs, fmt.Errorf("user name %q must be 1-%d bytes", u.Name, maxUsernameLen))
+		}
+		if seen[u.Name] {
+			errs = append(errs, fmt.Errorf("user %q is configured twice", u.Name))
+		}
+		seen[u.Name] = true
+		if _, err := bcrypt.Cost(u.Hash); err != nil {
+			errs = append(errs, fmt.Errorf("user %q: password is not a bcrypt hash (make one with `roomgate hash-password`)", u.Name))
+		}
+		for _, r := range u.Rooms {
+			if !accesstoken.ValidRoom(r) {
+				errs = append(errs, fmt.Errorf("user %q: room %q must be 1-64 of A-Z a-z 0-9 _ -", u.Name, r))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,131 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"golang.org/x/net/http/httpguts"
+)
+
+// Subprotocol is the WebSocket subprotocol of roomgate's signalling; a browser
+// offers it together with SubprotocolTokenPrefix+token.
+const (
+	Subprotocol            = "roomgate"
+	SubprotocolTokenPrefix = "roomgate.token."
+)
+
+// signalCredential is what a signalling request brought.
+type signalCredential struct {
+	token        string
+	subprotocols bool // the client offered subprotocols, so it must get "roomgate"
+}
+
+// credentialOf takes the token from the subprotocol list or, for clients that
+// are not browsers, from Authorization: Bearer.
+func credentialOf(r *http.Request) (signalCredential, *refusal) {
+	var c signalCredential
+	offered := false
+	for _, v := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(v, ",") {
+			p = strings.TrimSpace(p)
+			switch {
+			case p == "":
+			case p == Subprotocol:
+				offered = true
+			case strings.HasPrefix(p, SubprotocolTokenPrefix):
+				if c.token != "" {
+					return c, refuse(http.StatusBadRequest, "two_tokens", "send one token")
+				}
+				c.token = p[len(SubprotocolTokenPrefix):]
+				if c.token == "" {
+					return c, refuse(http.StatusUnauthorized, "invalid_token", accesstoken.ErrMalformed.Error())
+				}
+			}
+			c.subprotocols = true
+		}
+	}
+	if c.subprotocols && !offered {
+		return c, refuse(http.StatusBadRequest, "subprotocol_required", `offer the "roomgate" subprotocol`)
+	}
+	b, rf := bearer(r)
+	if rf != nil {
+		return c, rf
+	}
+	if b != "" {
+		if c.token != "" {
+			return c, refuse(http.StatusBadRequest, "two_tokens", "send one token")
+		}
+		c.token = b
+	}
+	if len(c.token) > accesstoken.MaxTokenLen {
+		return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
+	}
+	return c, nil
+}
+
+// bearer returns the token of an Authorization: Bearer header, or "".
+func bearer(r *http.Request) (string, *refusal) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", nil
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return "", refuse(http.StatusUnauthorized, "invalid_token", "Authorization must be Bearer <token>")
+	}
+	tok = strings.TrimSpace(tok)
+	if len(tok) > accesstoken.MaxTokenLen {
+		return "", refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
+	}
+	return tok, nil
+}
+
+// tokenRefusal turns a verification error into a 401 that says why.
+func tokenRefusal(err error) *refusal {
+	if errors.Is(err, accesstoken.ErrTooLarge) {
+		return refuse(http.StatusRequestEntityTooLarge, "token_too_large", err.Error())
+	}
+	return refuse(http.StatusUnauthorized, "invalid_token", err.Error())
+}
+
+// isWebSocketUpgrade accepts an HTTP/1.1 upgrade and an HTTP/2 or HTTP/3
+// extended CONNECT, the same forms reverse_proxy carries.
+func isWebSocketUpgrade(r *http.Request) (ok, connect bool) {
+	if r.Method == http.MethodGet &&
+		httpguts.HeaderValuesContainsToken(r.Header["Connection"], "upgrade") &&
+		httpguts.HeaderValuesContainsToken(r.Header["Upgrade"], "websocket") {
+		return true, false
+	}
+	if r.Method == http.MethodConnect &&
+		((r.ProtoMajor == 2 && r.Header.Get(":protocol") == "websocket") || (r.ProtoMajor == 3 && r.Proto == "websocket")) {
+		return true, true
+	}
+	return false, false
+}
+
+// sameOrigin reports whether a browser's Origin is this site. A request with
+// no Origin is not from a browser page and passes this check.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return false
+	}
+	return strings.EqualFold(hostWithPort(u.Host, u.Scheme), hostWithPort(r.Host, u.Scheme))
+}
+
+func hostWithPort(host, scheme string) string {
+	if strings.LastIndexByte(host, ':') > strings.LastIndexByte(host, ']') {
+		return host
+	}
+	if scheme == "https" {
+		return host + ":443"
+	}
+	return host + ":80"
+}

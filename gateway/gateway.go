@@ -1,0 +1,67 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+)
+
+// Next is the handler after the gateway, reverse_proxy in a Caddyfile.
+type Next func(http.ResponseWriter, *http.Request) error
+
+// Gateway is one configured gateway over a State that may outlive it.
+type Gateway struct {
+	cfg        Config
+	users      map[string]*User
+	fakeHash   []byte
+	issuer     *accesstoken.Issuer
+	admissions *accesstoken.Admissions
+	state      *State
+	log        *zap.Logger
+}
+
+// New checks cfg and returns a Gateway keyed from secret over st.
+func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg:        cfg,
+		users:      make(map[string]*User, len(cfg.Users)),
+		fakeHash:   fakeHash(highestCost(cfg.Users)),
+		issuer:     accesstoken.NewIssuer(secret, st.clock.Now),
+		admissions: accesstoken.NewAdmissions(secret, st.clock.Now),
+		state:      st,
+		log:        cfg.Logger,
+	}
+	for i := range cfg.Users {
+		u := cfg.Users[i]
+		g.users[u.Name] = &u
+	}
+	st.logger.Store(cfg.Logger)
+	return g, nil
+}
+
+// ServeHTTP answers the gateway's own paths and hands everything else to next.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) error {
+	switch r.URL.Path {
+	case g.cfg.SignalPath:
+		return g.serveSignal(w, r, next)
+	case "/login":
+		if r.Method == http.MethodPost {
+			g.serveLogin(w, r)
+			return nil
+		}
+	case "/logout":
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").write(w)
+			return nil
+		}
+		g.serveLogout(w, r)
+		return nil
+	}
+	return next(w, r)
+}

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// liveConn is one admitted signalling connection, from the upgrade request
+// until the proxied WebSocket ends. The gateway holds it so that it can cut
+// the connection: at the ejection deadline, or when the host's session ends.
+type liveConn struct {
+	room    string
+	session *hostSession // the host's session, nil for everyone else
+	tokenID string
+
+	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
+	netConn     net.Conn           // the hijacked client connection, once upgraded
+	eject       clockwork.Timer
+	established bool
+	closed      bool
+}
+
+func (c *liveConn) closeLocked() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.cancel()
+	if c.netConn != nil {
+		c.netConn.Close()
+	}
+}
+
+// trackLocked registers an admitted connection and arms its ejection.
+func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
+	st.conns[c] = struct{}{}
+	if !ejectAt.IsZero() {
+		c.eject = st.clock.AfterFunc(ejectAt.Sub(st.clock.Now()), func() {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			c.closeLocked()
+		})
+	}
+}
+
+// upgraded marks the connection as established: the upstream accepted it.
+func (st *State) upgraded(c *liveConn) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if c.established || c.closed {
+		return
+	}
+	c.established = true
+	if c.session != nil {
+		if c.session.ended {
+			c.closeLocked()
+			return
+		}
+		st.hostArrivedLocked(c.session, c.room)
+	}
+}
+
+// hijacked keeps the client's connection so that closing is immediate.
+func (st *State) hijacked(c *liveConn, nc net.Conn) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	c.netConn = nc
+	if c.closed {
+		nc.Close()
+	}
+}
+
+// release forgets a connection whose proxying has ended.
+func (st *State) release(c *liveConn, grace time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.conns, c)
+	if c.eject != nil {
+		c.eject.Stop()
+	}
+	c.closed = true
+	c.cancel()
+	if c.established && c.session != nil {
+		st.hostLeftLocked(c.session, c.room, grace)
+	}
+}
+
+// upgradeWatcher tells the State when the upstream switches protocols and
+// hands it the hijacked connection. Unwrap keeps http.ResponseController
+// working for everything else.
+type upgradeWatcher struct {
+	http.ResponseWriter
+	st      *State
+	conn    *liveConn
+	connect bool // HTTP/2 or HTTP/3 extended CONNECT: 200 means upgraded
+}
+
+func (w *upgradeWatcher) WriteHeader(code int) {
+	if code == http.StatusSwitchingProtocols || (w.connect && code == http.StatusOK) {
+		w.st.upgraded(w.conn)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err == nil {
+		w.st.hijacked(w.conn, nc)
+	}
+	return nc, brw, err
+}
+
+func (w *upgradeWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,155 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+)
+
+// Limits on a login request.
+const (
+	MaxBodyBytes   = 64 << 10
+	maxUsernameLen = 128
+	maxPasswordLen = 1024 // bcrypt reads 72 bytes; anything this long is not a password
+)
+
+type credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+type loginAnswer struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+var errBadCredentials = refuse(http.StatusUnauthorized, "invalid_credentials", "wrong username or password")
+
+// serveLogin is POST /login: bcrypt check, limits, then a host session and its token.
+func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
+	creds, rf := readCredentials(w, r)
+	if rf != nil {
+		rf.write(w)
+		return
+	}
+	addr := g.cfg.ClientIP(r)
+	token, exp, rf := g.login(r, creds, addr)
+	if rf != nil {
+		rf.write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, loginAnswer{Token: token, ExpiresAt: exp.UTC()})
+}
+
+// login checks a username and password from addr and opens a host session.
+// It is shared by POST /login and join links that carry credentials.
+func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string, time.Time, *refusal) {
+	st := g.state
+	if wait := st.guard.retryAfter(addr, c.Username); wait > 0 {
+		return "", time.Time{}, &refusal{status: http.StatusTooManyRequests, code: "too_many_attempts",
+			message: "too many failed logins; try again later", retryAfter: wait}
+	}
+	if !st.guard.acquire(r.Context()) {
+		return "", time.Time{}, &refusal{status: http.StatusTooManyRequests, code: "busy",
+			message: "too many logins at once; try again in a moment", retryAfter: time.Second}
+	}
+	u := g.checkPassword(c.Username, c.Password)
+	st.guard.release()
+	if u == nil {
+		st.guard.failed(addr, c.Username)
+		g.log.Info("login refused", zap.String("reason", "wrong username or password"))
+		return "", time.Time{}, errBadCredentials
+	}
+	st.guard.succeeded(u.Name)
+
+	exp := st.clock.Now().Add(g.cfg.TokenTTL)
+	token, claims, err := g.issuer.Mint(accesstoken.Claims{
+		Role:             accesstoken.RoleHost,
+		Name:             displayNameOf(u.Name),
+		RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(exp)},
+	})
+	if err != nil {
+		g.log.Error("minting a host token", zap.Error(err))
+		return "", time.Time{}, refuse(http.StatusInternalServerError, "internal", "the login could not be completed")
+	}
+	st.openSession(claims.ID, u.Name, addr, exp)
+	return token, exp, nil
+}
+
+// displayNameOf turns a username into a name to show, when it is one.
+func displayNameOf(user string) string {
+	if accesstoken.ValidDisplayName(user) {
+		return user
+	}
+	return ""
+}
+
+// readCredentials takes a username and password from a JSON or form body.
+func readCredentials(w http.ResponseWriter, r *http.Request) (credentials, *refusal) {
+	var c credentials
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch ct {
+	case "application/json":
+		dec := json.NewDecoder(r.Body)
+		if err := dec.Decode(&c); err != nil {
+			return c, bodyRefusal(err, "the body is not a JSON object with username and password")
+		}
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			return c, bodyRefusal(err, "the form could not be read")
+		}
+		c.Username, c.Password = r.PostFormValue("username"), r.PostFormValue("password")
+	default:
+		return c, refuse(http.StatusUnsupportedMediaType, "unsupported_media_type", "send JSON or a form")
+	}
+	c.Username = strings.TrimSpace(c.Username)
+	if c.Username == "" || c.Password == "" {
+		return c, refuse(http.StatusBadRequest, "missing_credentials", "username and password are required")
+	}
+	if len(c.Username) > maxUsernameLen || len(c.Password) > maxPasswordLen {
+		return c, refuse(http.StatusBadRequest, "credentials_too_long", "username or password is too long")
+	}
+	return c, nil
+}
+
+func bodyRefusal(err error, message string) *refusal {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return refuse(http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than 64 KiB")
+	}
+	return refuse(http.StatusBadRequest, "bad_body", message)
+}
+
+// serveLogout is POST /logout: the session ends, its address leaves the
+// allowlist, and the host's open signalling connections close.
+func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
+	token, rf := bearer(r)
+	if rf == nil && token == "" {
+		rf = refuse(http.StatusUnauthorized, "missing_token", "send the host token as Authorization: Bearer")
+	}
+	if rf != nil {
+		rf.write(w)
+		return
+	}
+	claims, err := g.issuer.Verify(token)
+	if err != nil {
+		tokenRefusal(err).write(w)
+		return
+	}
+	if claims.Role != accesstoken.RoleHost {
+		refuse(http.StatusBadRequest, "not_a_host_token", "only a host token can log out").write(w)
+		return
+	}
+	g.state.endSession(claims.ID, "logged out")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package caddyrun
+
+const raceEnabled = true
