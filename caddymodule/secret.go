@@ -1,11 +1,11 @@
 package caddymodule
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
-	"context"
 
 	"go.uber.org/zap"
 
