@@ -104,7 +104,13 @@ func readCredentials(w http.ResponseWriter, r *http.Request) (credentials, *refu
 			return c, bodyRefusal(err, "the body is not a JSON object with username and password")
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
-		if err := r.ParseMultipartForm(MaxBodyBytes); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		// ParseMultipartForm hides ParseForm's errors behind ErrNotMultipart,
+		// so each kind is parsed by its own call.
+		parse := r.ParseForm
+		if ct == "multipart/form-data" {
+			parse = func() error { return r.ParseMultipartForm(MaxBodyBytes) }
+		}
+		if err := parse(); err != nil {
 			return c, bodyRefusal(err, "the form could not be read")
 		}
 		c.Username, c.Password = r.PostFormValue("username"), r.PostFormValue("password")
