@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coder/websocket"
@@ -18,7 +19,7 @@ import (
 // messages, and remembers every request that reached it.
 type echoUpstream struct {
 	srv *httptest.Server
-	adm *accesstoken.Admissions
+	adm atomic.Pointer[accesstoken.Admissions]
 
 	mu   sync.Mutex
 	seen []http.Header
@@ -33,10 +34,16 @@ type hello struct {
 }
 
 func newEchoUpstream(t *testing.T, secret string) *echoUpstream {
-	u := &echoUpstream{adm: accesstoken.NewAdmissions(accesstoken.Secret(secret), nil)}
+	u := &echoUpstream{}
+	u.setSecret([]byte(secret))
 	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
 	t.Cleanup(u.srv.Close)
 	return u
+}
+
+// setSecret changes the secret admissions are verified with.
+func (u *echoUpstream) setSecret(s []byte) {
+	u.adm.Store(accesstoken.NewAdmissions(accesstoken.Secret(s), nil))
 }
 
 func (u *echoUpstream) addr() string { return strings.TrimPrefix(u.srv.URL, "http://") }
@@ -56,7 +63,7 @@ func (u *echoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "want exactly one admission", http.StatusForbidden)
 		return
 	}
-	a, err := u.adm.Verify(vals[0])
+	a, err := u.adm.Load().Verify(vals[0])
 	if err != nil || a.Room != r.URL.Query().Get("room") {
 		http.Error(w, "bad admission", http.StatusForbidden)
 		return

@@ -105,6 +105,9 @@ func (st *State) endSessionLocked(s *hostSession, reason string) {
 		}
 	}
 	st.log().Info("host session ended", zap.String("user", s.user), zap.String("reason", reason))
+	if st.sessionEnded != nil {
+		st.sessionEnded(s.user, reason)
+	}
 }
 
 // hostArrivedLocked counts an established host connection in room.

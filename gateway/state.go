@@ -25,6 +25,9 @@ type State struct {
 	// request from one of these addresses and the session's own token.
 	allowlist map[netip.Addr]int
 	conns     map[*liveConn]struct{}
+
+	// sessionEnded, when set (in tests), hears of every session that ends.
+	sessionEnded func(user, reason string)
 }
 
 // NewState makes an empty State on the given clock (nil: the real one).

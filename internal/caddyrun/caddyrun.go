@@ -127,14 +127,21 @@ func Start(t testing.TB, caddyfile string, env ...string) *Instance {
 	return in
 }
 
-// Run runs the binary with args to completion, with the instance's
-// environment, and returns its combined output.
+// Run runs the binary with args to completion in a fresh directory and
+// returns its combined output.
 func Run(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	return RunEnv(t, nil, args...)
+}
+
+// RunEnv is Run with env added to the environment.
+func RunEnv(t testing.TB, env []string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(Binary(t), args...)
 	dir := t.TempDir()
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_DATA_HOME="+dir, "XDG_CONFIG_HOME="+dir)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/roomgate/roomgate/internal/caddyrun"
+)
+
+// adapt runs `roomgate adapt` on a Caddyfile and returns its output.
+func adapt(t *testing.T, caddyfile string, env ...string) (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Caddyfile")
+	if err := os.WriteFile(path, []byte(caddyfile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return caddyrun.RunEnv(t, env, "adapt", "--config", path)
+}
+
+// roomgateHandler finds the roomgate handler in adapted JSON.
+func roomgateHandler(t *testing.T, adapted string) map[string]any {
+	t.Helper()
+	i := strings.Index(adapted, "{")
+	var cfg any
+	if i < 0 || json.Unmarshal([]byte(adapted[i:]), &cfg) != nil {
+		t.Fatalf("adapt printed no JSON:\n%s", adapted)
+	}
+	var found map[string]any
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["handler"] == "roomgate" {
+				found = x
+			}
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(cfg)
+	if found == nil {
+		t.Fatalf("no roomgate handler in:\n%s", adapted)
+	}
+	return found
+}
+
+func TestAdaptEveryWord(t *testing.T) {
+	t.Parallel()
+	h := testPasswordHash(t)
+	out, err := adapt(t, `http://localhost:8080 {
+	roomgate {
+		secret `+testSecret+`
+		host_protected
+		user_auth on
+		user alice `+h+`
+		user bob `+h+` rooms standup,retro
+		users_json `+"`"+`[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`+"`"+`
+		token_ttl 2h
+		signal_path /signal
+		host_grace 10s
+	}
+	reverse_proxy /signal 127.0.0.1:7880
+}
+`)
+	if err != nil {
+		t.Fatalf("adapt: %v\n%s", err, out)
+	}
+	got := roomgateHandler(t, out)
+	want := map[string]any{
+		"handler":        "roomgate",
+		"secret":         testSecret,
+		"host_protected": true,
+		"user_auth":      true,
+		"users": []any{
+			map[string]any{"username": "alice", "password": h},
+			map[string]any{"username": "bob", "password": h, "rooms": []any{"standup", "retro"}},
+		},
+		"users_json":  `[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`,
+		"token_ttl":   float64(7.2e12),
+		"signal_path": "/signal",
+		"host_grace":  float64(1e10),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)
+	}
+	// roomgate runs before reverse_proxy with no order line.
+	if strings.Index(out, `"handler":"roomgate"`) > strings.Index(out, `"handler":"reverse_proxy"`) {
+		t.Fatal("roomgate is ordered after reverse_proxy")
+	}
+}
+
+func TestAdaptRefusesWithTheLine(t *testing.T) {
+	t.Parallel()
+	h := testPasswordHash(t)
+	for _, tc := range []struct {
+		name, words string
+		env         []string
+		line        string
+		says        string
+	}{
+		{"unknown word", "host_protectd", nil, "Caddyfile:3", "unknown roomgate option"},
+		{"short secret", "secret tooshort", nil, "Caddyfile:3", "at least 32"},
+		{"short secret from the environment", "secret {$RG_SECRET}", []string{"RG_SECRET=abc"}, "Caddyfile:3", "at least 32"},
+		{"plain password", "user alice hunter2", nil, "Caddyfile:3", "not a bcrypt hash"},
+		{"user without hash", "user alice", nil, "Caddyfile:3", "user takes"},
+		{"bad room", "user bob " + h + " rooms a/b", nil, "Caddyfile:3", "room"},
+		{"short token_ttl", "token_ttl 10s", nil, "Caddyfile:3", "shorter than a minute"},
+		{"bad duration", "host_grace soon", nil, "Caddyfile:3", "not a duration"},
+		{"bad flag", "host_protected maybe", nil, "Caddyfile:3", "on or off"},
+		{"relative signal path", "signal_path ws", nil, "Caddyfile:3", "must start with /"},
+	} {
+		out, err := adapt(t, "http://localhost:8080 {\n\troomgate {\n\t\t"+tc.words+"\n\t}\n}\n", tc.env...)
+		if err == nil || !strings.Contains(out, tc.line) || !strings.Contains(out, tc.says) {
+			t.Errorf("%s: err %v, output:\n%s\nwant %q and %q", tc.name, err, out, tc.line, tc.says)
+		}
+		if strings.Contains(tc.words, "hunter2") && strings.Count(out, "hunter2") > 0 {
+			t.Errorf("%s: the error repeats the password", tc.name)
+		}
+	}
+}
+
+func TestListModulesHasRoomgate(t *testing.T) {
+	t.Parallel()
+	out, err := caddyrun.Run(t, "list-modules")
+	if err != nil || !regexp.MustCompile(`(?m)^http\.handlers\.roomgate$`).MatchString(out) {
+		t.Fatalf("list-modules: %v\n%s", err, out)
+	}
+}
