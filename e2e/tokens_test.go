@@ -118,3 +118,34 @@ func TestBadTokensAreRefused(t *testing.T) {
 		t.Fatalf("good token after the bad ones: %+v", g.hello)
 	}
 }
+
+func TestEjectAfterCutsTheLiveConnection(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "", "")
+	p := s.person(t, "127.0.0.2")
+	start := time.Now()
+	sig := p.mustSignal("standup", signalOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup", EjectAfter: 2})})
+	stay := p.mustSignal("standup", signalOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup"})})
+	if !sig.closedWithin(10 * time.Second) {
+		t.Fatal("the peer was not ejected")
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Fatalf("ejected after %v, before its 2 s", took)
+	}
+	if !stay.echoes() {
+		t.Fatal("a peer without a deadline lost its connection")
+	}
+}
+
+func TestUsersJSONFromMiroTalkLogsIn(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "users_json `[{\"username\":\"carol\",\"password\":\"plain-Secret-77\",\"allowed_rooms\":[\"standup\"]}]`\n\t\tuser_auth", "")
+	carol := s.person(t, "127.0.0.1")
+	tok := carol.mustLogin("carol", "plain-Secret-77")
+	carol.mustSignal("standup", signalOpts{token: tok})
+	carol.refusedSignal("retro", signalOpts{token: tok}, http.StatusForbidden)
+	logs := s.Logs()
+	if !strings.Contains(logs, "plain passwords") || strings.Contains(logs, "plain-Secret-77") {
+		t.Fatal("want a warning about plain passwords, without the password")
+	}
+}

@@ -335,4 +335,3 @@ func mustVerify(t *testing.T, r *rig, tok string) *accesstoken.Claims {
 	}
 	return c
 }
-
