@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
@@ -91,4 +93,47 @@ func TestSignallingRefusesBadRequests(t *testing.T) {
 	if len(s.upstream.requests()) != 0 {
 		t.Fatal("a bad request reached the upstream")
 	}
+}
+
+func TestTokensNeverReachTheAccessLog(t *testing.T) {
+	t.Parallel()
+	// Caddy logs a copy of the request taken before any handler runs, so the
+	// filter of the repository's Caddyfile is what keeps tokens out.
+	s := gatewaySiteWith(t, "user_auth", "", repositoryLogBlock(t))
+	p := s.person(t, "127.0.0.2")
+	good := mintPeer(t, accesstoken.Claims{Room: "standup"})
+	other := mintPeer(t, accesstoken.Claims{Room: "retro"})
+	p.mustSignal("standup", signalOpts{token: good})
+	p.refusedSignal("standup", signalOpts{token: other}, http.StatusUnauthorized)
+	p.refusedSignal("standup", signalOpts{bearer: other, origin: "-"}, http.StatusUnauthorized)
+	host := s.person(t, "127.0.0.1")
+	tok := host.mustLogin("alice", password)
+	host.mustSignal("standup", signalOpts{token: tok})
+	host.logout(tok)
+	if !eventually(5*time.Second, func() bool { return strings.Count(s.Logs(), `"logger":"http.log.access`) >= 5 }) {
+		t.Fatalf("the access log did not record the requests")
+	}
+	logs := s.Logs()
+	for _, secret := range []string{good, other, tok, password, testSecret} {
+		// A JWT's signature part alone would give it away too.
+		if strings.Contains(logs, secret[strings.LastIndexByte(secret, '.')+1:]) {
+			t.Fatalf("the logs hold a token or secret")
+		}
+	}
+}
+
+// repositoryLogBlock is the log block of the repository's Caddyfile.
+func repositoryLogBlock(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\tlog {")
+	j := strings.Index(s[i:], "\n\t}\n")
+	if i < 0 || j < 0 {
+		t.Fatal("the repository's Caddyfile has no log block")
+	}
+	return s[i : i+j+3]
 }

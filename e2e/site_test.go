@@ -45,6 +45,12 @@ type site struct {
 // bob are defined with the test password) and global options.
 func gatewaySite(t *testing.T, words, global string) *site {
 	t.Helper()
+	return gatewaySiteWith(t, words, global, "")
+}
+
+// gatewaySiteWith is gatewaySite with more directives in the site block.
+func gatewaySiteWith(t *testing.T, words, global, siteDirectives string) *site {
+	t.Helper()
 	up := newEchoUpstream(t, testSecret)
 	port := caddyrun.FreePort(t)
 	h := testPasswordHash(t)
@@ -60,8 +66,9 @@ http://localhost:%d {
 		%s
 	}
 	reverse_proxy /ws %s
+	%s
 }
-`, global, port, testSecret, h, h, words, up.addr())
+`, global, port, testSecret, h, h, words, up.addr(), siteDirectives)
 	return &site{Instance: caddyrun.Start(t, cf), port: port, upstream: up}
 }
 

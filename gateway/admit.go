@@ -44,6 +44,9 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		return nil
 	}
 	cred, rf := credentialOf(r)
+	// From here on the token lives only in cred: the headers, which an access
+	// log may record and the upstream would receive, no longer carry it.
+	scrubCredentials(r.Header, cred.subprotocols)
 	if rf != nil {
 		rf.write(w)
 		return nil
@@ -85,20 +88,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		return nil
 	}
 
-	// The upstream gets the admission and nothing the client claimed about
-	// itself: no forged admission, no token, no password.
-	h := r.Header
-	for k := range h {
-		if http.CanonicalHeaderKey(k) == accesstoken.AdmissionHeader {
-			delete(h, k)
-		}
-	}
-	h.Del("Authorization")
-	h.Del("Sec-WebSocket-Protocol")
-	if cred.subprotocols {
-		h.Set("Sec-WebSocket-Protocol", Subprotocol)
-	}
-	h.Set(accesstoken.AdmissionHeader, adm)
+	r.Header.Set(accesstoken.AdmissionHeader, adm)
 
 	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
@@ -186,4 +176,20 @@ func unixOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.Unix()
+}
+
+// scrubCredentials removes from the request's headers, in place, the token
+// and anything that could pass for an admission: the upstream gets the
+// gateway's admission and nothing the client claimed about itself.
+func scrubCredentials(h http.Header, subprotocols bool) {
+	for k := range h {
+		if http.CanonicalHeaderKey(k) == accesstoken.AdmissionHeader {
+			delete(h, k)
+		}
+	}
+	h.Del("Authorization")
+	h.Del("Sec-WebSocket-Protocol")
+	if subprotocols {
+		h.Set("Sec-WebSocket-Protocol", Subprotocol)
+	}
 }
