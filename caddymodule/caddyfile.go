@@ -44,18 +44,16 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "secret":
-			if !d.NextArg() {
-				// `secret {$ROOMGATE_SECRET}` with the variable unset: use the stored secret.
-				continue
+			// `secret {$ROOMGATE_SECRET}` with the variable unset leaves it
+			// empty: the stored secret is used.
+			v, err := optionalArg(d)
+			if err != nil {
+				return err
 			}
-			v := d.Val()
-			if !strings.Contains(v, "{") && len(v) < accesstoken.MinSecretLen {
+			if v != "" && !strings.Contains(v, "{") && len(v) < accesstoken.MinSecretLen {
 				return d.Errf("secret is %d bytes; it must be at least %d", len(v), accesstoken.MinSecretLen)
 			}
 			g.Secret = v
-			if d.NextArg() {
-				return d.ArgErr()
-			}
 		case "host_protected":
 			v, err := parseFlag(d)
 			if err != nil {
@@ -75,13 +73,11 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			g.Users = append(g.Users, u)
 		case "users_json":
-			if !d.NextArg() {
-				continue // {$HOST_USERS} unset
+			v, err := optionalArg(d) // empty when {$HOST_USERS} is unset
+			if err != nil {
+				return err
 			}
-			g.UsersJSON = d.Val()
-			if d.NextArg() {
-				return d.ArgErr()
-			}
+			g.UsersJSON = v
 		case "token_ttl":
 			dur, err := parseDuration(d)
 			if err != nil {
@@ -92,16 +88,14 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			g.TokenTTL = caddy.Duration(dur)
 		case "signal_path":
-			if !d.NextArg() {
-				return d.ArgErr()
+			v, err := optionalArg(d)
+			if err != nil {
+				return err
 			}
-			if !strings.HasPrefix(d.Val(), "/") {
-				return d.Errf("signal_path %q must start with /", d.Val())
+			if !strings.HasPrefix(v, "/") {
+				return d.Errf("signal_path %q must start with /", v)
 			}
-			g.SignalPath = d.Val()
-			if d.NextArg() {
-				return d.ArgErr()
-			}
+			g.SignalPath = v
 		case "host_grace":
 			dur, err := parseDuration(d)
 			if err != nil {
@@ -113,6 +107,18 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// optionalArg reads the one argument an option may have ("" when none).
+func optionalArg(d *caddyfile.Dispenser) (string, error) {
+	if !d.NextArg() {
+		return "", nil
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	return v, nil
 }
 
 // parseFlag reads a switch that may stand alone (on) or take on/off.
