@@ -98,3 +98,10 @@ func (m *Admissions) Verify(token string) (*Admission, error) {
 	}
 	return &a, nil
 }
+
+// How a browser carries its token to the gateway: the WebSocket subprotocol
+// list holds Subprotocol and SubprotocolTokenPrefix+token, never the URL.
+const (
+	Subprotocol            = "roomgate"
+	SubprotocolTokenPrefix = "roomgate.token."
+)

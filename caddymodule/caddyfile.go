@@ -44,14 +44,9 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	for d.NextBlock(0) {
 		switch d.Val() {
 		case "secret":
-			// `secret {$ROOMGATE_SECRET}` with the variable unset leaves it
-			// empty: the stored secret is used.
-			v, err := optionalArg(d)
+			v, err := parseSecret(d)
 			if err != nil {
 				return err
-			}
-			if v != "" && !strings.Contains(v, "{") && len(v) < accesstoken.MinSecretLen {
-				return d.Errf("secret is %d bytes; it must be at least %d", len(v), accesstoken.MinSecretLen)
 			}
 			g.Secret = v
 		case "host_protected":
@@ -107,6 +102,19 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 	}
 	return nil
+}
+
+// parseSecret reads a secret word. `secret {$ROOMGATE_SECRET}` with the
+// variable unset leaves it empty: the stored secret is used.
+func parseSecret(d *caddyfile.Dispenser) (string, error) {
+	v, err := optionalArg(d)
+	if err != nil {
+		return "", err
+	}
+	if v != "" && !strings.Contains(v, "{") && len(v) < accesstoken.MinSecretLen {
+		return "", d.Errf("secret is %d bytes; it must be at least %d", len(v), accesstoken.MinSecretLen)
+	}
+	return v, nil
 }
 
 // optionalArg reads the one argument an option may have ("" when none).

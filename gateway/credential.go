@@ -10,11 +10,10 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// Subprotocol is the WebSocket subprotocol of roomgate's signalling; a browser
-// offers it together with SubprotocolTokenPrefix+token.
+// The WebSocket subprotocol and the token's place in the list.
 const (
-	Subprotocol            = "roomgate"
-	SubprotocolTokenPrefix = "roomgate.token."
+	Subprotocol            = accesstoken.Subprotocol
+	SubprotocolTokenPrefix = accesstoken.SubprotocolTokenPrefix
 )
 
 // signalCredential is what a signalling request brought.

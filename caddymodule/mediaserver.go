@@ -1,0 +1,176 @@
+package caddymodule
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/roomgate/roomgate/mediaserver"
+	"go.uber.org/zap"
+)
+
+func init() {
+	caddy.RegisterModule(MediaServer{})
+}
+
+// mediaEngines keeps each running media server, its sockets and its calls
+// across config reloads, keyed by the addresses it binds.
+var mediaEngines = caddy.NewUsagePool()
+
+// MediaServer is the `mediaserver` app: roomgate's SFU, which takes
+// signalling connections only with an admission from the gateway.
+type MediaServer struct {
+	// Signal is where the SFU takes signalling that reverse_proxy forwards.
+	// Default: 127.0.0.1:7880. Keep it off the public network: only the
+	// gateway should reach it.
+	Signal string `json:"signal,omitempty"`
+
+	// UDPPort carries every peer's media (ICE UDP mux). Default: 7882.
+	UDPPort int `json:"udp_port,omitempty"`
+
+	// TCPPort carries ICE-TCP for peers whose UDP is blocked. Default: 7881;
+	// -1 turns ICE-TCP off.
+	TCPPort int `json:"tcp_port,omitempty"`
+
+	// PublicIP is announced in ICE candidates instead of the local addresses,
+	// for a server behind 1:1 NAT.
+	PublicIP []string `json:"public_ip,omitempty"`
+
+	// ICEIPs limits the local addresses offered as candidates, as CIDR
+	// ranges. Default: every address but loopback; loopback is offered only
+	// when a range here holds it.
+	ICEIPs []string `json:"ice_ips,omitempty"`
+
+	// Secret is the master secret shared with the gateway; empty: the one in
+	// Caddy's storage.
+	Secret string `json:"secret,omitempty"`
+
+	// MaxPeersPerRoom refuses peers beyond this many. Default: 100.
+	MaxPeersPerRoom int `json:"max_peers_per_room,omitempty"`
+
+	cfg       mediaserver.Config
+	engineKey string
+	log       *zap.Logger
+}
+
+// mediaEngine is a media server and the listener its signalling arrives on.
+type mediaEngine struct {
+	srv  *mediaserver.Server
+	http *http.Server
+}
+
+func (e *mediaEngine) Destruct() error {
+	e.http.Close()
+	return e.srv.Close()
+}
+
+// CaddyModule returns the Caddy module information.
+func (MediaServer) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "mediaserver",
+		New: func() caddy.Module { return new(MediaServer) },
+	}
+}
+
+// Provision checks the configuration and loads the secret.
+func (m *MediaServer) Provision(ctx caddy.Context) error {
+	m.log = ctx.Logger()
+	if m.Signal == "" {
+		m.Signal = "127.0.0.1:7880"
+	}
+	if _, _, err := net.SplitHostPort(m.Signal); err != nil {
+		return fmt.Errorf("mediaserver: signal %q is not host:port", m.Signal)
+	}
+	tcp := m.TCPPort
+	switch {
+	case tcp == 0:
+		tcp = 7881
+	case tcp < 0:
+		tcp = 0
+	}
+	secret, err := masterSecret(ctx, m.Secret)
+	if err != nil {
+		return fmt.Errorf("mediaserver: %w", err)
+	}
+	m.cfg = mediaserver.Config{
+		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
+		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log,
+	}
+	for _, s := range m.PublicIP {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("mediaserver: public_ip %q is not an IP address", s)
+		}
+		m.cfg.PublicIPs = append(m.cfg.PublicIPs, ip)
+	}
+	for _, s := range m.ICEIPs {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("mediaserver: ice_ips %q is not a CIDR range", s)
+		}
+		m.cfg.ICEIPs = append(m.cfg.ICEIPs, p)
+	}
+	udp := m.UDPPort
+	if udp == 0 {
+		udp = mediaserver.DefaultUDPPort
+	}
+	m.engineKey = fmt.Sprintf("media/%s/%d/%d", m.Signal, udp, tcp)
+	return nil
+}
+
+// Start opens the sockets, or keeps the ones of the config being replaced.
+func (m *MediaServer) Start() error {
+	_, loaded, err := mediaEngines.LoadOrNew(m.engineKey, func() (caddy.Destructor, error) {
+		srv, err := mediaserver.New(m.cfg)
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", m.Signal)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("signal %s: %w", m.Signal, err)
+		}
+		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+		go func() {
+			if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				m.log.Error("signalling listener", zap.Error(err))
+			}
+		}()
+		m.log.Info("media server started", zap.String("signal", m.Signal),
+			zap.Int("udp_port", m.cfg.UDPPort), zap.Int("tcp_port", m.cfg.TCPPort))
+		return &mediaEngine{srv: srv, http: hs}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("mediaserver: %w", err)
+	}
+	if loaded {
+		m.log.Debug("media server kept across the reload", zap.String("signal", m.Signal))
+	}
+	return nil
+}
+
+// Stop lets go of the engine; the next config keeps it if it binds the same addresses.
+func (m *MediaServer) Stop() error {
+	_, err := mediaEngines.Delete(m.engineKey)
+	return err
+}
+
+// parsePorts is shared by the apps' Caddyfile parsing.
+func portOf(s string) (int, error) {
+	var p int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(s, ":"), "%d", &p); err != nil || p < 1 || p > 65535 {
+		return 0, fmt.Errorf("%q is not a port", s)
+	}
+	return p, nil
+}
+
+// Interface guards
+var (
+	_ caddy.App         = (*MediaServer)(nil)
+	_ caddy.Provisioner = (*MediaServer)(nil)
+)

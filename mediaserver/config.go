@@ -1,0 +1,86 @@
+package mediaserver
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+)
+
+// Defaults for what Config leaves zero.
+const (
+	DefaultUDPPort          = 7882
+	DefaultMaxPeersPerRoom  = 100
+	DefaultMaxTracksPerPeer = 6 // camera, microphone, screen video and audio, and room to spare
+	DefaultKeepAlive        = 20 * time.Second
+)
+
+// Config is how one media server runs.
+type Config struct {
+	// Secret is the master secret shared with the gateway.
+	Secret accesstoken.Secret
+	// UDPPort carries every peer's media (ICE UDP mux).
+	UDPPort int
+	// TCPPort carries ICE-TCP for peers whose UDP is blocked; 0: off.
+	TCPPort int
+	// PublicIPs replace the local addresses in host candidates, for a server
+	// behind 1:1 NAT.
+	PublicIPs []netip.Addr
+	// ICEIPs limits the local addresses offered as candidates; empty: every
+	// address but loopback. Loopback is offered only when a range here
+	// holds it.
+	ICEIPs []netip.Prefix
+	// MaxPeersPerRoom refuses the peer after this many.
+	MaxPeersPerRoom int
+	// MaxTracksPerPeer bounds what one peer may publish.
+	MaxTracksPerPeer int
+	// KeepAlive is how often an idle signalling connection is pinged, so that
+	// proxies' idle timeouts do not cut it.
+	KeepAlive time.Duration
+	// Logger gets operational events; never a token.
+	Logger *zap.Logger
+	// Clock is the time source; nil: the real clock.
+	Clock clockwork.Clock
+}
+
+func (c *Config) fillDefaults() {
+	if c.UDPPort == 0 {
+		c.UDPPort = DefaultUDPPort
+	}
+	if c.MaxPeersPerRoom == 0 {
+		c.MaxPeersPerRoom = DefaultMaxPeersPerRoom
+	}
+	if c.MaxTracksPerPeer == 0 {
+		c.MaxTracksPerPeer = DefaultMaxTracksPerPeer
+	}
+	if c.KeepAlive == 0 {
+		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.Clock == nil {
+		c.Clock = clockwork.NewRealClock()
+	}
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if len(c.Secret) < accesstoken.MinSecretLen {
+		errs = append(errs, errors.New("no secret shared with the gateway"))
+	}
+	if c.UDPPort < 1 || c.UDPPort > 65535 {
+		errs = append(errs, fmt.Errorf("udp_port %d is not a port", c.UDPPort))
+	}
+	if c.TCPPort < 0 || c.TCPPort > 65535 {
+		errs = append(errs, fmt.Errorf("tcp_port %d is not a port", c.TCPPort))
+	}
+	if c.MaxPeersPerRoom < 2 || c.MaxTracksPerPeer < 1 {
+		errs = append(errs, errors.New("rooms need room for two peers and one track each"))
+	}
+	return errors.Join(errs...)
+}

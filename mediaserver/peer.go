@@ -1,0 +1,301 @@
+package mediaserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Limits on one signalling connection.
+const (
+	outQueue      = 256              // messages waiting for a slow reader before it is dropped
+	writeTimeout  = 10 * time.Second // for one message to a peer
+	readLimit     = 4 * signal.MaxMessageBytes
+	messageRate   = 50 // messages per second a peer may send, on average
+	messageBurst  = 100
+	pingTimeout   = 10 * time.Second
+	gatherTimeout = 10 * time.Second
+)
+
+// Peer is one admitted signalling connection and its two peer connections.
+type Peer struct {
+	id, name string
+	role     accesstoken.PeerRole
+	room     *Room
+	s        *Server
+	conn     *websocket.Conn
+	log      *zap.Logger
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	out     chan outgoing
+	byeMu   sync.Mutex
+	saidBye bool
+
+	pub, sub  *webrtc.PeerConnection
+	published atomic.Int32
+
+	// subs are the tracks this peer receives; guarded by room.mu.
+	subs map[*forwardTrack]*webrtc.RTPSender
+
+	negMu        sync.Mutex
+	offerPending bool // an offer on sub awaits its answer
+	needOffer    bool // tracks changed while it did
+}
+
+type outgoing struct {
+	b   []byte
+	bye string // non-empty: close after this message, with this reason
+}
+
+func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
+	p := &Peer{
+		id: a.Subject, name: a.Name, role: a.Role, room: room, s: s, conn: conn,
+		log:  s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
+		out:  make(chan outgoing, outQueue),
+		subs: map[*forwardTrack]*webrtc.RTPSender{},
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return p
+}
+
+func (p *Peer) info() signal.PeerInfo {
+	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role)}
+}
+
+// run serves the peer until it leaves or is removed.
+func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
+	defer p.close()
+	go p.writeLoop()
+	if err := p.openPeerConnections(); err != nil {
+		p.log.Error("opening peer connections", zap.Error(err))
+		p.bye(signal.ByeError, "the media server could not set up the call")
+		<-p.ctx.Done()
+		return
+	}
+	others, ok := p.room.join(p)
+	if !ok {
+		p.bye(signal.ByeEnded, "the meeting has ended")
+		<-p.ctx.Done()
+		return
+	}
+	locked := p.room.isLocked()
+	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others, Locked: &locked})
+	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
+	p.negotiate()
+
+	if a.EjectAt != 0 {
+		t := p.s.cfg.Clock.AfterFunc(time.Unix(a.EjectAt, 0).Sub(p.s.cfg.Clock.Now()), func() {
+			p.bye(signal.ByeEjected, "your time in this room is up")
+		})
+		defer t.Stop()
+	}
+	go p.keepAlive()
+	p.readLoop()
+}
+
+func (p *Peer) openPeerConnections() error {
+	var err error
+	if p.pub, err = p.s.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		return err
+	}
+	if p.sub, err = p.s.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		return err
+	}
+	p.pub.OnTrack(p.onTrack)
+	for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
+		pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+			if st == webrtc.PeerConnectionStateFailed {
+				p.bye(signal.ByeError, "the media connection failed")
+			}
+		})
+	}
+	return nil
+}
+
+// readLoop handles the peer's messages one at a time. A bad message gets an
+// error and changes nothing; the connection and the room go on.
+func (p *Peer) readLoop() {
+	p.conn.SetReadLimit(readLimit)
+	limit := rate.NewLimiter(messageRate, messageBurst)
+	for {
+		typ, b, err := p.conn.Read(p.ctx)
+		if err != nil {
+			return
+		}
+		if !limit.Allow() {
+			p.sendError("too_many_messages", "slow down: too many messages")
+			continue
+		}
+		if typ != websocket.MessageText {
+			p.sendError("bad_message", "messages are JSON text")
+			continue
+		}
+		m, err := signal.Decode(b)
+		if err != nil {
+			p.sendError("bad_message", err.Error())
+			continue
+		}
+		if err := p.handle(m); err != nil {
+			var pe *protocolError
+			if errors.As(err, &pe) {
+				p.sendError(pe.code, pe.msg)
+			} else {
+				p.sendError("refused", err.Error())
+			}
+		}
+	}
+}
+
+// protocolError refuses one message with a code a program can test.
+type protocolError struct{ code, msg string }
+
+func (e *protocolError) Error() string { return e.msg }
+
+var (
+	errNotAdmin   = &protocolError{"forbidden", "only hosts and admins may do that"}
+	errOutOfOrder = &protocolError{"out_of_order", "that message does not fit the negotiation's state"}
+)
+
+func (p *Peer) handle(m *signal.Message) error {
+	switch m.Type {
+	case signal.TypePing:
+		p.send(signal.Message{Type: signal.TypePong})
+	case signal.TypeOffer:
+		if m.PC != signal.PCPublish {
+			return errOutOfOrder
+		}
+		return p.answerPublish(m.SDP)
+	case signal.TypeAnswer:
+		if m.PC != signal.PCSubscribe {
+			return errOutOfOrder
+		}
+		return p.acceptAnswer(m.SDP)
+	case signal.TypeCandidate:
+		pc := p.pub
+		if m.PC == signal.PCSubscribe {
+			pc = p.sub
+		}
+		if err := pc.AddICECandidate(*m.Candidate); err != nil {
+			return &protocolError{"bad_candidate", "the candidate was refused"}
+		}
+	case signal.TypeKick:
+		if !isAdmin(p.role) {
+			return errNotAdmin
+		}
+		if !p.room.kick(m.Target) {
+			return &protocolError{"no_such_peer", "nobody with that id is in the room"}
+		}
+	case signal.TypeLock:
+		if !isAdmin(p.role) {
+			return errNotAdmin
+		}
+		p.room.lock(*m.Locked)
+	case signal.TypeEnd:
+		if !isAdmin(p.role) {
+			return errNotAdmin
+		}
+		p.room.end(signal.ByeEnded, "the meeting was ended by "+p.name)
+	}
+	return nil
+}
+
+// send queues m for the peer. A peer too slow to take its messages is
+// dropped rather than allowed to hold up the room.
+func (p *Peer) send(m signal.Message) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	select {
+	case p.out <- outgoing{b: b}:
+	default:
+		p.log.Info("dropping a peer that does not read its messages")
+		p.cancel()
+	}
+}
+
+func (p *Peer) sendError(code, msg string) {
+	p.send(signal.Message{Type: signal.TypeError, Code: code, Message: msg})
+}
+
+// bye tells the peer why it is being closed, then closes it.
+func (p *Peer) bye(reason, msg string) {
+	p.byeMu.Lock()
+	defer p.byeMu.Unlock()
+	if p.saidBye {
+		return
+	}
+	p.saidBye = true
+	b, _ := json.Marshal(signal.Message{Type: signal.TypeBye, Reason: reason, Message: msg})
+	select {
+	case p.out <- outgoing{b: b, bye: reason}:
+	default:
+		p.cancel()
+	}
+}
+
+func (p *Peer) writeLoop() {
+	for {
+		select {
+		case o := <-p.out:
+			ctx, cancel := context.WithTimeout(p.ctx, writeTimeout)
+			err := p.conn.Write(ctx, websocket.MessageText, o.b)
+			cancel()
+			if err != nil {
+				p.cancel()
+				return
+			}
+			if o.bye != "" {
+				p.room.leave(p) // nobody sends to a peer that said goodbye
+				p.conn.Close(websocket.StatusNormalClosure, o.bye)
+				p.cancel()
+				return
+			}
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// keepAlive pings so that proxies see traffic on an idle connection, and
+// drops a peer that stops answering.
+func (p *Peer) keepAlive() {
+	t := p.s.cfg.Clock.NewTicker(p.s.cfg.KeepAlive)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.Chan():
+			ctx, cancel := context.WithTimeout(p.ctx, pingTimeout)
+			err := p.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				p.cancel()
+				return
+			}
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+func (p *Peer) close() {
+	p.cancel()
+	p.room.leave(p)
+	for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
+		if pc != nil {
+			pc.Close()
+		}
+	}
+	p.conn.CloseNow()
+}

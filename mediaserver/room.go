@@ -1,0 +1,222 @@
+package mediaserver
+
+import (
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+)
+
+// Room is one meeting: its peers, the tracks they publish, and its lock.
+type Room struct {
+	name string
+	s    *Server
+
+	mu     sync.Mutex
+	peers  map[string]*Peer
+	tracks map[*forwardTrack]struct{}
+	locked bool
+	ended  bool
+}
+
+func newRoom(s *Server, name string) *Room {
+	return &Room{name: name, s: s, peers: map[string]*Peer{}, tracks: map[*forwardTrack]struct{}{}}
+}
+
+func isAdmin(role accesstoken.PeerRole) bool {
+	return role == accesstoken.PeerHost || role == accesstoken.PeerAdmin
+}
+
+// mayEnter says why a peer may not enter, or "" when it may.
+func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.ended:
+		return "room_ended", "the meeting has ended"
+	case r.locked && !isAdmin(a.Role):
+		return "room_locked", "the room is locked"
+	case len(r.peers) >= r.s.cfg.MaxPeersPerRoom:
+		return "room_full", "the room is full"
+	}
+	return "", ""
+}
+
+// join adds p, subscribes it to every published track, and returns who
+// was there.
+func (r *Room) join(p *Peer) (others []signal.PeerInfo, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ended || len(r.peers) >= r.s.cfg.MaxPeersPerRoom {
+		return nil, false
+	}
+	for _, o := range r.peers {
+		others = append(others, o.info())
+	}
+	for t := range r.tracks {
+		r.subscribeLocked(p, t)
+	}
+	r.peers[p.id] = p
+	return others, true
+}
+
+// leave removes p and what it published; the last one out closes the room.
+func (r *Room) leave(p *Peer) {
+	r.mu.Lock()
+	if r.peers[p.id] != p {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.peers, p.id)
+	var changed []*Peer
+	for t := range r.tracks {
+		if t.publisher == p {
+			changed = append(changed, r.unpublishLocked(t)...)
+		}
+	}
+	empty := len(r.peers) == 0
+	r.mu.Unlock()
+	r.broadcast(signal.Message{Type: signal.TypePeerLeft, Peer: ptr(p.info())}, nil)
+	renegotiate(changed)
+	if empty {
+		r.s.forget(r)
+	}
+}
+
+// publish adds a track and offers it to everyone else in the room.
+func (r *Room) publish(t *forwardTrack) bool {
+	r.mu.Lock()
+	if r.peers[t.publisher.id] != t.publisher {
+		r.mu.Unlock()
+		return false
+	}
+	r.tracks[t] = struct{}{}
+	var changed []*Peer
+	for _, o := range r.peers {
+		if o != t.publisher && r.subscribeLocked(o, t) {
+			changed = append(changed, o)
+		}
+	}
+	r.mu.Unlock()
+	renegotiate(changed)
+	return true
+}
+
+// unpublish takes a track away from its subscribers.
+func (r *Room) unpublish(t *forwardTrack) {
+	r.mu.Lock()
+	changed := r.unpublishLocked(t)
+	r.mu.Unlock()
+	renegotiate(changed)
+}
+
+func (r *Room) unpublishLocked(t *forwardTrack) (changed []*Peer) {
+	if _, ok := r.tracks[t]; !ok {
+		return nil
+	}
+	delete(r.tracks, t)
+	for _, o := range r.peers {
+		if s, ok := o.subs[t]; ok {
+			delete(o.subs, t)
+			o.sub.RemoveTrack(s)
+			changed = append(changed, o)
+		}
+	}
+	return changed
+}
+
+func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
+	if _, ok := p.subs[t]; ok {
+		return false
+	}
+	s, err := p.sub.AddTrack(t.local)
+	if err != nil {
+		p.log.Warn("subscribing to a track", zap.Error(err))
+		return false
+	}
+	p.subs[t] = s
+	go readRTCP(s, t)
+	return true
+}
+
+// subscriptions lists the tracks p receives.
+func (r *Room) subscriptions(p *Peer) []*forwardTrack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*forwardTrack, 0, len(p.subs))
+	for t := range p.subs {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (r *Room) isLocked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.locked
+}
+
+func renegotiate(peers []*Peer) {
+	for _, p := range peers {
+		go p.negotiate()
+	}
+}
+
+// others returns everyone in the room but p.
+func (r *Room) others(p *Peer) []*Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Peer, 0, len(r.peers))
+	for _, o := range r.peers {
+		if o != p {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// broadcast sends m to everyone but except.
+func (r *Room) broadcast(m signal.Message, except *Peer) {
+	for _, o := range r.others(except) {
+		o.send(m)
+	}
+}
+
+// kick removes a peer at an admin's word.
+func (r *Room) kick(id string) bool {
+	r.mu.Lock()
+	p := r.peers[id]
+	r.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	p.bye(signal.ByeKicked, "an admin removed you from the room")
+	return true
+}
+
+// lock shuts the room to new guests, or opens it again.
+func (r *Room) lock(locked bool) {
+	r.mu.Lock()
+	r.locked = locked
+	r.mu.Unlock()
+	r.broadcast(signal.Message{Type: signal.TypeRoom, Locked: &locked}, nil)
+}
+
+// end tells everyone why and closes them all; the name may start afresh.
+func (r *Room) end(reason, msg string) {
+	r.mu.Lock()
+	r.ended = true
+	peers := make([]*Peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		peers = append(peers, p)
+	}
+	r.mu.Unlock()
+	r.s.forget(r)
+	for _, p := range peers {
+		p.bye(reason, msg)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,159 @@
+package mediaserver
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+	"go.uber.org/zap"
+)
+
+// Server is one media server: its sockets, its rooms, and the signalling
+// handler that admits peers.
+type Server struct {
+	cfg        Config
+	api        *webrtc.API
+	admissions *accesstoken.Admissions
+	closers    []io.Closer
+	log        *zap.Logger
+
+	mu    sync.Mutex
+	rooms map[string]*Room
+	// used holds the admissions already presented, until they expire, so a
+	// captured admission cannot be replayed.
+	used   map[string]time.Time
+	closed bool
+}
+
+// New opens the media sockets and returns a Server ready to take signalling
+// connections through ServeHTTP.
+func New(cfg Config) (*Server, error) {
+	cfg.fillDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	api, closers, err := newAPI(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg:        cfg,
+		api:        api,
+		admissions: accesstoken.NewAdmissions(cfg.Secret, cfg.Clock.Now),
+		closers:    closers,
+		log:        cfg.Logger,
+		rooms:      map[string]*Room{},
+		used:       map[string]time.Time{},
+	}, nil
+}
+
+// Close tells every peer the server is closing, ends every call and
+// releases the sockets.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	for _, r := range rooms {
+		r.end(signal.ByeClosing, "the media server is shutting down")
+	}
+	closeAll(s.closers)
+	return nil
+}
+
+// ServeHTTP takes a signalling WebSocket that carries a valid admission.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	adm, status, code, msg := s.admit(r)
+	if adm == nil {
+		s.log.Debug("signalling refused", zap.String("reason", code))
+		writeError(w, status, code, msg)
+		return
+	}
+	room, status, code, msg := s.roomFor(adm)
+	if room == nil {
+		writeError(w, status, code, msg)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{signal.Subprotocol},
+		// The gateway checked the Origin; here the admission is what counts.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return
+	}
+	conn.SetReadLimit(signal.MaxMessageBytes)
+	p := newPeer(s, room, adm, conn)
+	p.run(r.Context(), adm)
+}
+
+// admit verifies the admission and that it was not presented before.
+func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, string) {
+	vals := r.Header.Values(accesstoken.AdmissionHeader)
+	if len(vals) != 1 {
+		return nil, http.StatusUnauthorized, "no_admission", "connect through the gateway"
+	}
+	a, err := s.admissions.Verify(vals[0])
+	if err != nil {
+		return nil, http.StatusUnauthorized, "bad_admission", "the admission is not valid: " + err.Error()
+	}
+	if a.Room != r.URL.Query().Get("room") {
+		return nil, http.StatusUnauthorized, "bad_admission", "the admission is for another room"
+	}
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, exp := range s.used {
+		if now.After(exp) {
+			delete(s.used, id)
+		}
+	}
+	if _, seen := s.used[a.ID]; seen {
+		return nil, http.StatusUnauthorized, "bad_admission", "the admission was used already"
+	}
+	s.used[a.ID] = a.ExpiresAt.Add(accesstoken.Leeway)
+	return a, 0, "", ""
+}
+
+// roomFor finds or opens the room, if the peer may enter it.
+func (s *Server) roomFor(a *accesstoken.Admission) (*Room, int, string, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, http.StatusServiceUnavailable, "closing", "the media server is shutting down"
+	}
+	r := s.rooms[a.Room]
+	if r == nil {
+		r = newRoom(s, a.Room)
+		s.rooms[a.Room] = r
+	}
+	if code, msg := r.mayEnter(a); code != "" {
+		return nil, http.StatusForbidden, code, msg
+	}
+	return r, 0, "", ""
+}
+
+// forget drops an empty or ended room so the name can start afresh.
+func (s *Server) forget(r *Room) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rooms[r.name] == r {
+		delete(s.rooms, r.name)
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+}

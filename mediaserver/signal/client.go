@@ -1,0 +1,325 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/accesstoken"
+)
+
+// TokenSubprotocolPrefix carries a peer token in the subprotocol list, the
+// way a browser must send it.
+const TokenSubprotocolPrefix = accesstoken.SubprotocolTokenPrefix
+
+// DialOptions shape a client's connection.
+type DialOptions struct {
+	// Token is the peer or host token, sent in the subprotocol list.
+	Token string
+	// Header is sent with the WebSocket upgrade (Origin, Authorization…).
+	Header http.Header
+	// HTTPClient dials the WebSocket; nil: http.DefaultClient.
+	HTTPClient *http.Client
+	// API makes the peer connections; nil: webrtc's defaults.
+	API *webrtc.API
+	// Configuration is used for both peer connections (ICE servers, policy).
+	Configuration webrtc.Configuration
+}
+
+// RemoteTrack is a track the client receives, and whose it is.
+type RemoteTrack struct {
+	Peer     string
+	Track    *webrtc.TrackRemote
+	Receiver *webrtc.RTPReceiver
+}
+
+// Client is one peer in a room: its signalling connection and its two peer
+// connections, Pub (it publishes on, and offers) and Sub (it receives on).
+type Client struct {
+	// Welcome is the server's first message: who the client is, who is there.
+	Welcome Message
+	Pub     *webrtc.PeerConnection
+	Sub     *webrtc.PeerConnection
+
+	conn    *websocket.Conn
+	ctx     context.Context
+	cancel  context.CancelFunc
+	events  chan *Message
+	tracks  chan *RemoteTrack
+	answers chan *Message
+	writeMu sync.Mutex
+	pubMu   sync.Mutex
+
+	byeMu sync.Mutex
+	bye   *Message
+	err   error
+}
+
+// ErrRefused is returned by Dial when the server answers the upgrade with an
+// HTTP error; Status and Code say which.
+type ErrRefused struct {
+	Status int
+	Code   string
+	Msg    string
+}
+
+func (e *ErrRefused) Error() string {
+	return fmt.Sprintf("refused with %d %s: %s", e.Status, e.Code, e.Msg)
+}
+
+// Dial opens the signalling WebSocket at url and waits for the welcome.
+func Dial(ctx context.Context, url string, o DialOptions) (*Client, error) {
+	protos := []string{Subprotocol}
+	if o.Token != "" {
+		protos = append(protos, TokenSubprotocolPrefix+o.Token)
+	}
+	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+		HTTPClient: o.HTTPClient, HTTPHeader: o.Header, Subprotocols: protos,
+	})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			r := &ErrRefused{Status: resp.StatusCode}
+			var body struct{ Error, Message string }
+			if resp.Body != nil {
+				json.NewDecoder(resp.Body).Decode(&body)
+			}
+			r.Code, r.Msg = body.Error, body.Message
+			return nil, r
+		}
+		return nil, err
+	}
+	conn.SetReadLimit(4 * MaxMessageBytes)
+	c := &Client{
+		conn:    conn,
+		events:  make(chan *Message, 256),
+		tracks:  make(chan *RemoteTrack, 64),
+		answers: make(chan *Message, 1),
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if err := c.readWelcome(ctx); err != nil {
+		conn.CloseNow()
+		return nil, err
+	}
+	api := o.API
+	if api == nil {
+		api = webrtc.NewAPI()
+	}
+	if c.Pub, err = api.NewPeerConnection(o.Configuration); err != nil {
+		conn.CloseNow()
+		return nil, err
+	}
+	if c.Sub, err = api.NewPeerConnection(o.Configuration); err != nil {
+		c.Pub.Close()
+		conn.CloseNow()
+		return nil, err
+	}
+	c.Sub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		select {
+		case c.tracks <- &RemoteTrack{Peer: PeerOfStream(t.StreamID()), Track: t, Receiver: r}:
+		case <-c.ctx.Done():
+		}
+	})
+	go c.readLoop()
+	return c, nil
+}
+
+func (c *Client) readWelcome(ctx context.Context) error {
+	_, b, err := c.conn.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &c.Welcome); err != nil {
+		return err
+	}
+	switch c.Welcome.Type {
+	case TypeWelcome:
+		return nil
+	case TypeBye:
+		return fmt.Errorf("the server said bye (%s): %s", c.Welcome.Reason, c.Welcome.Message)
+	}
+	return fmt.Errorf("expected a welcome, got %q", c.Welcome.Type)
+}
+
+// ID is the client's peer id in the room.
+func (c *Client) ID() string { return c.Welcome.Peer.ID }
+
+// Events delivers what the server says besides negotiation: peers joining
+// and leaving, room changes, errors, and the final bye.
+func (c *Client) Events() <-chan *Message { return c.events }
+
+// Tracks delivers each track the client starts receiving.
+func (c *Client) Tracks() <-chan *RemoteTrack { return c.tracks }
+
+// Done is closed when the signalling connection has ended.
+func (c *Client) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Bye is the server's goodbye, once Done; nil when there was none.
+func (c *Client) Bye() *Message {
+	c.byeMu.Lock()
+	defer c.byeMu.Unlock()
+	return c.bye
+}
+
+// Send sends one message.
+func (c *Client) Send(m Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return c.SendRaw(b)
+}
+
+// SendRaw sends bytes as one text message, as they are: for tests of what
+// the server does with bad input.
+func (c *Client) SendRaw(b []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	return c.conn.Write(c.ctx, websocket.MessageText, b)
+}
+
+// Kick asks the server to remove a peer (admins only).
+func (c *Client) Kick(peer string) error { return c.Send(Message{Type: TypeKick, Target: peer}) }
+
+// Lock locks or unlocks the room (admins only).
+func (c *Client) Lock(locked bool) error { return c.Send(Message{Type: TypeLock, Locked: &locked}) }
+
+// End ends the meeting for everyone (admins only).
+func (c *Client) End() error { return c.Send(Message{Type: TypeEnd}) }
+
+// Publish adds tracks to what the client sends and negotiates them.
+func (c *Client) Publish(ctx context.Context, tracks ...webrtc.TrackLocal) ([]*webrtc.RTPSender, error) {
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	var senders []*webrtc.RTPSender
+	for _, t := range tracks {
+		s, err := c.Pub.AddTrack(t)
+		if err != nil {
+			return nil, err
+		}
+		go drainRTCP(s)
+		senders = append(senders, s)
+	}
+	return senders, c.negotiatePublish(ctx)
+}
+
+// Unpublish stops sending a track and negotiates its removal.
+func (c *Client) Unpublish(ctx context.Context, s *webrtc.RTPSender) error {
+	c.pubMu.Lock()
+	defer c.pubMu.Unlock()
+	if err := c.Pub.RemoveTrack(s); err != nil {
+		return err
+	}
+	return c.negotiatePublish(ctx)
+}
+
+func (c *Client) negotiatePublish(ctx context.Context) error {
+	offer, err := c.Pub.CreateOffer(nil)
+	if err != nil {
+		return err
+	}
+	sdp, err := setLocal(ctx, c.Pub, offer)
+	if err != nil {
+		return err
+	}
+	if err := c.Send(Message{Type: TypeOffer, PC: PCPublish, SDP: sdp}); err != nil {
+		return err
+	}
+	select {
+	case m := <-c.answers:
+		return c.Pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.ctx.Done():
+		return errors.New("the signalling connection ended")
+	}
+}
+
+func (c *Client) readLoop() {
+	defer c.cancel()
+	for {
+		_, b, err := c.conn.Read(c.ctx)
+		if err != nil {
+			return
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			continue
+		}
+		switch {
+		case m.Type == TypeOffer && m.PC == PCSubscribe:
+			if err := c.answerSubscribe(m.SDP); err != nil {
+				c.deliver(&Message{Type: TypeError, Code: "client", Message: err.Error()})
+			}
+		case m.Type == TypeAnswer && m.PC == PCPublish:
+			select {
+			case c.answers <- &m:
+			default:
+			}
+		case m.Type == TypeBye:
+			c.byeMu.Lock()
+			c.bye = &m
+			c.byeMu.Unlock()
+			c.deliver(&m)
+		default:
+			c.deliver(&m)
+		}
+	}
+}
+
+// deliver hands an event over, dropping it when nobody has read the last 256.
+func (c *Client) deliver(m *Message) {
+	select {
+	case c.events <- m:
+	default:
+	}
+}
+
+func (c *Client) answerSubscribe(offerSDP string) error {
+	if err := c.Sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offerSDP}); err != nil {
+		return err
+	}
+	answer, err := c.Sub.CreateAnswer(nil)
+	if err != nil {
+		return err
+	}
+	sdp, err := setLocal(c.ctx, c.Sub, answer)
+	if err != nil {
+		return err
+	}
+	return c.Send(Message{Type: TypeAnswer, PC: PCSubscribe, SDP: sdp})
+}
+
+// Close leaves the room.
+func (c *Client) Close() error {
+	c.cancel()
+	c.Pub.Close()
+	c.Sub.Close()
+	return c.conn.Close(websocket.StatusNormalClosure, "leaving")
+}
+
+func setLocal(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDescription) (string, error) {
+	done := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(d); err != nil {
+		return "", err
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
+func drainRTCP(s *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := s.Read(buf); err != nil {
+			return
+		}
+	}
+}

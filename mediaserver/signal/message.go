@@ -1,0 +1,157 @@
+// Package signal is roomgate's signalling protocol: the JSON messages that
+// travel over the WebSocket between a peer and the media server, their
+// limits, and a Go client that speaks them (used by the tests and the load
+// tool). docs/signalling.md describes the protocol for other clients.
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/accesstoken"
+)
+
+// Subprotocol is the WebSocket subprotocol of the signalling connection.
+const Subprotocol = accesstoken.Subprotocol
+
+// MaxMessageBytes is the largest message either side accepts. An SDP with
+// a few dozen media sections fits well within it.
+const MaxMessageBytes = 64 << 10
+
+// Which peer connection a negotiation message is about. Each peer has two:
+// one it publishes on (it offers) and one it receives on (the server offers),
+// so neither side ever has to resolve an offer collision.
+const (
+	PCPublish   = "pub"
+	PCSubscribe = "sub"
+)
+
+// Message types.
+const (
+	// Server to client.
+	TypeWelcome    = "welcome"     // you are in: Peer (you), Peers, Room, Locked
+	TypePeerJoined = "peer-joined" // Peer
+	TypePeerLeft   = "peer-left"   // Peer
+	TypeRoom       = "room"        // room state changed: Locked
+	TypeError      = "error"       // Code, Message: the last message was refused; nothing changed
+	TypeBye        = "bye"         // Reason, Message: the server is closing the connection
+	TypePong       = "pong"
+
+	// Both ways.
+	TypeOffer     = "offer"     // PC, SDP
+	TypeAnswer    = "answer"    // PC, SDP
+	TypeCandidate = "candidate" // PC, Candidate
+
+	// Client to server.
+	TypePing = "ping"
+	TypeKick = "kick" // Target: admins only
+	TypeLock = "lock" // Locked: admins only
+	TypeEnd  = "end"  // admins only: everyone leaves
+)
+
+// Reasons in a bye.
+const (
+	ByeEjected = "ejected" // the admission's deadline passed
+	ByeKicked  = "kicked"  // an admin removed the peer
+	ByeEnded   = "ended"   // an admin ended the meeting
+	ByeClosing = "closing" // the server is shutting down
+	ByeError   = "error"   // the connection broke the protocol
+)
+
+// Message is every message of the protocol; Type says which fields count.
+type Message struct {
+	Type      string                   `json:"type"`
+	PC        string                   `json:"pc,omitempty"`
+	SDP       string                   `json:"sdp,omitempty"`
+	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
+	Room      string                   `json:"room,omitempty"`
+	Peer      *PeerInfo                `json:"peer,omitempty"`
+	Peers     []PeerInfo               `json:"peers,omitempty"`
+	Target    string                   `json:"target,omitempty"`
+	Locked    *bool                    `json:"locked,omitempty"`
+	Reason    string                   `json:"reason,omitempty"`
+	Code      string                   `json:"code,omitempty"`
+	Message   string                   `json:"message,omitempty"`
+}
+
+// PeerInfo is what everyone in a room may know about a peer.
+type PeerInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// Errors of Decode.
+var (
+	ErrTooLarge = errors.New("message is larger than 64 KiB")
+	ErrInvalid  = errors.New("message is not valid")
+)
+
+// Decode parses and checks a message from a client. What it returns is safe
+// to act on: known type, the fields that type needs, sizes within limits.
+func Decode(b []byte) (*Message, error) {
+	if len(b) > MaxMessageBytes {
+		return nil, ErrTooLarge
+	}
+	if !utf8.Valid(b) {
+		return nil, fmt.Errorf("%w: not UTF-8", ErrInvalid)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%w: not a JSON object", ErrInvalid)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, err)
+	}
+	return &m, nil
+}
+
+func (m *Message) check() error {
+	switch m.Type {
+	case TypeOffer, TypeAnswer:
+		if m.PC != PCPublish && m.PC != PCSubscribe {
+			return errors.New(`pc must be "pub" or "sub"`)
+		}
+		if m.SDP == "" {
+			return errors.New("sdp is missing")
+		}
+	case TypeCandidate:
+		if m.PC != PCPublish && m.PC != PCSubscribe {
+			return errors.New(`pc must be "pub" or "sub"`)
+		}
+		if m.Candidate == nil {
+			return errors.New("candidate is missing")
+		}
+	case TypeKick:
+		if m.Target == "" || len(m.Target) > 64 {
+			return errors.New("target is missing")
+		}
+	case TypeLock:
+		if m.Locked == nil {
+			return errors.New("locked is missing")
+		}
+	case TypePing, TypeEnd:
+	case "":
+		return errors.New("type is missing")
+	default:
+		return fmt.Errorf("unknown type %.32q", m.Type)
+	}
+	return nil
+}
+
+// StreamID names the stream a subscriber receives a publisher's tracks in:
+// the publisher's peer id, then the publisher's own stream id, so that a
+// camera and a screen share arrive as two streams of one peer.
+func StreamID(peer, stream string) string { return peer + "~" + stream }
+
+// PeerOfStream returns the peer id a StreamID names.
+func PeerOfStream(streamID string) string {
+	if i := strings.IndexByte(streamID, '~'); i >= 0 {
+		return streamID[:i]
+	}
+	return streamID
+}

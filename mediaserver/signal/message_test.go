@@ -1,0 +1,58 @@
+package signal
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeAcceptsEachClientMessage(t *testing.T) {
+	for _, s := range []string{
+		`{"type":"offer","pc":"pub","sdp":"v=0"}`,
+		`{"type":"answer","pc":"sub","sdp":"v=0"}`,
+		`{"type":"candidate","pc":"pub","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host"}}`,
+		`{"type":"kick","target":"abc"}`,
+		`{"type":"lock","locked":false}`,
+		`{"type":"end"}`,
+		`{"type":"ping","extra":"ignored"}`,
+	} {
+		if _, err := Decode([]byte(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	for _, s := range []string{
+		``, `null`, `[]`, `"offer"`, `{}`, `{"type":""}`, `{"type":"launch"}`,
+		`{"type":"offer","sdp":"v=0"}`, `{"type":"offer","pc":"both","sdp":"v=0"}`, `{"type":"offer","pc":"pub"}`,
+		`{"type":"candidate","pc":"pub"}`, `{"type":"kick"}`, `{"type":"lock"}`,
+		`{"type":"offer","pc":"pub","sdp":5}`, "{\"type\":\"ping\",\"x\":\"\xff\"}",
+	} {
+		if m, err := Decode([]byte(s)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %+v, %v", s, m, err)
+		}
+	}
+	if _, err := Decode([]byte(`{"type":"offer","pc":"pub","sdp":"` + strings.Repeat("a", MaxMessageBytes) + `"}`)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("oversized: %v", err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"type":"offer","pc":"pub","sdp":"v=0"}`))
+	f.Add([]byte(`{"type":"candidate","pc":"sub","candidate":{"candidate":"x","sdpMid":"0"}}`))
+	f.Add([]byte(`{"type":"lock","locked":true}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Decode(b)
+		if err != nil {
+			return
+		}
+		// Whatever Decode accepts must satisfy the rules it promises.
+		if m.check() != nil || len(b) > MaxMessageBytes {
+			t.Fatalf("accepted an invalid message: %q", b)
+		}
+		if (m.Type == TypeOffer || m.Type == TypeAnswer) && m.SDP == "" {
+			t.Fatalf("negotiation without sdp: %q", b)
+		}
+	})
+}
