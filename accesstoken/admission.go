@@ -43,8 +43,17 @@ type Admission struct {
 	ExternalUserID string   `json:"xuid,omitempty"`
 	// TokenID is the jti of the credential the peer came with, for revocation.
 	TokenID string `json:"tid,omitempty"`
-	// EjectAt is when the peer must be removed (Unix seconds); 0: never.
-	EjectAt int64 `json:"eject_at,omitempty"`
+	// EjectAtMillis is when the peer must be removed (Unix milliseconds, so a
+	// short deadline is kept to the moment); 0: never.
+	EjectAtMillis int64 `json:"eject_at_ms,omitempty"`
+}
+
+// EjectAt is when the peer must be removed; the zero time means never.
+func (a *Admission) EjectAt() time.Time {
+	if a.EjectAtMillis == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(a.EjectAtMillis)
 }
 
 // Validate checks the rules beyond signature and time.

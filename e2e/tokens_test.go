@@ -126,7 +126,7 @@ func TestEjectAfterCutsTheLiveConnection(t *testing.T) {
 	start := time.Now()
 	sig := p.mustSignal("standup", signalOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup", EjectAfter: 2})})
 	stay := p.mustSignal("standup", signalOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup"})})
-	if !sig.closedWithin(10 * time.Second) {
+	if !sig.closedWithin(15 * time.Second) {
 		t.Fatal("the peer was not ejected")
 	}
 	if took := time.Since(start); took < 1500*time.Millisecond {

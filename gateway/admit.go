@@ -80,7 +80,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		Email:            claimOr(e.claims, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID:   claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
 		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
-		EjectAt:          unixOrZero(e.ejectAt),
+		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
 	})
 	if err != nil {
 		g.log.Error("minting an admission", zap.Error(err))
@@ -171,11 +171,11 @@ func claimOr(c *accesstoken.Claims, f func(*accesstoken.Claims) string) string {
 	return f(c)
 }
 
-func unixOrZero(t time.Time) int64 {
+func unixMilliOrZero(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
 	}
-	return t.Unix()
+	return t.UnixMilli()
 }
 
 // scrubCredentials removes from the request's headers, in place, the token

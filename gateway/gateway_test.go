@@ -236,16 +236,16 @@ func TestEjectionDeadlineCutsThePeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := r.join("127.0.0.2", "standup", tok)
-	if p.adm.EjectAt != r.clock.Now().Add(3*time.Second).Unix() {
-		t.Fatalf("admission says eject at %d", p.adm.EjectAt)
+	if !p.adm.EjectAt().Equal(r.clock.Now().Add(3 * time.Second)) {
+		t.Fatalf("admission says eject at %v", p.adm.EjectAt())
 	}
-	r.clock.Advance(2 * time.Second)
+	r.clock.Advance(3*time.Second + ejectBackstop - time.Millisecond)
 	if p.cut() {
-		t.Fatal("cut before the deadline")
+		t.Fatal("cut before the deadline and its backstop")
 	}
-	r.clock.Advance(time.Second)
+	r.clock.Advance(time.Millisecond)
 	if !p.cut() {
-		t.Fatal("not cut at the deadline")
+		t.Fatal("not cut at the backstop")
 	}
 }
 

@@ -36,11 +36,16 @@ func (c *liveConn) closeLocked() {
 	}
 }
 
+// ejectBackstop is how long after an ejection deadline the gateway cuts a
+// connection itself. The media server removes the peer at the deadline and
+// tells it why; the gateway's cut is for a media server that did not.
+const ejectBackstop = 2 * time.Second
+
 // trackLocked registers an admitted connection and arms its ejection.
 func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 	st.conns[c] = struct{}{}
 	if !ejectAt.IsZero() {
-		c.eject = st.clock.AfterFunc(ejectAt.Sub(st.clock.Now()), func() {
+		c.eject = st.clock.AfterFunc(ejectAt.Add(ejectBackstop).Sub(st.clock.Now()), func() {
 			st.mu.Lock()
 			defer st.mu.Unlock()
 			c.closeLocked()

@@ -94,8 +94,8 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
 	p.negotiate()
 
-	if a.EjectAt != 0 {
-		t := p.s.cfg.Clock.AfterFunc(time.Unix(a.EjectAt, 0).Sub(p.s.cfg.Clock.Now()), func() {
+	if at := a.EjectAt(); !at.IsZero() {
+		t := p.s.cfg.Clock.AfterFunc(at.Sub(p.s.cfg.Clock.Now()), func() {
 			p.bye(signal.ByeEjected, "your time in this room is up")
 		})
 		defer t.Stop()

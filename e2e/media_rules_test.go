@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+)
+
+func TestRoomsAreIsolated(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	x1 := s.person(t, "127.0.0.1").mustJoin("x", joinOpts{})
+	x2 := s.person(t, "127.0.0.2").mustJoin("x", joinOpts{})
+	y1 := s.person(t, "127.0.0.3").mustJoin("y", joinOpts{})
+	y2 := s.person(t, "127.0.0.4").mustJoin("y", joinOpts{})
+	rs := map[*signal.Client]*receiver{}
+	for _, c := range []*signal.Client{x1, x2, y1, y2} {
+		rs[c] = receive(c)
+		publishAV(t, c)
+	}
+	for c, mate := range map[*signal.Client]*signal.Client{x1: x2, x2: x1, y1: y2, y2: y1} {
+		if !rs[c].hears(50, mate.ID()) {
+			t.Fatalf("%s does not hear its roommate", c.ID())
+		}
+		if got := rs[c].publishers(); len(got) != 1 || got[0] != mate.ID() {
+			t.Fatalf("%s received packets from %v; only %s shares its room", c.ID(), got, mate.ID())
+		}
+	}
+}
+
+// dialMediaServer opens a signalling WebSocket straight to the media server,
+// past the gateway, with the given admission header.
+func dialMediaServer(t *testing.T, s *mediaSite, room, admission string) (*websocket.Conn, int) {
+	t.Helper()
+	h := http.Header{}
+	if admission != "" {
+		h.Set(accesstoken.AdmissionHeader, admission)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, fmt.Sprintf("ws://127.0.0.1:%d/ws?room=%s", s.signalPort, room),
+		&websocket.DialOptions{HTTPHeader: h, Subprotocols: []string{"roomgate"}})
+	if err != nil {
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return nil, resp.StatusCode
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return c, http.StatusSwitchingProtocols
+}
+
+func TestMediaServerRefusesAnythingButAFreshAdmission(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	mint := func(secret string, at time.Time, room string) string {
+		a, err := accesstoken.NewAdmissions(accesstoken.Secret(secret), func() time.Time { return at }).Mint(accesstoken.Admission{
+			Room: room, Role: accesstoken.PeerHost, Name: "Mallory", RegisteredClaims: jwt.RegisteredClaims{Subject: "m1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	now := time.Now()
+	for name, adm := range map[string]string{
+		"no admission":     "",
+		"forged":           mint(strings.Repeat("f", 32), now, "standup"),
+		"expired":          mint(testSecret, now.Add(-time.Minute), "standup"),
+		"for another room": mint(testSecret, now, "retro"),
+		"a peer token":     mintPeer(t, accesstoken.Claims{Room: "standup"}),
+		"garbage":          "garbage",
+	} {
+		if _, st := dialMediaServer(t, s, "standup", adm); st != http.StatusUnauthorized {
+			t.Errorf("%s: %d; want 401", name, st)
+		}
+	}
+	// A valid admission works once; a replay of it does not.
+	valid := mint(testSecret, now, "standup")
+	if _, st := dialMediaServer(t, s, "standup", valid); st != http.StatusSwitchingProtocols {
+		t.Fatalf("a fresh admission: %d", st)
+	}
+	if _, st := dialMediaServer(t, s, "standup", valid); st != http.StatusUnauthorized {
+		t.Fatalf("a replayed admission: %d", st)
+	}
+}
+
+func TestAdminsKickLockAndEndGuestsCannot(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	hostP := s.person(t, "127.0.0.1")
+	host := hostP.mustJoin("standup", joinOpts{token: hostP.mustLogin("alice", password)})
+	if host.Welcome.Peer.Role != "host" {
+		t.Fatalf("host joined as %q", host.Welcome.Peer.Role)
+	}
+	g1 := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{name: "Gus"})
+	g2 := s.person(t, "127.0.0.3").mustJoin("standup", joinOpts{name: "Gil"})
+
+	// A guest may do none of it, and the room stays as it was.
+	for _, send := range []func() error{func() error { return g1.Kick(g2.ID()) }, func() error { return g1.Lock(true) }, g1.End} {
+		if err := send(); err != nil {
+			t.Fatal(err)
+		}
+		if m := nextEvent(g1, signal.TypeError, 5*time.Second); m == nil || m.Code != "forbidden" {
+			t.Fatalf("guest's admin action: %+v", m)
+		}
+	}
+	select {
+	case <-g2.Done():
+		t.Fatal("a guest's kick removed someone")
+	case <-host.Done():
+		t.Fatal("a guest's end closed the host")
+	default:
+	}
+	if _, err := s.person(t, "127.0.0.4").join("standup", joinOpts{}); err != nil {
+		t.Fatalf("a guest's lock locked the room: %v", err)
+	}
+
+	// The host kicks Gil.
+	host.Kick(g2.ID())
+	if m := nextEvent(g2, signal.TypeBye, 5*time.Second); m == nil || m.Reason != signal.ByeKicked {
+		t.Fatalf("kicked guest was told %+v", m)
+	}
+	<-g2.Done()
+	if m := nextEvent(host, signal.TypePeerLeft, 5*time.Second); m == nil {
+		t.Fatal("the host was not told the kicked guest left")
+	}
+
+	// The host locks: new guests are refused, the host is not.
+	host.Lock(true)
+	if m := nextEvent(g1, signal.TypeRoom, 5*time.Second); m == nil || m.Locked == nil || !*m.Locked {
+		t.Fatalf("room event after lock: %+v", m)
+	}
+	_, err := s.person(t, "127.0.0.5").join("standup", joinOpts{})
+	var refused *signal.ErrRefused
+	if !errors.As(err, &refused) || refused.Status != http.StatusForbidden || refused.Code != "room_locked" {
+		t.Fatalf("a new guest in a locked room: %v", err)
+	}
+	host.Lock(false)
+	nextEvent(g1, signal.TypeRoom, 5*time.Second)
+	g3 := s.person(t, "127.0.0.5").mustJoin("standup", joinOpts{})
+
+	// The host ends the meeting: everyone is told and closed.
+	host.End()
+	for _, c := range []*signal.Client{g1, g3, host} {
+		if m := nextEvent(c, signal.TypeBye, 5*time.Second); m == nil || m.Reason != signal.ByeEnded {
+			t.Fatalf("%s at the end: %+v", c.ID(), m)
+		}
+		select {
+		case <-c.Done():
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s was not closed at the end", c.ID())
+		}
+	}
+}
+
+func TestEjectAfterThreeSecondsRemovesThePeer(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	pub := s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{})
+	publishAV(t, pub)
+	start := time.Now()
+	ej := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup", EjectAfter: 3})})
+	r := receive(ej)
+	if !r.hears(10, pub.ID()) {
+		t.Fatal("the peer received nothing before its deadline")
+	}
+	m := nextEvent(ej, signal.TypeBye, 10*time.Second)
+	took := time.Since(start)
+	if m == nil || m.Reason != signal.ByeEjected {
+		t.Fatalf("at the deadline: %+v", m)
+	}
+	if took < 2500*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("ejected after %v; want about 3 s", took)
+	}
+	<-ej.Done()
+	// After its bye the peer receives nothing more: its media connections close.
+	if !r.waitFor(5*time.Second, func() bool { return r.trackEnded(pub.ID(), "video") }) {
+		t.Fatal("the ejected peer's tracks did not end")
+	}
+	after := r.count(pub.ID(), "video")
+	if r.waitFor(time.Second, func() bool { return r.count(pub.ID(), "video") > after }) {
+		t.Fatal("the ejected peer still receives media")
+	}
+}
+
+func TestBadSignallingMessagesLeaveTheRoomIntact(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	pub := s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{})
+	publishAV(t, pub)
+	bad := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{})
+	r := receive(bad)
+	if !r.hears(10, pub.ID()) {
+		t.Fatal("no media before the bad messages")
+	}
+	for _, tc := range []struct {
+		msg  string
+		code string
+	}{
+		{"not json", "bad_message"},
+		{`{"type":"launch"}`, "bad_message"},
+		{`{"type":"offer","pc":"pub"}`, "bad_message"},
+		{`{"type":"ping","pad":"` + strings.Repeat("x", 100<<10) + `"}`, "bad_message"},
+		{`{"type":"answer","pc":"sub","sdp":"v=0\r\n"}`, "out_of_order"},
+		{`{"type":"offer","pc":"sub","sdp":"v=0\r\n"}`, "out_of_order"},
+		{`{"type":"answer","pc":"pub","sdp":"v=0\r\n"}`, "out_of_order"},
+		{`{"type":"offer","pc":"pub","sdp":"this is not sdp"}`, "bad_sdp"},
+		{`{"type":"kick","target":"nobody"}`, "forbidden"},
+	} {
+		if err := bad.SendRaw([]byte(tc.msg)); err != nil {
+			t.Fatal(err)
+		}
+		if m := nextEvent(bad, signal.TypeError, 5*time.Second); m == nil || m.Code != tc.code {
+			t.Fatalf("%.40s: %+v; want error %s", tc.msg, m, tc.code)
+		}
+	}
+	// The sender, the publisher and newcomers carry on.
+	before := r.count(pub.ID(), "video")
+	if !r.waitFor(5*time.Second, func() bool { return r.count(pub.ID(), "video") > before+20 }) {
+		t.Fatal("media stopped after the bad messages")
+	}
+	late := receive(s.person(t, "127.0.0.3").mustJoin("standup", joinOpts{}))
+	if !late.hears(10, pub.ID()) {
+		t.Fatal("a newcomer gets nothing after the bad messages")
+	}
+}
