@@ -55,16 +55,10 @@ func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			} else if m.TCPPort, err = portOf(v); err != nil {
 				return nil, d.Errf("tcp_port: %v", err)
 			}
-		case "public_ip":
+		case "public_ip": // no value (an unset placeholder): none
 			m.PublicIP = append(m.PublicIP, d.RemainingArgs()...)
-			if len(m.PublicIP) == 0 {
-				return nil, d.ArgErr()
-			}
 		case "ice_ips":
 			m.ICEIPs = append(m.ICEIPs, d.RemainingArgs()...)
-			if len(m.ICEIPs) == 0 {
-				return nil, d.ArgErr()
-			}
 		case "secret":
 			v, err := parseSecret(d)
 			if err != nil {

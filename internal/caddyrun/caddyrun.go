@@ -101,6 +101,9 @@ type Instance struct {
 	Dir string
 	// Env is added to the process's environment.
 	Env []string
+	// AdminAddr is the admin endpoint (CADDY_ADMIN), unless the Caddyfile
+	// sets another or turns it off.
+	AdminAddr string
 
 	t    testing.TB
 	bin  string
@@ -113,13 +116,18 @@ type Instance struct {
 // until the test ends. It returns once Caddy serves the configuration.
 func Start(t testing.TB, caddyfile string, env ...string) *Instance {
 	t.Helper()
-	in := &Instance{Dir: t.TempDir(), Env: env, t: t, bin: Binary(t)}
+	in := &Instance{Dir: t.TempDir(), Env: env, t: t, bin: Binary(t),
+		AdminAddr: fmt.Sprintf("127.0.0.1:%d", FreePort(t))}
 	if err := os.WriteFile(filepath.Join(in.Dir, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	in.start()
 	t.Cleanup(func() {
 		in.Stop()
+		// A race in the server is a failure of the test that provoked it.
+		if strings.Contains(in.Logs(), "WARNING: DATA RACE") {
+			t.Error("the race detector reported a data race in roomgate")
+		}
 		if t.Failed() {
 			t.Logf("roomgate logs:\n%s", in.Logs())
 		}
@@ -153,7 +161,8 @@ func (in *Instance) start() {
 	in.done = make(chan struct{})
 	cmd := exec.Command(in.bin, "run", "--config", "Caddyfile", "--adapter", "caddyfile")
 	cmd.Dir = in.Dir
-	cmd.Env = append(os.Environ(), "HOME="+in.Dir, "XDG_DATA_HOME="+in.Dir, "XDG_CONFIG_HOME="+in.Dir)
+	cmd.Env = append(os.Environ(), "HOME="+in.Dir, "XDG_DATA_HOME="+in.Dir, "XDG_CONFIG_HOME="+in.Dir,
+		"CADDY_ADMIN="+in.AdminAddr)
 	cmd.Env = append(cmd.Env, in.Env...)
 	cmd.Stdout = in.logs
 	stderr, err := cmd.StderrPipe()
