@@ -13,7 +13,7 @@ import (
 )
 
 // adapt runs `roomgate adapt` on a Caddyfile and returns its output.
-func adapt(t *testing.T, caddyfile string, env ...string) (string, error) {
+func adapt(t testing.TB, caddyfile string, env ...string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "Caddyfile")
@@ -24,7 +24,7 @@ func adapt(t *testing.T, caddyfile string, env ...string) (string, error) {
 }
 
 // roomgateHandler finds the roomgate handler in adapted JSON.
-func roomgateHandler(t *testing.T, adapted string) map[string]any {
+func roomgateHandler(t testing.TB, adapted string) map[string]any {
 	t.Helper()
 	i := strings.Index(adapted, "{")
 	var cfg any

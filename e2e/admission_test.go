@@ -123,7 +123,7 @@ func TestTokensNeverReachTheAccessLog(t *testing.T) {
 }
 
 // repositoryLogBlock is the log block of the repository's Caddyfile.
-func repositoryLogBlock(t *testing.T) string {
+func repositoryLogBlock(t testing.TB) string {
 	t.Helper()
 	b, err := os.ReadFile("../Caddyfile")
 	if err != nil {

@@ -19,14 +19,14 @@ import (
 
 // person is someone at one loopback address talking to one roomgate site.
 type person struct {
-	t    *testing.T
+	t    testing.TB
 	ip   string
 	base string // http://localhost:port
 	port int
 	http *http.Client
 }
 
-func newPerson(t *testing.T, ip string, port int) *person {
+func newPerson(t testing.TB, ip string, port int) *person {
 	return &person{t: t, ip: ip, port: port, base: fmt.Sprintf("http://localhost:%d", port), http: &http.Client{
 		Transport: transportFrom(ip, port),
 		Timeout:   30 * time.Second,

@@ -39,7 +39,7 @@ func TestRoomsAreIsolated(t *testing.T) {
 
 // dialMediaServer opens a signalling WebSocket straight to the media server,
 // past the gateway, with the given admission header.
-func dialMediaServer(t *testing.T, s *mediaSite, room, admission string) (*websocket.Conn, int) {
+func dialMediaServer(t testing.TB, s *mediaSite, room, admission string) (*websocket.Conn, int) {
 	t.Helper()
 	h := http.Header{}
 	if admission != "" {

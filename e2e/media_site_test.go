@@ -26,11 +26,10 @@ type mediaSite struct {
 	signalPort int // the media server's own signalling port
 }
 
-func newMediaSite(t *testing.T, words string) *mediaSite {
+func newMediaSite(t testing.TB, words string) *mediaSite {
 	t.Helper()
 	port, sig, udp, tcp := caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t)
 	cf := fmt.Sprintf(`{
-	admin off
 	mediaserver {
 		signal 127.0.0.1:%d
 		udp_port %d
@@ -51,10 +50,10 @@ http://localhost:%d {
 	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig}
 }
 
-func (s *mediaSite) person(t *testing.T, ip string) *person { return newPerson(t, ip, s.port) }
+func (s *mediaSite) person(t testing.TB, ip string) *person { return newPerson(t, ip, s.port) }
 
 // loopbackAPI makes peer connections that gather only loopback candidates.
-func loopbackAPI(t *testing.T, conn net.PacketConn) *webrtc.API {
+func loopbackAPI(t testing.TB, conn net.PacketConn) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -115,7 +114,7 @@ func (p *person) mustJoin(room string, o joinOpts) *signal.Client {
 // publishAV publishes an audio and a video track carrying synthetic RTP at
 // 50 packets a second each, until the client leaves. It returns a counter of
 // the video packets sent.
-func publishAV(t *testing.T, c *signal.Client) *sentCounter {
+func publishAV(t testing.TB, c *signal.Client) *sentCounter {
 	t.Helper()
 	audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "cam")
 	if err != nil {

@@ -18,7 +18,6 @@ func TestGeneratedSecretIsKeptAcrossRestarts(t *testing.T) {
 	up := newEchoUpstream(t, testSecret)
 	port := caddyrun.FreePort(t)
 	in := caddyrun.Start(t, fmt.Sprintf(`{
-	admin off
 }
 http://localhost:%d {
 	roomgate {

@@ -21,7 +21,7 @@ var (
 // testPasswordHash is `roomgate hash-password` of "correct horse" at the
 // lowest cost, so logins in tests are fast; it also proves that what the
 // command prints is what a user line takes.
-func testPasswordHash(t *testing.T) string {
+func testPasswordHash(t testing.TB) string {
 	hashOnce.Do(func() {
 		out, err := exec.Command(caddyrun.Binary(t), "hash-password", "--plaintext", "correct horse", "--bcrypt-cost", "4").Output()
 		if err != nil {
@@ -43,19 +43,18 @@ type site struct {
 
 // gatewaySite starts roomgate with the given roomgate words (users alice and
 // bob are defined with the test password) and global options.
-func gatewaySite(t *testing.T, words, global string) *site {
+func gatewaySite(t testing.TB, words, global string) *site {
 	t.Helper()
 	return gatewaySiteWith(t, words, global, "")
 }
 
 // gatewaySiteWith is gatewaySite with more directives in the site block.
-func gatewaySiteWith(t *testing.T, words, global, siteDirectives string) *site {
+func gatewaySiteWith(t testing.TB, words, global, siteDirectives string) *site {
 	t.Helper()
 	up := newEchoUpstream(t, testSecret)
 	port := caddyrun.FreePort(t)
 	h := testPasswordHash(t)
 	cf := fmt.Sprintf(`{
-	admin off
 	%s
 }
 http://localhost:%d {
@@ -72,4 +71,4 @@ http://localhost:%d {
 	return &site{Instance: caddyrun.Start(t, cf), port: port, upstream: up}
 }
 
-func (s *site) person(t *testing.T, ip string) *person { return newPerson(t, ip, s.port) }
+func (s *site) person(t testing.TB, ip string) *person { return newPerson(t, ip, s.port) }

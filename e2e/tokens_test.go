@@ -13,7 +13,7 @@ import (
 )
 
 // mintPeer mints a peer token with the test secret, as the API will.
-func mintPeer(t *testing.T, c accesstoken.Claims) string {
+func mintPeer(t testing.TB, c accesstoken.Claims) string {
 	t.Helper()
 	if c.Role == "" {
 		c.Role = accesstoken.RolePeer

@@ -33,7 +33,7 @@ type hello struct {
 	Peer string `json:"peer"`
 }
 
-func newEchoUpstream(t *testing.T, secret string) *echoUpstream {
+func newEchoUpstream(t testing.TB, secret string) *echoUpstream {
 	u := &echoUpstream{}
 	u.setSecret([]byte(secret))
 	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))

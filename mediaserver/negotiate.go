@@ -64,7 +64,9 @@ func (p *Peer) offerLocked() {
 	}
 	sdp, err := p.setLocal(p.sub, offer)
 	if err != nil {
-		p.log.Warn("setting an offer", zap.Error(err))
+		if p.ctx.Err() == nil {
+			p.log.Warn("setting an offer", zap.Error(err))
+		}
 		return
 	}
 	p.offerPending = true
@@ -104,6 +106,9 @@ func (p *Peer) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescription) 
 	select {
 	case <-done:
 	case <-ctx.Done():
+		if p.ctx.Err() != nil {
+			return "", p.ctx.Err() // the peer left
+		}
 		return "", errors.New("gathering candidates took too long")
 	}
 	return pc.LocalDescription().SDP, nil

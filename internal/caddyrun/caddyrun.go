@@ -225,6 +225,9 @@ func (in *Instance) Restart() {
 	in.start()
 }
 
+// Pid is the running process's id.
+func (in *Instance) Pid() int { return in.cmd.Process.Pid }
+
 // Logs returns everything the process has written so far.
 func (in *Instance) Logs() string { return in.logs.String() }
 
