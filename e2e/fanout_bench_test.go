@@ -3,10 +3,12 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,10 @@ import (
 // video packets published, at 1000 a second:
 //
 //	go test ./e2e -run XXX -bench FanoutServerCPU -benchtime 10000x
+//
+// With ROOMGATE_BENCH_PROFILE=prefix it also writes the server's CPU and
+// allocation profiles of the measured run to prefix.cpu and prefix.allocs,
+// for `go tool pprof`.
 func BenchmarkFanoutServerCPU(b *testing.B) {
 	const subscribers = 20
 	s := newMediaSite(b, "")
@@ -72,6 +78,7 @@ func BenchmarkFanoutServerCPU(b *testing.B) {
 	}
 	startFwd, startCPU, startMallocs := total(), processCPU(b, s.Pid()), mallocs(b, s.AdminAddr)
 	b.ResetTimer()
+	profiled := profileServer(b, s.AdminAddr, time.Duration(b.N)*time.Millisecond)
 	tick := time.NewTicker(10 * time.Millisecond)
 	for sent := 0; sent < b.N; {
 		<-tick.C
@@ -85,6 +92,7 @@ func BenchmarkFanoutServerCPU(b *testing.B) {
 	want := startFwd + subscribers*b.N
 	recv[0].waitFor(2*time.Second, func() bool { return total() >= want })
 	b.StopTimer()
+	<-profiled
 	forwarded := total() - startFwd
 	cpu := processCPU(b, s.Pid()) - startCPU
 	allocs := mallocs(b, s.AdminAddr) - startMallocs
@@ -94,6 +102,42 @@ func BenchmarkFanoutServerCPU(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(forwarded), "server-µs/fwd-pkt")
 	b.ReportMetric(float64(allocs)/float64(forwarded), "server-allocs/fwd-pkt")
 	b.ReportMetric(100*(1-float64(forwarded)/float64(subscribers*b.N)), "loss-%")
+}
+
+// profileServer fetches the server's CPU and allocation profiles for d into
+// files named from ROOMGATE_BENCH_PROFILE, if set; the channel closes when
+// they are written.
+func profileServer(tb testing.TB, admin string, d time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	prefix := os.Getenv("ROOMGATE_BENCH_PROFILE")
+	if prefix == "" || d < time.Second {
+		close(done)
+		return done
+	}
+	var wg sync.WaitGroup
+	for _, kind := range []string{"profile", "allocs"} {
+		wg.Go(func() {
+			resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", admin, kind, int(d.Seconds())))
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			name := prefix + ".cpu"
+			if kind == "allocs" {
+				name = prefix + ".allocs"
+			}
+			f, err := os.Create(name)
+			if err != nil {
+				tb.Error(err)
+				return
+			}
+			defer f.Close()
+			io.Copy(f, resp.Body)
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	return done
 }
 
 // processCPU is the user and system CPU time a process has used, from /proc.

@@ -70,6 +70,7 @@ func (p *Peer) offerLocked() {
 		return
 	}
 	p.offerPending = true
+	p.log.Debug("offering tracks", zap.Int("transceivers", len(p.sub.GetTransceivers())))
 	p.send(signal.Message{Type: signal.TypeOffer, PC: signal.PCSubscribe, SDP: sdp})
 }
 
