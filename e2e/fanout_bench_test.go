@@ -50,8 +50,9 @@ func BenchmarkFanoutServerCPU(b *testing.B) {
 		seq++
 	}
 	// Warm up until every subscriber receives.
-	warm := make(chan struct{})
+	warm, warmed := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(warmed)
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
 		for {
@@ -69,6 +70,7 @@ func BenchmarkFanoutServerCPU(b *testing.B) {
 		}
 	}
 	close(warm)
+	<-warmed
 	time.Sleep(300 * time.Millisecond) // let the warm-up packets land before counting
 	total := func() (n int) {
 		for _, r := range recv {

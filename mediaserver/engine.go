@@ -15,46 +15,43 @@ import (
 // instead of blocking the writes to everyone else.
 const tcpWriteBuffer = 4 << 20
 
-// newAPI builds the pion API every peer connection is made with: codecs,
-// the default interceptors (NACK, RTCP reports, TWCC), and the sockets
-// shared by all peers. The closers release the sockets.
-func newAPI(cfg *Config) (*webrtc.API, []io.Closer, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, nil, err
-	}
+// engine is what every peer connection is made with: one API for the
+// connections peers publish on, one for those they receive on, and the
+// sockets both share.
+type engine struct {
+	publish, subscribe *webrtc.API
+	closers            []io.Closer
+}
 
+// newEngine opens the shared sockets and builds the two APIs.
+func newEngine(cfg *Config) (*engine, error) {
 	keep, loopback := ipFilter(cfg.ICEIPs)
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIPFilter(keep)
 	se.SetIncludeLoopbackCandidate(loopback)
 
-	var closers []io.Closer
+	e := &engine{}
 	udpOpts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithIPFilter(keep)}
 	if loopback {
 		udpOpts = append(udpOpts, ice.UDPMuxFromPortWithLoopback())
 	}
 	udpMux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, udpOpts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("udp_port %d: %w", cfg.UDPPort, err)
+		return nil, fmt.Errorf("udp_port %d: %w", cfg.UDPPort, err)
 	}
-	closers = append(closers, udpMux)
+	e.closers = append(e.closers, udpMux)
 	se.SetICEUDPMux(udpMux)
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 
 	if cfg.TCPPort != 0 {
 		l, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.TCPPort))
 		if err != nil {
-			udpMux.Close()
-			return nil, nil, fmt.Errorf("tcp_port %d: %w", cfg.TCPPort, err)
+			e.close()
+			return nil, fmt.Errorf("tcp_port %d: %w", cfg.TCPPort, err)
 		}
 		tcpMux := ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l, ReadBufferSize: 32, WriteBufferSize: tcpWriteBuffer})
-		closers = append(closers, tcpMux)
+		e.closers = append(e.closers, tcpMux)
 		se.SetICETCPMux(tcpMux)
 		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
 	}
@@ -68,12 +65,65 @@ func newAPI(cfg *Config) (*webrtc.API, []io.Closer, error) {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External: ext, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			closeAll(closers)
-			return nil, nil, fmt.Errorf("public_ip: %w", err)
+			e.close()
+			return nil, fmt.Errorf("public_ip: %w", err)
 		}
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return api, closers, nil
+	if e.publish, err = publishAPI(se); err != nil {
+		e.close()
+		return nil, err
+	}
+	if e.subscribe, err = subscribeAPI(se); err != nil {
+		e.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *engine) close() { closeAll(e.closers) }
+
+// publishAPI makes the connections peers publish on: the server asks for
+// what it lost (NACK), reports reception, and gives transport-wide feedback
+// for the publisher's bandwidth estimate.
+func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, err
+	}
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// subscribeAPI makes the connections peers receive on. Subscribers may send
+// NACKs and keyframe requests; fanoutTrack answers NACKs from one history
+// per track, so pion's responder, which copies every packet for every
+// subscriber, is left out, and so is the stats interceptor, which clones
+// every header for GetStats, never called here.
+func subscribeAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir := &interceptor.Registry{}
+	// Sender reports let receivers keep audio and video in sync.
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
 // ipFilter keeps the local addresses within ranges (all but loopback when

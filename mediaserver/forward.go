@@ -1,15 +1,13 @@
 package mediaserver
 
 import (
-	"errors"
-	"io"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/mediaserver/signal"
-	"go.uber.org/zap"
 )
 
 // keyframeInterval is the least time between two keyframe requests sent to
@@ -17,12 +15,12 @@ import (
 const keyframeInterval = 500 * time.Millisecond
 
 // forwardTrack is one published track and the local track every subscriber
-// receives it through. TrackLocalStaticRTP writes each packet to all its
-// bindings; on UDP a subscriber that does not read loses only its own packets.
+// receives it through. On UDP a subscriber that does not read loses only its
+// own packets.
 type forwardTrack struct {
 	publisher *Peer
 	remote    *webrtc.TrackRemote
-	local     *webrtc.TrackLocalStaticRTP
+	local     *fanoutTrack
 	// lastKeyframe is when a keyframe was last asked for (Unix nanoseconds).
 	lastKeyframe atomic.Int64
 }
@@ -33,12 +31,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.sendError("too_many_tracks", "this track is over the limit and is not forwarded")
 		return
 	}
-	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability,
-		p.id+"-"+remote.ID(), signal.StreamID(p.id, remote.StreamID()))
-	if err != nil {
-		p.log.Warn("forwarding a track", zap.Error(err))
-		return
-	}
+	local := newFanoutTrack(remote.Codec().RTPCodecCapability, p.id+"-"+remote.ID(), signal.StreamID(p.id, remote.StreamID()))
 	ft := &forwardTrack{publisher: p, remote: remote, local: local}
 	if !p.room.publish(ft) {
 		return
@@ -47,17 +40,29 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	p.room.unpublish(ft)
 }
 
-// forward copies the publisher's packets to the subscribers until the track ends.
+// forward copies the publisher's packets to the subscribers until the track
+// ends. It allocates nothing per packet: one buffer and one packet are
+// reused throughout.
 func (ft *forwardTrack) forward() {
 	buf := make([]byte, 1500)
+	var pkt rtp.Packet
+	var extensions []rtp.Extension // kept so Unmarshal reuses its array
 	for {
 		n, _, err := ft.remote.Read(buf)
 		if err != nil {
 			return
 		}
-		if _, err := ft.local.Write(buf[:n]); err != nil && !errors.Is(err, io.ErrClosedPipe) {
-			return
+		pkt.Header.Extensions = extensions
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
 		}
+		extensions = pkt.Header.Extensions[:0]
+		// The publisher's header extensions carry the ids negotiated on its
+		// connection, which mean other things on each subscriber's (a
+		// transport-cc number read as a MID makes a browser drop the packet).
+		// They go; each subscriber's interceptors add their own.
+		pkt.Header.Extension, pkt.Header.ExtensionProfile, pkt.Header.Extensions = false, 0, nil
+		ft.local.writeRTP(&pkt)
 	}
 }
 
@@ -71,8 +76,8 @@ func (ft *forwardTrack) requestKeyframe() {
 	ft.publisher.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(ft.remote.SSRC())}})
 }
 
-// readRTCP drains a subscriber's RTCP for one track (the interceptors answer
-// NACKs from it) and passes keyframe requests up to the publisher.
+// readRTCP reads a subscriber's RTCP for one track: NACKs are answered from
+// the track's history, keyframe requests go up to the publisher.
 func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 	buf := make([]byte, 1500)
 	for {
@@ -85,9 +90,11 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 			continue
 		}
 		for _, pkt := range pkts {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				ft.requestKeyframe()
+			case *rtcp.TransportLayerNack:
+				ft.local.resend(pkt)
 			}
 		}
 	}

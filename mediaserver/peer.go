@@ -106,10 +106,10 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 
 func (p *Peer) openPeerConnections() error {
 	var err error
-	if p.pub, err = p.s.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.pub, err = p.s.engine.publish.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return err
 	}
-	if p.sub, err = p.s.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.sub, err = p.s.engine.subscribe.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return err
 	}
 	p.pub.OnTrack(p.onTrack)

@@ -2,13 +2,11 @@ package mediaserver
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 	"go.uber.org/zap"
@@ -18,9 +16,8 @@ import (
 // handler that admits peers.
 type Server struct {
 	cfg        Config
-	api        *webrtc.API
+	engine     *engine
 	admissions *accesstoken.Admissions
-	closers    []io.Closer
 	log        *zap.Logger
 
 	mu    sync.Mutex
@@ -38,15 +35,14 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	api, closers, err := newAPI(&cfg)
+	e, err := newEngine(&cfg)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{
 		cfg:        cfg,
-		api:        api,
+		engine:     e,
 		admissions: accesstoken.NewAdmissions(cfg.Secret, cfg.Clock.Now),
-		closers:    closers,
 		log:        cfg.Logger,
 		rooms:      map[string]*Room{},
 		used:       map[string]time.Time{},
@@ -66,7 +62,7 @@ func (s *Server) Close() error {
 	for _, r := range rooms {
 		r.end(signal.ByeClosing, "the media server is shutting down")
 	}
-	closeAll(s.closers)
+	s.engine.close()
 	return nil
 }
 

@@ -1,0 +1,62 @@
+package mediaserver
+
+import (
+	"sync"
+
+	"github.com/pion/rtp"
+)
+
+// historySize is how many packets of one track are kept for retransmission:
+// about a second of video at 1 Mbit/s, more than a NACK's round trip.
+const historySize = 512
+
+// history keeps the last packets of one published track, once for all its
+// subscribers, to answer their NACKs. Its slots are allocated up front.
+type history struct {
+	mu    sync.Mutex
+	slots [historySize]historySlot
+}
+
+type historySlot struct {
+	valid   bool
+	header  rtp.Header
+	csrc    [15]uint32 // the most RTP allows; header.CSRC points here
+	payload []byte
+}
+
+func newHistory() *history {
+	h := &history{}
+	for i := range h.slots {
+		h.slots[i].payload = make([]byte, 0, 1500)
+	}
+	return h
+}
+
+// add keeps a copy of p, without header extensions.
+func (h *history) add(p *rtp.Packet) {
+	if len(p.Payload) > 1500 || len(p.CSRC) > 15 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &h.slots[p.SequenceNumber%historySize]
+	s.valid = true
+	s.header = p.Header
+	n := copy(s.csrc[:], p.CSRC)
+	s.header.CSRC = s.csrc[:n:n]
+	s.header.Extension, s.header.ExtensionProfile, s.header.Extensions = false, 0, nil
+	s.payload = append(s.payload[:0], p.Payload...)
+}
+
+// get copies the packet with sequence number seq into hdr and payload, if
+// it is still kept; the copy is the caller's.
+func (h *history) get(seq uint16, hdr *rtp.Header, payload []byte) ([]byte, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &h.slots[seq%historySize]
+	if !s.valid || s.header.SequenceNumber != seq {
+		return payload, false
+	}
+	*hdr = s.header
+	return append(payload[:0], s.payload...), true
+}
