@@ -53,7 +53,7 @@ http://localhost:%d {
 func (s *mediaSite) person(t testing.TB, ip string) *person { return newPerson(t, ip, s.port) }
 
 // loopbackAPI makes peer connections that gather only loopback candidates.
-func loopbackAPI(t testing.TB, conn net.PacketConn) *webrtc.API {
+func loopbackAPI(t testing.TB, o joinOpts) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -68,8 +68,11 @@ func loopbackAPI(t testing.TB, conn net.PacketConn) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if conn != nil {
-		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
+	if o.conn != nil {
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, o.conn))
+	}
+	if o.acceptRepeats {
+		se.DisableSRTPReplayProtection(true)
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 }
@@ -79,6 +82,9 @@ type joinOpts struct {
 	token string
 	name  string
 	conn  net.PacketConn // the peer's UDP socket; nil: pion's own
+	// acceptRepeats turns SRTP replay protection off, so that a packet sent
+	// again reaches the track.
+	acceptRepeats bool
 }
 
 // join enters room through the gateway as a pion peer.
@@ -94,7 +100,7 @@ func (p *person) join(room string, o joinOpts) (*signal.Client, error) {
 		Token:      o.token,
 		Header:     http.Header{"Origin": {p.base}},
 		HTTPClient: &http.Client{Transport: transportFrom(p.ip, p.port)},
-		API:        loopbackAPI(p.t, o.conn),
+		API:        loopbackAPI(p.t, o),
 	})
 	if err == nil {
 		p.t.Cleanup(func() { c.Close() })

@@ -1,0 +1,103 @@
+package mediaserver
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// fakeBinding is one subscriber's end as pion would hand it to Bind.
+type fakeBinding struct {
+	id     string
+	ssrc   webrtc.SSRC
+	codecs []webrtc.RTPCodecParameters
+	got    []rtp.Header
+}
+
+func (f *fakeBinding) CodecParameters() []webrtc.RTPCodecParameters           { return f.codecs }
+func (f *fakeBinding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (f *fakeBinding) SSRC() webrtc.SSRC                                      { return f.ssrc }
+func (f *fakeBinding) SSRCRetransmission() webrtc.SSRC                        { return 0 }
+func (f *fakeBinding) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
+func (f *fakeBinding) WriteStream() webrtc.TrackLocalWriter                   { return f }
+func (f *fakeBinding) ID() string                                             { return f.id }
+func (f *fakeBinding) RTCPReader() interceptor.RTCPReader                     { return nil }
+func (f *fakeBinding) Write(b []byte) (int, error)                            { return len(b), nil }
+func (f *fakeBinding) WriteRTP(h *rtp.Header, p []byte) (int, error) {
+	if f.got != nil {
+		f.got = append(f.got, *h)
+	}
+	return len(p), nil
+}
+
+var vp8 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+
+func bindN(t testing.TB, ft *fanoutTrack, n int, record bool) []*fakeBinding {
+	var out []*fakeBinding
+	for i := range n {
+		b := &fakeBinding{id: fmt.Sprint(i), ssrc: webrtc.SSRC(1000 + i),
+			codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/VP8", ClockRate: 90000}, PayloadType: webrtc.PayloadType(96 + i%4)}}}
+		if record {
+			b.got = []rtp.Header{}
+		}
+		if _, err := ft.Bind(b); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
+	ft := newFanoutTrack(vp8, "v", "p~s")
+	bs := bindN(t, ft, 3, true)
+	ft.writeRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 7, SSRC: 1, PayloadType: 111}, Payload: []byte{1}})
+	for i, b := range bs {
+		if len(b.got) != 1 || b.got[0].SSRC != uint32(b.ssrc) || b.got[0].PayloadType != uint8(96+i) || b.got[0].SequenceNumber != 7 {
+			t.Fatalf("binding %d got %+v", i, b.got)
+		}
+	}
+	// A NACK from one subscriber is answered to that subscriber only.
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(bs[1].ssrc), Nacks: []rtcp.NackPair{{PacketID: 7}}})
+	if len(bs[0].got) != 1 || len(bs[1].got) != 2 || len(bs[2].got) != 1 || bs[1].got[1].SequenceNumber != 7 {
+		t.Fatalf("after a NACK: %d %d %d", len(bs[0].got), len(bs[1].got), len(bs[2].got))
+	}
+	ft.Unbind(bs[1])
+	ft.writeRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 8}, Payload: []byte{1}})
+	if len(bs[1].got) != 2 || len(bs[0].got) != 2 {
+		t.Fatal("an unbound subscriber still receives, or a bound one does not")
+	}
+	if _, err := ft.Bind(&fakeBinding{id: "x", codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/H264"}}}}); err == nil {
+		t.Fatal("bound to a subscriber without the codec")
+	}
+}
+
+func TestFanoutWriteAndResendAllocateNothing(t *testing.T) {
+	ft := newFanoutTrack(vp8, "v", "p~s")
+	bs := bindN(t, ft, 20, false)
+	p := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: make([]byte, 1000)}
+	nack := &rtcp.TransportLayerNack{MediaSSRC: uint32(bs[3].ssrc), Nacks: []rtcp.NackPair{{}}}
+	if n := testing.AllocsPerRun(1000, func() {
+		p.SequenceNumber++
+		ft.writeRTP(p)
+		nack.Nacks[0].PacketID = p.SequenceNumber
+		ft.resend(nack)
+	}); n != 0 {
+		t.Fatalf("%v allocations per packet to 20 subscribers", n)
+	}
+}
+
+func BenchmarkFanoutWrite20(b *testing.B) {
+	ft := newFanoutTrack(vp8, "v", "p~s")
+	bindN(b, ft, 20, false)
+	p := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: make([]byte, 1000)}
+	b.ReportAllocs()
+	for b.Loop() {
+		p.SequenceNumber++
+		ft.writeRTP(p)
+	}
+}
