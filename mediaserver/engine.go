@@ -32,11 +32,7 @@ func newEngine(cfg *Config) (*engine, error) {
 	se.SetIncludeLoopbackCandidate(loopback)
 
 	e := &engine{}
-	udpOpts := []ice.UDPMuxFromPortOption{ice.UDPMuxFromPortWithIPFilter(keep)}
-	if loopback {
-		udpOpts = append(udpOpts, ice.UDPMuxFromPortWithLoopback())
-	}
-	udpMux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, udpOpts...)
+	udpMux, err := newBatchUDPMux(cfg.UDPPort, keep, loopback)
 	if err != nil {
 		return nil, fmt.Errorf("udp_port %d: %w", cfg.UDPPort, err)
 	}
