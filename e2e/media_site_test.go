@@ -44,7 +44,9 @@ http://localhost:%d {
 		user alice %s
 		%s
 	}
-	reverse_proxy /ws 127.0.0.1:%d
+	reverse_proxy /ws 127.0.0.1:%d {
+		stream_close_delay 5m
+	}
 }
 `, sig, udp, tcp, testSecret, port, testSecret, testPasswordHash(t), words, sig)
 	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig}
@@ -68,6 +70,9 @@ func loopbackAPI(t testing.TB, o joinOpts) *webrtc.API {
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil })
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if o.tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	}
 	if o.conn != nil {
 		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, o.conn))
 	}
@@ -85,6 +90,8 @@ type joinOpts struct {
 	// acceptRepeats turns SRTP replay protection off, so that a packet sent
 	// again reaches the track.
 	acceptRepeats bool
+	// tcpOnly restricts the peer to ICE-TCP, as behind a firewall without UDP.
+	tcpOnly bool
 }
 
 // join enters room through the gateway as a pion peer.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -61,5 +62,22 @@ func TestPeersReceiveEachOthersMediaAsTheyComeAndGo(t *testing.T) {
 	before := recv[0].count(clients[2].ID(), "video")
 	if !recv[0].waitFor(5*time.Second, func() bool { return recv[0].count(clients[2].ID(), "video") > before+20 }) {
 		t.Fatal("media stopped between the peers who stayed")
+	}
+}
+
+func TestPeersWithoutUDPUseICETCP(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	a := s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{tcpOnly: true})
+	b := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{tcpOnly: true})
+	ra, rb := receive(a), receive(b)
+	publishAV(t, a)
+	publishAV(t, b)
+	if !ra.hears(20, b.ID()) || !rb.hears(20, a.ID()) {
+		t.Fatal("TCP-only peers do not hear each other")
+	}
+	pair, err := a.Sub.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil || pair.Local.Protocol != webrtc.ICEProtocolTCP {
+		t.Fatalf("selected pair %v, %v; want TCP", pair, err)
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -223,6 +225,26 @@ func (in *Instance) Restart() {
 	in.t.Helper()
 	in.Stop()
 	in.start()
+}
+
+// Reload loads caddyfile through the admin endpoint, as `caddy reload` does.
+func (in *Instance) Reload(caddyfile string) error {
+	resp, err := http.Post("http://"+in.AdminAddr+"/load", "text/caddyfile", strings.NewReader(caddyfile))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("reload: %s: %s", resp.Status, b)
+	}
+	return nil
+}
+
+// Caddyfile returns the Caddyfile the instance was started with.
+func (in *Instance) Caddyfile() string {
+	b, _ := os.ReadFile(filepath.Join(in.Dir, "Caddyfile"))
+	return string(b)
 }
 
 // Pid is the running process's id.
