@@ -79,8 +79,8 @@ func TestSignallingRefusesBadRequests(t *testing.T) {
 	t.Parallel()
 	s := gatewaySite(t, "", "")
 	p := s.person(t, "127.0.0.2")
-	if a := p.do("GET", "/ws?room=standup", "", nil, nil); a.status != http.StatusBadRequest || a.errorCode() != "websocket_required" {
-		t.Fatalf("plain GET: %d %s", a.status, a.body)
+	if a := p.do("POST", "/ws?room=standup", "", nil, nil); a.status != http.StatusBadRequest || a.errorCode() != "websocket_required" {
+		t.Fatalf("POST: %d %s", a.status, a.body)
 	}
 	for _, room := range []string{"", "a b", "../etc", strings.Repeat("r", 65), "ünïcode"} {
 		if a := p.refusedSignal(room, signalOpts{}, http.StatusBadRequest); a.errorCode() != "bad_room" {

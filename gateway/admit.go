@@ -26,39 +26,20 @@ type entry struct {
 func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next) error {
 	ok, connect := isWebSocketUpgrade(r)
 	if !ok {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			g.serveSignalCheck(w, r)
+			return nil
+		}
 		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").write(w)
 		return nil
 	}
-	if !sameOrigin(r) {
-		refuse(http.StatusForbidden, "bad_origin", "the page is not from this site").write(w)
-		return nil
-	}
-	q := r.URL.Query()
-	room, name := q.Get("room"), q.Get("name")
-	if !accesstoken.ValidRoom(room) {
-		refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").write(w)
-		return nil
-	}
-	if !accesstoken.ValidDisplayName(name) {
-		refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").write(w)
-		return nil
-	}
-	cred, rf := credentialOf(r)
-	// From here on the token lives only in cred: the headers, which an access
-	// log may record and the upstream would receive, no longer carry it.
-	scrubCredentials(r.Header, cred.subprotocols)
+	room, name, claims, subprotocols, rf := g.readSignalRequest(r)
+	// From here on the token lives only in claims: the headers, which an
+	// access log may record and the upstream would receive, no longer carry it.
+	scrubCredentials(r.Header, subprotocols)
 	if rf != nil {
 		rf.write(w)
 		return nil
-	}
-	var claims *accesstoken.Claims
-	if cred.token != "" {
-		c, err := g.issuer.Verify(cred.token)
-		if err != nil {
-			tokenRefusal(err).write(w)
-			return nil
-		}
-		claims = c
 	}
 
 	addr := g.cfg.ClientIP(r)
@@ -92,6 +73,58 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
+}
+
+// readSignalRequest checks what the upgrade and the check have in common:
+// the Origin, the room and name, and the token if there is one.
+func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims *accesstoken.Claims, subprotocols bool, rf *refusal) {
+	cred, rf := credentialOf(r)
+	subprotocols = cred.subprotocols
+	if rf != nil {
+		return
+	}
+	if !sameOrigin(r) {
+		return "", "", nil, subprotocols, refuse(http.StatusForbidden, "bad_origin", "the page is not from this site")
+	}
+	q := r.URL.Query()
+	room, name = q.Get("room"), q.Get("name")
+	if !accesstoken.ValidRoom(room) {
+		return "", "", nil, subprotocols, refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -")
+	}
+	if !accesstoken.ValidDisplayName(name) {
+		return "", "", nil, subprotocols, refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters")
+	}
+	if cred.token != "" {
+		c, err := g.issuer.Verify(cred.token)
+		if err != nil {
+			return "", "", nil, subprotocols, tokenRefusal(err)
+		}
+		claims = c
+	}
+	return room, name, claims, subprotocols, nil
+}
+
+// serveSignalCheck answers a plain GET at the signalling path with the
+// decision an upgrade would meet, admitting nobody. A browser cannot read
+// the status of a refused WebSocket, so the page asks here first, with its
+// token as Authorization, to tell waiting for the host from being refused.
+func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
+	room, name, claims, _, rf := g.readSignalRequest(r)
+	if rf == nil {
+		var e entry
+		g.state.mu.Lock()
+		e, rf = g.decideLocked(g.cfg.ClientIP(r), room, name, claims, g.state.clock.Now())
+		g.state.mu.Unlock()
+		if rf == nil {
+			writeJSON(w, http.StatusOK, struct {
+				Room string `json:"room"`
+				Role string `json:"role"`
+				Name string `json:"name"`
+			}{room, string(e.role), e.name})
+			return
+		}
+	}
+	rf.write(w)
 }
 
 // enter applies the room rules and, when they let the person in, registers

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"go.uber.org/zap"
@@ -46,15 +47,30 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 
 // ServeHTTP answers the gateway's own paths and hands everything else to next.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) error {
-	switch r.URL.Path {
-	case g.cfg.SignalPath:
+	p := r.URL.Path
+	read := r.Method == http.MethodGet || r.Method == http.MethodHead
+	switch {
+	case p == g.cfg.SignalPath:
 		return g.serveSignal(w, r, next)
-	case "/login":
-		if r.Method == http.MethodPost {
-			g.serveLogin(w, r)
-			return nil
-		}
-	case "/logout":
+	case p == "/login" && r.Method == http.MethodPost:
+		g.serveLogin(w, r)
+		return nil
+	case p == "/login" && read:
+		g.servePage(w, r, "login.html", http.StatusOK, "")
+		return nil
+	case p == "/" && read:
+		g.servePage(w, r, "home.html", http.StatusOK, "")
+		return nil
+	case p == "/join" && read:
+		g.serveJoinLink(w, r)
+		return nil
+	case strings.HasPrefix(p, "/join/") && read:
+		g.serveRoomPage(w, r)
+		return nil
+	case strings.HasPrefix(p, "/assets/") && read:
+		assets.ServeHTTP(w, r)
+		return nil
+	case p == "/logout":
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").write(w)

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/web"
+	"go.uber.org/zap"
+)
+
+// pageData is what a page template knows of the gateway.
+type pageData struct {
+	Room          string
+	SignalPath    string
+	HostProtected bool
+	UserAuth      bool
+}
+
+// joinLinkParams are the room initialization URL's settings kept across the
+// redirect; token, username and password are not among them.
+var joinLinkParams = []string{"name", "audio", "video", "screen", "notify", "hide", "relay"}
+
+var pages = template.Must(template.ParseFS(web.Pages, "pages/*.html"))
+
+var assets = func() http.Handler {
+	sub, err := fs.Sub(web.Assets, "assets")
+	if err != nil {
+		panic(err)
+	}
+	return http.StripPrefix("/assets/", http.FileServerFS(sub))
+}()
+
+// servePage renders one page with the headers every page carries.
+func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, name string, status int, room string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"media-src 'self' blob: mediastream:; connect-src 'self' ws://"+r.Host+" wss://"+r.Host+"; "+
+		"frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	w.WriteHeader(status)
+	err := pages.ExecuteTemplate(w, name, pageData{
+		Room: room, SignalPath: g.cfg.SignalPath, HostProtected: g.cfg.HostProtected, UserAuth: g.cfg.UserAuth,
+	})
+	if err != nil {
+		g.log.Error("rendering a page", zap.String("page", name), zap.Error(err))
+	}
+}
+
+// serveRoomPage is GET /join/{room}.
+func (g *Gateway) serveRoomPage(w http.ResponseWriter, r *http.Request) {
+	room := strings.TrimPrefix(r.URL.Path, "/join/")
+	status := http.StatusOK
+	if !accesstoken.ValidRoom(room) {
+		status, room = http.StatusNotFound, ""
+	}
+	g.servePage(w, r, "room.html", status, room)
+}
+
+// serveJoinLink is the room initialization URL, GET /join?room=…. A link that
+// carries a token, or a username and password, is answered with a 303 to the
+// same room without them; the token (made from the credentials where needed)
+// moves to the URL fragment, which no server, log or Referer sees.
+func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	room := q.Get("room")
+	if !accesstoken.ValidRoom(room) {
+		g.servePage(w, r, "room.html", http.StatusNotFound, "")
+		return
+	}
+	keep := url.Values{}
+	for _, k := range joinLinkParams {
+		if v := q.Get(k); v != "" && len(v) <= 256 {
+			keep.Set(k, v)
+		}
+	}
+	target := "/join/" + room
+	if len(keep) > 0 {
+		target += "?" + keep.Encode()
+	}
+	token := q.Get("token")
+	user, pass := q.Get("username"), q.Get("password")
+	switch {
+	case user != "" || pass != "":
+		tok, _, rf := g.login(r, credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
+		if rf != nil {
+			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.code}}.Encode())
+			return
+		}
+		token = tok
+	case token != "":
+		if len(token) > accesstoken.MaxTokenLen {
+			see(w, target)
+			return
+		}
+	default:
+		g.servePage(w, r, "room.html", http.StatusOK, room)
+		return
+	}
+	see(w, target+"#peer_token="+url.QueryEscape(token))
+}
+
+// see answers 303 See Other with no body, so the location (which may hold a
+// token in its fragment) is written nowhere but the Location header.
+func see(w http.ResponseWriter, location string) {
+	h := w.Header()
+	h.Set("Location", location)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusSeeOther)
+}

@@ -1,0 +1,16 @@
+import { token } from './token.js';
+
+const body = document.body;
+// With host_protected or user_auth, starting a meeting is for logged-in hosts.
+if ((body.dataset.hostProtected === 'true' || body.dataset.userAuth === 'true') && !token()) {
+  location.replace('/login?next=' + encodeURIComponent('/'));
+}
+const name = document.getElementById('name');
+name.value = localStorage.getItem('display_name') || '';
+document.getElementById('start').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const room = document.getElementById('room').value.trim();
+  localStorage.setItem('display_name', name.value.trim());
+  const q = name.value.trim() ? '?' + new URLSearchParams({ name: name.value.trim() }) : '';
+  location.assign(`/join/${encodeURIComponent(room)}${q}`);
+});

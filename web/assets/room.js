@@ -1,0 +1,272 @@
+import { Signal, peerOfStream } from './signal.js';
+import { takeFragmentToken, token, login, clearToken } from './token.js';
+
+takeFragmentToken();
+
+const body = document.body;
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const flag = (k, dflt) => (params.has(k) ? params.get(k) === '1' : dflt);
+const opts = {
+  audio: flag('audio', true), video: flag('video', true), screen: flag('screen', false),
+  notify: flag('notify', true), hide: flag('hide', false),
+};
+const room = body.dataset.room;
+const name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
+const peers = new Map(); // id → {name, role}
+let signal = null;
+let local = null;       // camera and microphone
+let senders = {};       // kind → RTCRtpSender
+let screen = null;      // {stream, senders}
+let self = null;        // our PeerInfo
+let retry = null;
+
+function setState(state, status) {
+  body.dataset.state = state;
+  if (status) $('status').textContent = status;
+}
+
+// gate shows a page-sized message instead of the call.
+function gate(state, title, text, { form = false, home = false } = {}) {
+  setState(state, title);
+  $('gate').hidden = false;
+  $('gate-title').textContent = title;
+  $('gate-text').textContent = text;
+  $('credentials').hidden = !form;
+  $('gate-home').hidden = !home;
+}
+
+function notice(text) {
+  if (!opts.notify) return;
+  const div = document.createElement('div');
+  div.textContent = text;
+  $('notices').prepend(div);
+  setTimeout(() => div.remove(), 15000);
+}
+
+function renderParticipants() {
+  const ul = $('participants');
+  ul.replaceChildren();
+  const all = self ? [[self.id, self], ...peers] : [...peers];
+  for (const [id, p] of all) {
+    const li = document.createElement('li');
+    li.dataset.peer = id;
+    li.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
+    const role = document.createElement('span');
+    role.className = 'role';
+    role.textContent = p.role;
+    li.append(role);
+    ul.append(li);
+  }
+  $('count').textContent = `(${all.length})`;
+}
+
+async function start() {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) {
+    return gate('error', 'No such room', 'Room names are 1 to 64 letters, digits, - or _.', { home: true });
+  }
+  signal = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
+  signal.forceRelay = params.get('relay') === '1';
+  let check;
+  try {
+    check = await signal.check();
+  } catch (err) {
+    return gate('error', 'Cannot reach the server', 'Check your connection and reload the page.');
+  }
+  if (!check.ok) return refused(check);
+  $('gate').hidden = true;
+  await startMedia();
+  connect();
+}
+
+function refused(check) {
+  switch (check.code) {
+    case 'host_absent':
+      gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
+      retry = setTimeout(start, 3000);
+      return;
+    case 'credentials_required':
+    case 'session_ended':
+      if (check.code === 'session_ended') clearToken();
+      gate('login', 'Log in to join', 'This room needs an account or an invitation link.', { form: true });
+      return;
+    default:
+      gate('denied', 'You cannot join this room', check.message || `The server said no (${check.status}).`, { home: true });
+  }
+}
+
+$('credentials').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const msg = await login(f.get('username'), f.get('password'));
+  if (msg) {
+    $('gate-error').textContent = msg;
+    $('gate-error').hidden = false;
+    return;
+  }
+  $('gate-error').hidden = true;
+  start();
+});
+
+async function startMedia() {
+  if (!opts.audio && !opts.video) return;
+  try {
+    local = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  } catch (err) {
+    notice(`Camera or microphone unavailable: ${err.message}`);
+    return;
+  }
+  $('self').srcObject = local;
+  if (opts.hide) $('self-tile').classList.add('hidden');
+}
+
+function connect() {
+  setState('joining', 'Joining…');
+  signal.addEventListener('welcome', (e) => onWelcome(e.detail));
+  signal.addEventListener('track', (e) => onTrack(e.detail));
+  signal.addEventListener('peer-joined', (e) => {
+    peers.set(e.detail.peer.id, e.detail.peer);
+    renderParticipants();
+    notice(`${e.detail.peer.name || 'A guest'} joined`);
+  });
+  signal.addEventListener('peer-left', (e) => {
+    const p = e.detail.peer;
+    peers.delete(p.id);
+    document.querySelectorAll(`.tile[data-peer="${CSS.escape(p.id)}"]`).forEach((t) => t.remove());
+    renderParticipants();
+    notice(`${p.name || 'A guest'} left`);
+  });
+  signal.addEventListener('room', (e) => notice(e.detail.locked ? 'The room was locked' : 'The room was unlocked'));
+  signal.addEventListener('error', (e) => notice(e.detail.message));
+  signal.addEventListener('bye', (e) => onBye(e.detail));
+  signal.addEventListener('closed', (e) => {
+    const state = body.dataset.state;
+    if (['ejected', 'ended', 'denied'].includes(state)) return;
+    if (!e.detail.welcomed) {
+      gate('denied', 'You cannot join this room', 'The room may be locked or full.', { home: true });
+    } else {
+      gate('error', 'Disconnected', 'The connection to the meeting was lost. Reload the page to rejoin.', { home: true });
+    }
+  });
+  signal.join();
+}
+
+function onWelcome(m) {
+  self = m.peer;
+  for (const p of m.peers || []) peers.set(p.id, p);
+  renderParticipants();
+  setState('joined', `In ${room}`);
+  if (local) {
+    for (const t of local.getTracks()) senders[t.kind] = signal.pub.addTrack(t, local);
+    if (!opts.audio) toggleMute();
+    if (!opts.video) toggleCamera();
+  }
+  if (opts.screen) toggleScreen();
+}
+
+function onTrack({ track, stream }) {
+  if (!stream) return;
+  const peer = peerOfStream(stream.id);
+  let tile = document.querySelector(`.tile[data-stream="${CSS.escape(stream.id)}"]`);
+  if (!tile) {
+    tile = document.createElement('figure');
+    tile.className = 'tile';
+    tile.dataset.peer = peer;
+    tile.dataset.stream = stream.id;
+    const video = document.createElement('video');
+    video.autoplay = true;
+    video.playsInline = true;
+    video.dataset.peer = peer;
+    video.srcObject = stream;
+    const cap = document.createElement('figcaption');
+    cap.textContent = peers.get(peer)?.name || 'Guest';
+    tile.append(video, cap);
+    $('videos').append(tile);
+    // A peer's second stream is a screen share.
+    if (document.querySelectorAll(`.tile[data-peer="${CSS.escape(peer)}"]`).length > 1) {
+      tile.classList.add('screen');
+      video.dataset.source = 'screen';
+      cap.textContent += ' (screen)';
+    }
+    stream.onremovetrack = () => { if (stream.getTracks().length === 0) tile.remove(); };
+  }
+}
+
+function onBye(m) {
+  const reasons = {
+    ejected: ['ejected', 'Your time in this room is up', m.message],
+    kicked: ['ejected', 'You were removed from the room', m.message],
+    ended: ['ended', 'The meeting has ended', m.message],
+  };
+  const [state, title, text] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
+  stopAll();
+  gate(state, title, text || '', { home: true });
+}
+
+function stopAll() {
+  signal?.close();
+  local?.getTracks().forEach((t) => t.stop());
+  screen?.stream.getTracks().forEach((t) => t.stop());
+  document.querySelectorAll('.tile:not(.self)').forEach((t) => t.remove());
+}
+
+// Muting and turning the camera off stop sending the track, so the others'
+// copy of it ends; turning them on sends it again.
+function toggleSend(kind, button, onLabel, offLabel) {
+  const track = local?.getTracks().find((t) => t.kind === kind);
+  if (!track || !signal?.pub) return;
+  if (senders[kind]) {
+    signal.unpublish(senders[kind]);
+    delete senders[kind];
+    track.enabled = false;
+    button.setAttribute('aria-pressed', 'true');
+    button.textContent = offLabel;
+  } else {
+    track.enabled = true;
+    senders[kind] = signal.pub.addTrack(track, local);
+    button.setAttribute('aria-pressed', 'false');
+    button.textContent = onLabel;
+  }
+}
+const toggleMute = () => toggleSend('audio', $('mute'), 'Mute', 'Unmute');
+const toggleCamera = () => toggleSend('video', $('camera'), 'Camera off', 'Camera on');
+
+async function toggleScreen() {
+  if (screen) {
+    screen.senders.forEach((s) => signal.unpublish(s));
+    screen.stream.getTracks().forEach((t) => t.stop());
+    screen = null;
+    $('screen').setAttribute('aria-pressed', 'false');
+    $('screen').textContent = 'Share screen';
+    return;
+  }
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    screen = { stream, senders: signal.publish(stream) };
+    stream.getVideoTracks()[0].onended = () => screen && toggleScreen();
+    $('screen').setAttribute('aria-pressed', 'true');
+    $('screen').textContent = 'Stop sharing';
+  } catch (err) {
+    notice(`Screen share failed: ${err.message}`);
+  }
+}
+
+$('mute').addEventListener('click', toggleMute);
+$('camera').addEventListener('click', toggleCamera);
+$('screen').addEventListener('click', toggleScreen);
+$('copy').addEventListener('click', async () => {
+  const link = `${location.origin}/join/${room}`;
+  try {
+    await navigator.clipboard.writeText(link);
+    notice('Link copied');
+  } catch {
+    notice(`Share this link: ${link}`);
+  }
+});
+$('leave').addEventListener('click', () => {
+  clearTimeout(retry);
+  stopAll();
+  gate('ended', 'You left the meeting', '', { home: true });
+});
+
+start();

@@ -1,0 +1,106 @@
+// Signalling with roomgate's media server: one WebSocket, two peer
+// connections (pub: we offer and publish; sub: the server offers and we
+// receive). See docs/signalling.md.
+
+export class Signal extends EventTarget {
+  constructor({ room, name, token, signalPath, iceServers = [] }) {
+    super();
+    Object.assign(this, { room, name, token, signalPath, iceServers });
+    this.pub = null;
+    this.sub = null;
+    this.ws = null;
+    this.welcomed = false;
+  }
+
+  // check asks the gateway, without joining, whether we may enter.
+  async check() {
+    const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    const res = await fetch(this.#url('http'), { headers, cache: 'no-store' });
+    const body = await res.json().catch(() => ({}));
+    return { ok: res.ok, status: res.status, code: body.error, message: body.message };
+  }
+
+  #url(scheme) {
+    const u = new URL(this.signalPath, location.href);
+    if (scheme === 'ws') u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    u.search = new URLSearchParams({ room: this.room, name: this.name }).toString();
+    return u.toString();
+  }
+
+  // join opens the WebSocket; the token travels in the subprotocol list,
+  // never in the URL.
+  join() {
+    const protocols = ['roomgate'];
+    if (this.token) protocols.push(`roomgate.token.${this.token}`);
+    this.ws = new WebSocket(this.#url('ws'), protocols);
+    this.ws.onmessage = (e) => this.#onMessage(JSON.parse(e.data));
+    this.ws.onclose = (e) => this.#emit('closed', { code: e.code, welcomed: this.welcomed });
+  }
+
+  send(msg) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  #emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  #setup() {
+    const config = { iceServers: this.iceServers };
+    if (this.forceRelay) config.iceTransportPolicy = 'relay';
+    this.pub = new RTCPeerConnection(config);
+    this.sub = new RTCPeerConnection(config);
+    this.pub.onicecandidate = (e) => e.candidate && this.send({ type: 'candidate', pc: 'pub', candidate: e.candidate.toJSON() });
+    this.sub.onicecandidate = (e) => e.candidate && this.send({ type: 'candidate', pc: 'sub', candidate: e.candidate.toJSON() });
+    this.pub.onnegotiationneeded = () => this.#offer();
+    this.sub.ontrack = (e) => this.#emit('track', { track: e.track, stream: e.streams[0] });
+  }
+
+  async #offer() {
+    try {
+      await this.pub.setLocalDescription();
+      this.send({ type: 'offer', pc: 'pub', sdp: this.pub.localDescription.sdp });
+    } catch (err) {
+      this.#emit('problem', { message: `could not offer: ${err.message}` });
+    }
+  }
+
+  async #onMessage(m) {
+    switch (m.type) {
+      case 'welcome':
+        this.welcomed = true;
+        if (m.iceServers) this.iceServers = m.iceServers;
+        this.#setup();
+        this.#emit('welcome', m);
+        break;
+      case 'offer':
+        await this.sub.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+        await this.sub.setLocalDescription();
+        this.send({ type: 'answer', pc: 'sub', sdp: this.sub.localDescription.sdp });
+        break;
+      case 'answer':
+        await this.pub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        break;
+      case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error':
+        this.#emit(m.type, m);
+        break;
+    }
+  }
+
+  // publish sends a stream's tracks; it returns the senders.
+  publish(stream) {
+    return stream.getTracks().map((t) => this.pub.addTrack(t, stream));
+  }
+
+  unpublish(sender) { this.pub.removeTrack(sender); }
+
+  close() {
+    this.ws?.close(1000, 'leaving');
+    this.pub?.close();
+    this.sub?.close();
+  }
+}
+
+// peerOfStream reads the publisher's peer id from a received stream's id.
+export function peerOfStream(id) {
+  const i = id.indexOf('~');
+  return i < 0 ? id : id.slice(0, i);
+}

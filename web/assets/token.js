@@ -1,0 +1,32 @@
+// The peer token lives in sessionStorage.peer_token. A join link's token
+// arrives in the URL fragment (#peer_token=…); takeFragmentToken moves it
+// to storage and rewrites the address so that no token stays in the address
+// bar or in history.
+export function takeFragmentToken() {
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const t = hash.get('peer_token');
+  if (t) {
+    sessionStorage.setItem('peer_token', t);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+}
+
+export const token = () => sessionStorage.getItem('peer_token') || '';
+export const setToken = (t) => sessionStorage.setItem('peer_token', t);
+export const clearToken = () => sessionStorage.removeItem('peer_token');
+
+// login posts credentials and keeps the token; it returns an error message or ''.
+export async function login(username, password) {
+  const res = await fetch('/login', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    if (res.status === 429) return `Too many attempts. Try again in ${res.headers.get('Retry-After') || 'a few'} seconds.`;
+    return body.message || `Login failed (${res.status}).`;
+  }
+  setToken(body.token);
+  return '';
+}
