@@ -105,7 +105,10 @@ $('credentials').addEventListener('submit', async (e) => {
     return;
   }
   $('gate-error').hidden = true;
-  start();
+  // For diagnostics and tests: the call's signalling and peer connections.
+window.roomgate = { get signal() { return signal; } };
+
+start();
 });
 
 async function startMedia() {
@@ -268,5 +271,8 @@ $('leave').addEventListener('click', () => {
   stopAll();
   gate('ended', 'You left the meeting', '', { home: true });
 });
+
+// For diagnostics and tests: the call's signalling and peer connections.
+window.roomgate = { get signal() { return signal; } };
 
 start();
