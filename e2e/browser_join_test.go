@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/roomgate/roomgate/accesstoken"
+)
+
+func TestBrowserGuestWaitsForTheHostAndIsShutOutAfterLogout(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "host_protected\n\t\thost_grace 1s")
+	guestB, hostB, lateB := newBrowser(t), newBrowser(t), newBrowser(t)
+	relay := relayFrom(t, "127.0.0.2", s.port)
+
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/standup?name=Gwen")))
+	guestB.waitState("waiting-for-host", 20*time.Second)
+	guestB.screenshot("waiting-for-host")
+
+	hostB.do(30*time.Second,
+		chromedp.Navigate(siteURL(s.port, "/join?"+url.Values{"room": {"standup"}, "name": {"Alice"},
+			"username": {"alice"}, "password": {password}}.Encode())))
+	hostB.waitState("joined", 30*time.Second)
+	// The waiting guest is let in once the host is there.
+	guestB.waitState("joined", 30*time.Second)
+
+	// The host logs out: a new guest cannot enter.
+	if _, err := eval[bool](hostB, 10*time.Second, `fetch('/logout', {method: 'POST',
+		headers: {Authorization: 'Bearer ' + sessionStorage.getItem('peer_token')}}).then((r) => r.status === 204)`); err != nil {
+		t.Fatal(err)
+	}
+	lateRelay := relayFrom(t, "127.0.0.3", s.port)
+	lateB.do(30*time.Second, chromedp.Navigate(siteURL(lateRelay, "/join/standup?name=Late")))
+	lateB.waitState("waiting-for-host", 20*time.Second)
+}
+
+func TestBrowserJoinLinksLeaveNoCredentialBehind(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "user_auth")
+	b := newBrowser(t)
+	tok := mintPeer(t, accesstoken.Claims{Room: "standup", Name: "Tia"})
+	b.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=standup&name=Tia&token="+tok)))
+	b.waitState("joined", 30*time.Second)
+	assertNoSecret(t, b, tok)
+
+	// Username and password in the link log the host in; neither stays anywhere.
+	b2 := newBrowser(t)
+	b2.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?"+url.Values{"room": {"standup"},
+		"username": {"alice"}, "password": {password}}.Encode())))
+	b2.waitState("joined", 30*time.Second)
+	assertNoSecret(t, b2, password)
+	stored, err := eval[string](b2, 5*time.Second, `sessionStorage.getItem('peer_token') || ''`)
+	if err != nil || stored == "" {
+		t.Fatalf("no token in sessionStorage (%v)", err)
+	}
+	assertNoSecret(t, b2, stored)
+}
+
+// assertNoSecret checks the address bar and every history entry.
+func assertNoSecret(t *testing.T, b *browser, secret string) {
+	t.Helper()
+	href, err := eval[string](b, 5*time.Second, `location.href`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range append(b.history(), href) {
+		if strings.Contains(u, secret) || strings.Contains(u, "token=") || strings.Contains(u, "password=") {
+			t.Fatalf("a credential stays in %s", u)
+		}
+	}
+}
+
+func TestBrowserRefusedPersonSeesWhy(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "user_auth")
+	b := newBrowser(t)
+	// A token for another room.
+	tok := mintPeer(t, accesstoken.Claims{Room: "retro"})
+	b.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=standup&token="+tok)))
+	b.waitState("denied", 20*time.Second)
+	text, err := eval[string](b, 5*time.Second, `document.getElementById('gate-text').textContent`)
+	if err != nil || !strings.Contains(text, "another room") {
+		t.Fatalf("the refused page says %q (%v)", text, err)
+	}
+	if visible, _ := eval[bool](b, 5*time.Second, `getComputedStyle(document.getElementById('credentials')).display !== 'none'`); visible {
+		t.Fatal("the refused page offers a login form")
+	}
+	b.screenshot("denied")
+
+	// Nobody without credentials: the page asks for them.
+	b2 := newBrowser(t)
+	b2.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join/standup")))
+	b2.waitState("login", 20*time.Second)
+	b2.do(30*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#credentials button[type=submit]")),
+	)
+	b2.waitState("joined", 30*time.Second)
+}
