@@ -14,6 +14,9 @@ const opts = {
 const room = body.dataset.room;
 const name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
 const peers = new Map(); // id → {name, role}
+// The first stream seen from a peer is its camera and microphone (turning
+// them back on reuses that stream); any other stream is a screen share.
+const cameraStream = new Map(); // peer id → stream id
 let signal = null;
 let local = null;       // camera and microphone
 let senders = {};       // kind → RTCRtpSender
@@ -185,8 +188,8 @@ function onTrack({ track, stream }) {
     cap.textContent = peers.get(peer)?.name || 'Guest';
     tile.append(video, cap);
     $('videos').append(tile);
-    // A peer's second stream is a screen share.
-    if (document.querySelectorAll(`.tile[data-peer="${CSS.escape(peer)}"]`).length > 1) {
+    if (!cameraStream.has(peer)) cameraStream.set(peer, stream.id);
+    if (cameraStream.get(peer) !== stream.id) {
       tile.classList.add('screen');
       video.dataset.source = 'screen';
       cap.textContent += ' (screen)';
