@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -86,15 +87,39 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(mod), nil
 }
 
-// FreePort returns a TCP port that was free a moment ago on 127.0.0.1.
+var (
+	portMu sync.Mutex
+	handed = map[int]bool{}
+)
+
+// FreePort returns a port that was free a moment ago for TCP and UDP on every
+// address. It is chosen below the kernel's ephemeral range (32768 and up),
+// where the tests' own outgoing connections would take it, and it is never
+// handed out twice in one process.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if handed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
+		if err != nil {
+			continue
+		}
+		u, err := net.ListenPacket("udp", fmt.Sprintf(":%d", p))
+		l.Close()
+		if err != nil {
+			continue
+		}
+		u.Close()
+		handed[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port found")
+	return 0
 }
 
 // Instance is one running roomgate process.
