@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/roomgate/roomgate/accesstoken"
 )
 
 func TestLoginFailuresAreLimitedPerAddressAndPerUser(t *testing.T) {
@@ -97,5 +99,8 @@ func TestLoginRefusesBadInput(t *testing.T) {
 	}
 	if st := p.logout("garbage"); st != http.StatusUnauthorized {
 		t.Fatalf("logout with garbage: %d", st)
+	}
+	if st := p.logout(mintPeer(t, accesstoken.Claims{Room: "standup"})); st != http.StatusBadRequest {
+		t.Fatalf("logout with a guest's token: %d", st)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
@@ -231,5 +232,46 @@ func TestBadSignallingMessagesLeaveTheRoomIntact(t *testing.T) {
 	late := receive(s.person(t, "127.0.0.3").mustJoin("standup", joinOpts{}))
 	if !late.hears(10, pub.ID()) {
 		t.Fatal("a newcomer gets nothing after the bad messages")
+	}
+}
+
+func TestAFullRoomRefusesTheNextPeer(t *testing.T) {
+	t.Parallel()
+	s := newMediaSiteWith(t, "", "max_peers_per_room 2")
+	s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{})
+	s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{})
+	_, err := s.person(t, "127.0.0.3").join("standup", joinOpts{})
+	var refused *signal.ErrRefused
+	if !errors.As(err, &refused) || refused.Status != http.StatusForbidden || refused.Code != "room_full" {
+		t.Fatalf("the third peer: %v", err)
+	}
+	// Another room is not full.
+	s.person(t, "127.0.0.3").mustJoin("retro", joinOpts{})
+}
+
+func TestTooManyTracksAndMessagesAreRefused(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	c := s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{})
+	// An offer with seven audio sections, one more than a peer may publish.
+	for range 7 {
+		if _, err := c.Pub.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := c.Pub.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Send(signal.Message{Type: signal.TypeOffer, PC: signal.PCPublish, SDP: offer.SDP})
+	if m := nextEvent(c, signal.TypeError, 5*time.Second); m == nil || m.Code != "too_many_tracks" {
+		t.Fatalf("seven tracks: %+v", m)
+	}
+	// A flood of messages: past the burst, the server says slow down.
+	for range 150 {
+		c.Send(signal.Message{Type: signal.TypePing})
+	}
+	if m := nextEvent(c, signal.TypeError, 5*time.Second); m == nil || m.Code != "too_many_messages" {
+		t.Fatalf("a flood of pings: %+v", m)
 	}
 }

@@ -28,6 +28,12 @@ type mediaSite struct {
 
 func newMediaSite(t testing.TB, words string) *mediaSite {
 	t.Helper()
+	return newMediaSiteWith(t, words, "")
+}
+
+// newMediaSiteWith is newMediaSite with more mediaserver options.
+func newMediaSiteWith(t testing.TB, words, mediaWords string) *mediaSite {
+	t.Helper()
 	port, sig, udp, tcp := caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t)
 	cf := fmt.Sprintf(`{
 	mediaserver {
@@ -36,6 +42,7 @@ func newMediaSite(t testing.TB, words string) *mediaSite {
 		tcp_port %d
 		ice_ips 127.0.0.1/32
 		secret %s
+		%s
 	}
 }
 http://localhost:%d {
@@ -48,7 +55,7 @@ http://localhost:%d {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, testSecret, port, testSecret, testPasswordHash(t), words, sig)
+`, sig, udp, tcp, testSecret, mediaWords, port, testSecret, testPasswordHash(t), words, sig)
 	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig}
 }
 
