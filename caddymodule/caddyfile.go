@@ -35,6 +35,7 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		token_ttl <duration>
 //		signal_path <path>
 //		host_grace <duration>
+//		api_key <key>
 //	}
 func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -91,6 +92,15 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("signal_path %q must start with /", v)
 			}
 			g.SignalPath = v
+		case "api_key":
+			v, err := optionalArg(d) // empty when {$ROOMGATE_API_KEY} is unset: no API
+			if err != nil {
+				return err
+			}
+			if v != "" && !strings.Contains(v, "{") && len(v) < minAPIKeyLen {
+				return d.Errf("api_key is %d characters; it must be at least %d", len(v), minAPIKeyLen)
+			}
+			g.APIKey = v
 		case "host_grace":
 			dur, err := parseDuration(d)
 			if err != nil {

@@ -61,6 +61,11 @@ type Gateway struct {
 	// end the meeting. Default: 30s.
 	HostGrace caddy.Duration `json:"host_grace,omitempty"`
 
+	// APIKey enables the REST API under /api/v1/ (Bearer, MiroTalk's bare
+	// authorization header, or Metered's secretKey query parameter); at
+	// least 16 characters. Absent: the API answers 404.
+	APIKey string `json:"api_key,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 }
@@ -101,7 +106,15 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	apiKey := caddy.NewReplacer().ReplaceKnown(g.APIKey, "")
+	if apiKey != "" && len(apiKey) < minAPIKeyLen {
+		gatewayStates.Delete(g.stateKey)
+		g.stateKey = ""
+		return fmt.Errorf("roomgate: api_key is %d characters; it must be at least %d", len(apiKey), minAPIKeyLen)
+	}
 	g.gw, err = gateway.New(gateway.Config{
+		APIKey:        apiKey,
+		Store:         ctx.Storage(),
 		HostProtected: g.HostProtected,
 		UserAuth:      g.UserAuth,
 		Users:         users,
@@ -133,6 +146,9 @@ func (g *Gateway) Cleanup() error {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	return g.gw.ServeHTTP(w, r, next.ServeHTTP)
 }
+
+// minAPIKeyLen refuses API keys short enough to guess.
+const minAPIKeyLen = 16
 
 // clientIP is Caddy's resolved client address: the connection's peer, or a
 // forwarded address only when that peer is a configured trusted proxy.

@@ -69,6 +69,7 @@ func TestAdaptEveryWord(t *testing.T) {
 		token_ttl 2h
 		signal_path /signal
 		host_grace 10s
+		api_key `+apiKey+`
 	}
 	reverse_proxy /signal 127.0.0.1:7880
 }
@@ -90,6 +91,7 @@ func TestAdaptEveryWord(t *testing.T) {
 		"token_ttl":   float64(7.2e12),
 		"signal_path": "/signal",
 		"host_grace":  float64(1e10),
+		"api_key":     apiKey,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)
@@ -119,6 +121,7 @@ func TestAdaptRefusesWithTheLine(t *testing.T) {
 		{"bad duration", "host_grace soon", nil, "Caddyfile:3", "not a duration"},
 		{"bad flag", "host_protected maybe", nil, "Caddyfile:3", "on or off"},
 		{"relative signal path", "signal_path ws", nil, "Caddyfile:3", "must start with /"},
+		{"short api key", "api_key short", nil, "Caddyfile:3", "at least 16"},
 	} {
 		out, err := adapt(t, "http://localhost:8080 {\n\troomgate {\n\t\t"+tc.words+"\n\t}\n}\n", tc.env...)
 		if err == nil || !strings.Contains(out, tc.line) || !strings.Contains(out, tc.says) {

@@ -178,6 +178,9 @@ func (g *Gateway) decideLocked(addr netip.Addr, room, name string, c *accesstoke
 		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
 
 	default:
+		if g.state.revokedLocked(c.ID) {
+			return entry{}, refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked")
+		}
 		if !c.Global && c.Room != room {
 			return entry{}, refuse(http.StatusUnauthorized, "wrong_room", "this token is for another room")
 		}

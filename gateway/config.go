@@ -41,6 +41,10 @@ type Config struct {
 	ClientIP func(*http.Request) netip.Addr
 	// Logger gets operational events; it never gets a password or a token.
 	Logger *zap.Logger
+	// APIKey enables the REST API; empty: the API answers 404.
+	APIKey string
+	// Store keeps what must survive a restart (revoked tokens); nil: memory only.
+	Store Store
 }
 
 // User is a host who may log in.

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -42,6 +43,7 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		g.users[u.Name] = &u
 	}
 	st.logger.Store(cfg.Logger)
+	st.loadRevoked(context.Background(), cfg.Store, cfg.Logger)
 	return g, nil
 }
 
@@ -69,6 +71,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		return nil
 	case strings.HasPrefix(p, "/assets/") && read:
 		assets.ServeHTTP(w, r)
+		return nil
+	case strings.HasPrefix(p, "/api/v1/"):
+		g.serveAPI(w, r)
 		return nil
 	case p == "/logout":
 		if r.Method != http.MethodPost {

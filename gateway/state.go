@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/zap"
@@ -25,6 +26,9 @@ type State struct {
 	// request from one of these addresses and the session's own token.
 	allowlist map[netip.Addr]int
 	conns     map[*liveConn]struct{}
+	// revoked holds revoked token ids until their expiry.
+	revoked       map[string]time.Time
+	revokedLoaded bool
 
 	// sessionEnded, when set (in tests), hears of every session that ends.
 	sessionEnded func(user, reason string)
@@ -42,6 +46,7 @@ func NewState(clock clockwork.Clock) *State {
 		byUser:    map[string][]*hostSession{},
 		allowlist: map[netip.Addr]int{},
 		conns:     map[*liveConn]struct{}{},
+		revoked:   map[string]time.Time{},
 	}
 	st.logger.Store(zap.NewNop())
 	return st

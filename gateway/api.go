@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"go.uber.org/zap"
+)
+
+// maxTokenLifetime bounds expireUnixSec: a token for longer than a year is
+// a password in disguise.
+const maxTokenLifetime = 366 * 24 * time.Hour
+
+// tokenProperties are Metered's names for what a peer token carries.
+type tokenProperties struct {
+	IsAdmin                    bool   `json:"isAdmin"`
+	RoomName                   string `json:"roomName,omitempty"`
+	GlobalToken                bool   `json:"globalToken"`
+	Name                       string `json:"name,omitempty"`
+	Email                      string `json:"email,omitempty"`
+	Meta                       string `json:"meta,omitempty"`
+	ExternalUserID             string `json:"externalUserId,omitempty"`
+	ExpireUnixSec              int64  `json:"expireUnixSec,omitempty"`
+	NotBeforeUnixSec           int64  `json:"notBeforeUnixSec,omitempty"`
+	EjectAfterElapsedTimeInSec int64  `json:"ejectAfterElapsedTimeInSec,omitempty"`
+	EjectAtTokenExp            bool   `json:"ejectAtTokenExp"`
+}
+
+func propertiesOf(c *accesstoken.Claims) tokenProperties {
+	p := tokenProperties{
+		IsAdmin: c.Admin, RoomName: c.Room, GlobalToken: c.Global, Name: c.Name, Email: c.Email, Meta: c.Meta,
+		ExternalUserID: c.ExternalUserID, EjectAfterElapsedTimeInSec: c.EjectAfter, EjectAtTokenExp: c.EjectAtExpiry,
+	}
+	if c.ExpiresAt != nil {
+		p.ExpireUnixSec = c.ExpiresAt.Unix()
+	}
+	if c.NotBefore != nil {
+		p.NotBeforeUnixSec = c.NotBefore.Unix()
+	}
+	return p
+}
+
+// serveAPI is the REST API under /api/v1/. Without an api_key it does not exist.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if g.cfg.APIKey == "" {
+		refuse(http.StatusNotFound, "not_found", "there is no API here").write(w)
+		return
+	}
+	if !g.apiKeyOK(r) {
+		refuse(http.StatusUnauthorized, "invalid_api_key", "send the API key as Authorization: Bearer <key>").write(w)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "use POST").write(w)
+		return
+	}
+	switch strings.TrimPrefix(r.URL.Path, "/api/v1/") {
+	case "token":
+		g.serveMintToken(w, r)
+	case "token/validate":
+		g.serveValidateToken(w, r)
+	case "token/revoke":
+		g.serveRevokeToken(w, r)
+	default:
+		refuse(http.StatusNotFound, "not_found", "no such API call").write(w)
+	}
+}
+
+// apiKeyOK takes the key as Bearer, as MiroTalk's bare authorization, or as
+// Metered's secretKey query parameter, and compares in constant time.
+func (g *Gateway) apiKeyOK(r *http.Request) bool {
+	got := r.Header.Get("Authorization")
+	if scheme, rest, ok := strings.Cut(got, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		got = strings.TrimSpace(rest)
+	}
+	if got == "" {
+		got = r.URL.Query().Get("secretKey")
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(g.cfg.APIKey))
+	return got != "" && subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// readJSON decodes a body of at most 64 KiB into v, refusing unknown fields
+// and trailing data.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) *refusal {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return refuse(http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than 64 KiB")
+		}
+		return refuse(http.StatusBadRequest, "bad_body", "the body is not the JSON this call takes: "+jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return refuse(http.StatusBadRequest, "bad_body", "the body has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem says what is wrong without repeating the input.
+func jsonProblem(err error) string {
+	var typ *json.UnmarshalTypeError
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &typ):
+		return "wrong type for " + typ.Field
+	case errors.As(err, &syn):
+		return "not JSON"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown property " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	}
+	return "not a JSON object"
+}
+
+// serveMintToken is POST /api/v1/token.
+func (g *Gateway) serveMintToken(w http.ResponseWriter, r *http.Request) {
+	var p tokenProperties
+	if rf := readJSON(w, r, &p); rf != nil {
+		rf.write(w)
+		return
+	}
+	now := g.state.clock.Now()
+	if p.GlobalToken == (p.RoomName != "") {
+		refuse(http.StatusBadRequest, "bad_token_request", "give a roomName or set globalToken, not both").write(w)
+		return
+	}
+	exp := now.Add(g.cfg.TokenTTL)
+	if p.ExpireUnixSec != 0 {
+		exp = time.Unix(p.ExpireUnixSec, 0)
+		if !exp.After(now) || exp.Sub(now) > maxTokenLifetime {
+			refuse(http.StatusBadRequest, "bad_token_request", "expireUnixSec must be in the future and within a year").write(w)
+			return
+		}
+	}
+	if p.EjectAfterElapsedTimeInSec < 0 {
+		refuse(http.StatusBadRequest, "bad_token_request", "ejectAfterElapsedTimeInSec must not be negative").write(w)
+		return
+	}
+	c := accesstoken.Claims{
+		Role: accesstoken.RolePeer, Room: p.RoomName, Global: p.GlobalToken, Admin: p.IsAdmin,
+		Name: p.Name, Email: p.Email, Meta: p.Meta, ExternalUserID: p.ExternalUserID,
+		EjectAfter: p.EjectAfterElapsedTimeInSec, EjectAtExpiry: p.EjectAtTokenExp,
+		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)},
+	}
+	if p.NotBeforeUnixSec != 0 {
+		if time.Unix(p.NotBeforeUnixSec, 0).After(exp) {
+			refuse(http.StatusBadRequest, "bad_token_request", "notBeforeUnixSec is after the expiry").write(w)
+			return
+		}
+		c.NotBefore = jwt.NewNumericDate(time.Unix(p.NotBeforeUnixSec, 0))
+	}
+	token, _, err := g.issuer.Mint(c)
+	if err != nil {
+		// Mint's errors name the rule broken, never a value.
+		refuse(http.StatusBadRequest, "bad_token_request", strings.TrimPrefix(err.Error(), "token is not valid: ")).write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": token})
+}
+
+type tokenBody struct {
+	Token string `json:"token"`
+}
+
+// serveValidateToken is POST /api/v1/token/validate.
+func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if rf := readJSON(w, r, &b); rf != nil {
+		rf.write(w)
+		return
+	}
+	c, err := g.issuer.Verify(b.Token)
+	if err != nil {
+		tokenRefusal(err).write(w)
+		return
+	}
+	g.state.mu.Lock()
+	revoked := g.state.revokedLocked(c.ID)
+	g.state.mu.Unlock()
+	if revoked {
+		refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked").write(w)
+		return
+	}
+	if c.Role != accesstoken.RolePeer {
+		refuse(http.StatusUnauthorized, "invalid_token", "this is a host login, not a peer token").write(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, propertiesOf(c))
+}
+
+// serveRevokeToken is POST /api/v1/token/revoke: the token stops working
+// everywhere, live connections that came in with it included.
+func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
+	var b tokenBody
+	if rf := readJSON(w, r, &b); rf != nil {
+		rf.write(w)
+		return
+	}
+	c, err := g.issuer.Verify(b.Token)
+	switch {
+	case errors.Is(err, accesstoken.ErrExpired):
+		w.WriteHeader(http.StatusNoContent) // it works nowhere already
+		return
+	case err != nil:
+		tokenRefusal(err).write(w)
+		return
+	}
+	if c.Role == accesstoken.RoleHost {
+		g.state.endSession(c.ID, "its token was revoked")
+	}
+	list := g.state.revoke(c.ID, c.ExpiresAt.Time)
+	if g.cfg.Store != nil {
+		if err := g.cfg.Store.Store(r.Context(), revokedKey, list); err != nil {
+			g.log.Error("keeping the revocation list", zap.Error(err))
+			refuse(http.StatusInternalServerError, "internal", "the token is revoked here, but could not be kept for a restart").write(w)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
