@@ -70,6 +70,10 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		g.serveValidateToken(w, r)
 	case "token/revoke":
 		g.serveRevokeToken(w, r)
+	case "meeting":
+		g.serveMiroTalkMeeting(w, r)
+	case "join":
+		g.serveMiroTalkJoin(w, r)
 	default:
 		refuse(http.StatusNotFound, "not_found", "no such API call").write(w)
 	}

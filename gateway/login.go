@@ -53,22 +53,10 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 // It is shared by POST /login and join links that carry credentials.
 func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string, time.Time, *refusal) {
 	st := g.state
-	if wait := st.guard.retryAfter(addr, c.Username); wait > 0 {
-		return "", time.Time{}, &refusal{status: http.StatusTooManyRequests, code: "too_many_attempts",
-			message: "too many failed logins; try again later", retryAfter: wait}
+	u, rf := g.checkLogin(r, c, addr)
+	if rf != nil {
+		return "", time.Time{}, rf
 	}
-	if !st.guard.acquire(r.Context()) {
-		return "", time.Time{}, &refusal{status: http.StatusTooManyRequests, code: "busy",
-			message: "too many logins at once; try again in a moment", retryAfter: time.Second}
-	}
-	u := g.checkPassword(c.Username, c.Password)
-	st.guard.release()
-	if u == nil {
-		st.guard.failed(addr, c.Username)
-		g.log.Info("login refused", zap.String("reason", "wrong username or password"))
-		return "", time.Time{}, errBadCredentials
-	}
-	st.guard.succeeded(u.Name)
 
 	exp := st.clock.Now().Add(g.cfg.TokenTTL)
 	token, claims, err := g.issuer.Mint(accesstoken.Claims{
@@ -82,6 +70,29 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	}
 	st.openSession(claims.ID, u.Name, addr, exp)
 	return token, exp, nil
+}
+
+// checkLogin checks a username and password from addr within the login
+// limits, and returns the user.
+func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*User, *refusal) {
+	st := g.state
+	if wait := st.guard.retryAfter(addr, c.Username); wait > 0 {
+		return nil, &refusal{status: http.StatusTooManyRequests, code: "too_many_attempts",
+			message: "too many failed logins; try again later", retryAfter: wait}
+	}
+	if !st.guard.acquire(r.Context()) {
+		return nil, &refusal{status: http.StatusTooManyRequests, code: "busy",
+			message: "too many logins at once; try again in a moment", retryAfter: time.Second}
+	}
+	u := g.checkPassword(c.Username, c.Password)
+	st.guard.release()
+	if u == nil {
+		st.guard.failed(addr, c.Username)
+		g.log.Info("login refused", zap.String("reason", "wrong username or password"))
+		return nil, errBadCredentials
+	}
+	st.guard.succeeded(u.Name)
+	return u, nil
 }
 
 // displayNameOf turns a username into a name to show, when it is one.
