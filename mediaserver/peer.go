@@ -23,7 +23,6 @@ const (
 	readLimit     = 4 * signal.MaxMessageBytes
 	messageRate   = 50 // messages per second a peer may send, on average
 	messageBurst  = 100
-	pingTimeout   = 10 * time.Second
 	gatherTimeout = 10 * time.Second
 )
 
@@ -269,14 +268,14 @@ func (p *Peer) writeLoop() {
 }
 
 // keepAlive pings so that proxies see traffic on an idle connection, and
-// drops a peer that stops answering.
+// drops a peer that does not answer within half the interval.
 func (p *Peer) keepAlive() {
 	t := p.s.cfg.Clock.NewTicker(p.s.cfg.KeepAlive)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.Chan():
-			ctx, cancel := context.WithTimeout(p.ctx, pingTimeout)
+			ctx, cancel := context.WithTimeout(p.ctx, p.s.cfg.KeepAlive/2)
 			err := p.conn.Ping(ctx)
 			cancel()
 			if err != nil {
