@@ -36,6 +36,7 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		signal_path <path>
 //		host_grace <duration>
 //		api_key <key>
+//		auto_create_rooms [on|off]
 //	}
 func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -92,6 +93,12 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("signal_path %q must start with /", v)
 			}
 			g.SignalPath = v
+		case "auto_create_rooms":
+			v, err := parseFlag(d)
+			if err != nil {
+				return err
+			}
+			g.AutoCreateRooms = &v
 		case "api_key":
 			v, err := optionalArg(d) // empty when {$ROOMGATE_API_KEY} is unset: no API
 			if err != nil {

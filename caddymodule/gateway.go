@@ -66,6 +66,10 @@ type Gateway struct {
 	// least 16 characters. Absent: the API answers 404.
 	APIKey string `json:"api_key,omitempty"`
 
+	// AutoCreateRooms lets people into rooms nobody made through the API.
+	// Default: on. Off: only rooms made with POST /api/v1/room exist.
+	AutoCreateRooms *bool `json:"auto_create_rooms,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 }
@@ -114,6 +118,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	}
 	g.gw, err = gateway.New(gateway.Config{
 		APIKey:        apiKey,
+		RequireRooms:  g.AutoCreateRooms != nil && !*g.AutoCreateRooms,
 		Store:         ctx.Storage(),
 		HostProtected: g.HostProtected,
 		UserAuth:      g.UserAuth,

@@ -70,6 +70,7 @@ func TestAdaptEveryWord(t *testing.T) {
 		signal_path /signal
 		host_grace 10s
 		api_key `+apiKey+`
+		auto_create_rooms off
 	}
 	reverse_proxy /signal 127.0.0.1:7880
 }
@@ -87,11 +88,12 @@ func TestAdaptEveryWord(t *testing.T) {
 			map[string]any{"username": "alice", "password": h},
 			map[string]any{"username": "bob", "password": h, "rooms": []any{"standup", "retro"}},
 		},
-		"users_json":  `[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`,
-		"token_ttl":   float64(7.2e12),
-		"signal_path": "/signal",
-		"host_grace":  float64(1e10),
-		"api_key":     apiKey,
+		"users_json":        `[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`,
+		"token_ttl":         float64(7.2e12),
+		"signal_path":       "/signal",
+		"host_grace":        float64(1e10),
+		"api_key":           apiKey,
+		"auto_create_rooms": false,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)

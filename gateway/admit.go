@@ -139,7 +139,12 @@ func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claim
 	if rf != nil {
 		return nil, e, rf
 	}
-	conn := &liveConn{room: room, session: e.session, cancel: cancel}
+	conn := &liveConn{room: room, session: e.session, cancel: cancel, who: participant{
+		Name:           e.name,
+		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
+		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
+		IsAdmin:        e.role == accesstoken.PeerHost || e.role == accesstoken.PeerAdmin,
+	}}
 	if c != nil {
 		conn.tokenID = c.ID
 	}
@@ -148,6 +153,43 @@ func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claim
 }
 
 func (g *Gateway) decideLocked(addr netip.Addr, room, name string, c *accesstoken.Claims, now time.Time) (entry, *refusal) {
+	e, rf := g.decidePersonLocked(addr, room, name, c, now)
+	if rf != nil {
+		return e, rf
+	}
+	return e, g.roomRulesLocked(room, c, e, now)
+}
+
+// roomRulesLocked applies what the room itself says: whether it exists, its
+// privacy, and its size.
+func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e entry, now time.Time) *refusal {
+	r := g.state.rooms[room]
+	if r == nil || r.expired(now) {
+		if !g.cfg.RequireRooms {
+			return nil
+		}
+		return refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
+	}
+	// A private room needs a token for it, a global token, or a host login;
+	// decidePersonLocked has already checked whichever came.
+	if r.private() && c == nil {
+		return refuse(http.StatusForbidden, "private_room", "this room is private: join with an invitation link or log in")
+	}
+	if r.MaxParticipants > 0 && e.role != accesstoken.PeerHost {
+		n := 0
+		for conn := range g.state.conns {
+			if conn.room == room && !conn.closed {
+				n++
+			}
+		}
+		if n >= r.MaxParticipants {
+			return refuse(http.StatusForbidden, "room_full", "the room is full")
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) decidePersonLocked(addr netip.Addr, room, name string, c *accesstoken.Claims, now time.Time) (entry, *refusal) {
 	switch {
 	case c == nil:
 		if g.cfg.UserAuth {

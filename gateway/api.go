@@ -58,25 +58,49 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "invalid_api_key", "send the API key as Authorization: Bearer <key>").write(w)
 		return
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "use POST").write(w)
+	path := strings.TrimPrefix(r.URL.Path, "/api/v1/")
+	var calls map[string]http.HandlerFunc
+	switch {
+	case path == "token":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveMintToken}
+	case path == "token/validate":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveValidateToken}
+	case path == "token/revoke":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveRevokeToken}
+	case path == "meeting":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveMiroTalkMeeting}
+	case path == "join":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveMiroTalkJoin}
+	case path == "room":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveCreateRoom}
+	case path == "rooms":
+		calls = map[string]http.HandlerFunc{http.MethodGet: g.serveListRooms}
+	case strings.HasPrefix(path, "room/"):
+		name, sub, _ := strings.Cut(strings.TrimPrefix(path, "room/"), "/")
+		room := func(f func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+			return func(w http.ResponseWriter, r *http.Request) { f(w, r, name) }
+		}
+		switch sub {
+		case "":
+			calls = map[string]http.HandlerFunc{http.MethodGet: room(g.serveGetRoom),
+				http.MethodPatch: room(g.servePatchRoom), http.MethodDelete: room(g.serveDeleteRoom)}
+		case "participants":
+			calls = map[string]http.HandlerFunc{http.MethodGet: room(g.serveParticipants)}
+		}
+	}
+	if calls == nil {
+		refuse(http.StatusNotFound, "not_found", "no such API call").write(w)
 		return
 	}
-	switch strings.TrimPrefix(r.URL.Path, "/api/v1/") {
-	case "token":
-		g.serveMintToken(w, r)
-	case "token/validate":
-		g.serveValidateToken(w, r)
-	case "token/revoke":
-		g.serveRevokeToken(w, r)
-	case "meeting":
-		g.serveMiroTalkMeeting(w, r)
-	case "join":
-		g.serveMiroTalkJoin(w, r)
-	default:
-		refuse(http.StatusNotFound, "not_found", "no such API call").write(w)
+	h := calls[r.Method]
+	if h == nil {
+		for m := range calls {
+			w.Header().Add("Allow", m)
+		}
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this call takes another method").write(w)
+		return
 	}
+	h(w, r)
 }
 
 // apiKeyOK takes the key as Bearer, as MiroTalk's bare authorization, or as

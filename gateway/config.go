@@ -43,8 +43,12 @@ type Config struct {
 	Logger *zap.Logger
 	// APIKey enables the REST API; empty: the API answers 404.
 	APIKey string
-	// Store keeps what must survive a restart (revoked tokens); nil: memory only.
+	// Store keeps what must survive a restart (revoked tokens, API rooms);
+	// nil: memory only.
 	Store Store
+	// RequireRooms refuses rooms nobody made through the API (the
+	// Caddyfile's `auto_create_rooms off`).
+	RequireRooms bool
 }
 
 // User is a host who may log in.

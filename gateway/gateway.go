@@ -44,6 +44,7 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	}
 	st.logger.Store(cfg.Logger)
 	st.loadRevoked(context.Background(), cfg.Store, cfg.Logger)
+	st.loadRooms(context.Background(), cfg.Store, cfg.Logger)
 	return g, nil
 }
 

@@ -17,6 +17,7 @@ type liveConn struct {
 	room    string
 	session *hostSession // the host's session, nil for everyone else
 	tokenID string
+	who     participant // for the participants API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded
@@ -61,6 +62,7 @@ func (st *State) upgraded(c *liveConn) {
 		return
 	}
 	c.established = true
+	c.who.JoinedAt = st.clock.Now()
 	if c.session != nil {
 		if c.session.ended {
 			c.closeLocked()

@@ -29,6 +29,10 @@ type State struct {
 	// revoked holds revoked token ids until their expiry.
 	revoked       map[string]time.Time
 	revokedLoaded bool
+	// rooms are the rooms made through the API.
+	rooms       map[string]*Room
+	roomTimers  map[string]clockwork.Timer
+	roomsLoaded bool
 
 	// sessionEnded, when set (in tests), hears of every session that ends.
 	sessionEnded func(user, reason string)
@@ -40,13 +44,15 @@ func NewState(clock clockwork.Clock) *State {
 		clock = clockwork.NewRealClock()
 	}
 	st := &State{
-		clock:     clock,
-		guard:     newLoginGuard(clock),
-		sessions:  map[string]*hostSession{},
-		byUser:    map[string][]*hostSession{},
-		allowlist: map[netip.Addr]int{},
-		conns:     map[*liveConn]struct{}{},
-		revoked:   map[string]time.Time{},
+		clock:      clock,
+		guard:      newLoginGuard(clock),
+		sessions:   map[string]*hostSession{},
+		byUser:     map[string][]*hostSession{},
+		allowlist:  map[netip.Addr]int{},
+		conns:      map[*liveConn]struct{}{},
+		revoked:    map[string]time.Time{},
+		rooms:      map[string]*Room{},
+		roomTimers: map[string]clockwork.Timer{},
 	}
 	st.logger.Store(zap.NewNop())
 	return st
@@ -73,6 +79,9 @@ func (st *State) Destruct() error {
 		if c.eject != nil {
 			c.eject.Stop()
 		}
+	}
+	for _, t := range st.roomTimers {
+		t.Stop()
 	}
 	return nil
 }
