@@ -152,8 +152,12 @@ func Start(t testing.TB, caddyfile string, env ...string) *Instance {
 	t.Cleanup(func() {
 		in.Stop()
 		// A race in the server is a failure of the test that provoked it.
-		if strings.Contains(in.Logs(), "WARNING: DATA RACE") {
-			t.Error("the race detector reported a data race in roomgate")
+		ours, upstream := serverRaces(in.Logs())
+		if len(ours) > 0 {
+			t.Errorf("the race detector reported %d data race(s) in roomgate", len(ours))
+		}
+		for _, r := range upstream {
+			t.Logf("known data race inside Caddy, not roomgate's:%s", r)
 		}
 		if t.Failed() {
 			t.Logf("roomgate logs:\n%s", in.Logs())
