@@ -144,7 +144,7 @@ func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claim
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
 		IsAdmin:        e.role == accesstoken.PeerHost || e.role == accesstoken.PeerAdmin,
-	}}
+	}, lobby: e.role == accesstoken.PeerLobby}
 	if c != nil {
 		conn.tokenID = c.ID
 	}
@@ -157,12 +157,13 @@ func (g *Gateway) decideLocked(addr netip.Addr, room, name string, c *accesstoke
 	if rf != nil {
 		return e, rf
 	}
-	return e, g.roomRulesLocked(room, c, e, now)
+	return e, g.roomRulesLocked(room, c, &e, now)
 }
 
 // roomRulesLocked applies what the room itself says: whether it exists, its
-// privacy, and its size.
-func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e entry, now time.Time) *refusal {
+// privacy, and its size. A person without credentials for a private room
+// that takes requests to join goes to its lobby: e's role becomes lobby.
+func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e *entry, now time.Time) *refusal {
 	r := g.state.rooms[room]
 	if r == nil || r.expired(now) {
 		if !g.cfg.RequireRooms {
@@ -173,15 +174,17 @@ func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e entry, n
 	// A private room needs a token for it, a global token, or a host login;
 	// decidePersonLocked has already checked whichever came.
 	if r.private() && c == nil {
-		return refuse(http.StatusForbidden, "private_room", "this room is private: join with an invitation link or log in")
+		if !r.EnableRequestToJoin {
+			return refuse(http.StatusForbidden, "private_room", "this room is private: join with an invitation link or log in")
+		}
+		if g.state.countLocked(room, true) >= MaxLobby {
+			return refuse(http.StatusServiceUnavailable, "lobby_full", "too many people are waiting to join; try again later")
+		}
+		e.role = accesstoken.PeerLobby
+		return nil
 	}
 	if r.MaxParticipants > 0 && e.role != accesstoken.PeerHost {
-		n := 0
-		for conn := range g.state.conns {
-			if conn.room == room && !conn.closed {
-				n++
-			}
-		}
+		n := g.state.countLocked(room, false)
 		if n >= r.MaxParticipants {
 			return refuse(http.StatusForbidden, "room_full", "the room is full")
 		}

@@ -18,6 +18,7 @@ type liveConn struct {
 	session *hostSession // the host's session, nil for everyone else
 	tokenID string
 	who     participant // for the participants API
+	lobby   bool        // waiting to be let in: not in the room yet
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded

@@ -104,11 +104,27 @@ func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 func (st *State) participantsLocked(room string) []participant {
 	out := []participant{}
 	for c := range st.conns {
-		if c.room == room && c.established && !c.closed {
+		if c.room == room && c.established && !c.closed && !c.lobby {
 			out = append(out, c.who)
 		}
 	}
 	return out
+}
+
+// MaxLobby is how many may wait in one room's lobby at once; the media
+// server holds to the same number.
+const MaxLobby = 50
+
+// countLocked counts the live connections to a room: those in its lobby, or
+// those in the room itself.
+func (st *State) countLocked(room string, lobby bool) int {
+	n := 0
+	for c := range st.conns {
+		if c.room == room && !c.closed && c.lobby == lobby {
+			n++
+		}
+	}
+	return n
 }
 
 // participant is who is in a room, in Metered's words.

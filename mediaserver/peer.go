@@ -76,6 +76,10 @@ func (p *Peer) info() signal.PeerInfo {
 func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	defer p.close()
 	go p.writeLoop()
+	if p.role == accesstoken.PeerLobby {
+		p.runLobby()
+		return
+	}
 	if err := p.openPeerConnections(); err != nil {
 		p.log.Error("opening peer connections", zap.Error(err))
 		p.bye(signal.ByeError, "the media server could not set up the call")
@@ -91,6 +95,9 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	locked := p.room.isLocked()
 	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others, Locked: &locked})
 	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
+	if isAdmin(p.role) {
+		p.room.tellAdminsLobby()
+	}
 	p.negotiate()
 
 	if at := a.EjectAt(); !at.IsZero() {
@@ -167,6 +174,9 @@ var (
 )
 
 func (p *Peer) handle(m *signal.Message) error {
+	if p.role == accesstoken.PeerLobby {
+		return p.handleLobby(m)
+	}
 	switch m.Type {
 	case signal.TypePing:
 		p.send(signal.Message{Type: signal.TypePong})
@@ -205,6 +215,11 @@ func (p *Peer) handle(m *signal.Message) error {
 			return errNotAdmin
 		}
 		p.room.end(signal.ByeEnded, "the meeting was ended by "+p.name)
+	case signal.TypeAdmit, signal.TypeDeny:
+		if !isAdmin(p.role) {
+			return errNotAdmin
+		}
+		return p.room.decide(p, m.Target, m.Type == signal.TypeAdmit)
 	}
 	return nil
 }
@@ -230,15 +245,20 @@ func (p *Peer) sendError(code, msg string) {
 
 // bye tells the peer why it is being closed, then closes it.
 func (p *Peer) bye(reason, msg string) {
+	p.byeWith(signal.Message{Type: signal.TypeBye, Reason: reason, Message: msg})
+}
+
+// byeWith is bye with the whole message given.
+func (p *Peer) byeWith(m signal.Message) {
 	p.byeMu.Lock()
 	defer p.byeMu.Unlock()
 	if p.saidBye {
 		return
 	}
 	p.saidBye = true
-	b, _ := json.Marshal(signal.Message{Type: signal.TypeBye, Reason: reason, Message: msg})
+	b, _ := json.Marshal(m)
 	select {
-	case p.out <- outgoing{b: b, bye: reason}:
+	case p.out <- outgoing{b: b, bye: m.Reason}:
 	default:
 		p.cancel()
 	}

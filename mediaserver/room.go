@@ -2,6 +2,7 @@ package mediaserver
 
 import (
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -19,10 +20,15 @@ type Room struct {
 	tracks map[*forwardTrack]struct{}
 	locked bool
 	ended  bool
+	// lobby holds the peers waiting to be let in (see lobby.go); passes
+	// the ids of the passes admins handed out, until they expire.
+	lobby  map[string]*Peer
+	passes map[string]time.Time
 }
 
 func newRoom(s *Server, name string) *Room {
-	return &Room{name: name, s: s, peers: map[string]*Peer{}, tracks: map[*forwardTrack]struct{}{}}
+	return &Room{name: name, s: s, peers: map[string]*Peer{}, tracks: map[*forwardTrack]struct{}{},
+		lobby: map[string]*Peer{}, passes: map[string]time.Time{}}
 }
 
 func isAdmin(role accesstoken.PeerRole) bool {
@@ -36,7 +42,11 @@ func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
 	switch {
 	case r.ended:
 		return "room_ended", "the meeting has ended"
-	case r.locked && !isAdmin(a.Role):
+	case a.Role == accesstoken.PeerLobby:
+		if len(r.lobby) >= LobbyLimit {
+			return "lobby_full", "too many people are waiting to join; try again later"
+		}
+	case r.locked && !isAdmin(a.Role) && !r.hasPassLocked(a.TokenID):
 		return "room_locked", "the room is locked"
 	case len(r.peers) >= r.s.cfg.MaxPeersPerRoom:
 		return "room_full", "the room is full"
@@ -65,6 +75,16 @@ func (r *Room) join(p *Peer) (others []signal.PeerInfo, ok bool) {
 // leave removes p and what it published; the last one out closes the room.
 func (r *Room) leave(p *Peer) {
 	r.mu.Lock()
+	if r.lobby[p.id] == p {
+		delete(r.lobby, p.id)
+		empty := len(r.peers) == 0 && len(r.lobby) == 0
+		r.mu.Unlock()
+		r.tellAdminsLobby()
+		if empty {
+			r.s.forget(r)
+		}
+		return
+	}
 	if r.peers[p.id] != p {
 		r.mu.Unlock()
 		return
@@ -76,7 +96,7 @@ func (r *Room) leave(p *Peer) {
 			changed = append(changed, r.unpublishLocked(t)...)
 		}
 	}
-	empty := len(r.peers) == 0
+	empty := len(r.peers) == 0 && len(r.lobby) == 0
 	r.mu.Unlock()
 	r.broadcast(signal.Message{Type: signal.TypePeerLeft, Peer: ptr(p.info())}, nil)
 	renegotiate(changed)
@@ -208,8 +228,11 @@ func (r *Room) lock(locked bool) {
 func (r *Room) end(reason, msg string) {
 	r.mu.Lock()
 	r.ended = true
-	peers := make([]*Peer, 0, len(r.peers))
+	peers := make([]*Peer, 0, len(r.peers)+len(r.lobby))
 	for _, p := range r.peers {
+		peers = append(peers, p)
+	}
+	for _, p := range r.lobby {
 		peers = append(peers, p)
 	}
 	r.mu.Unlock()

@@ -18,6 +18,7 @@ type Server struct {
 	cfg        Config
 	engine     *engine
 	admissions *accesstoken.Admissions
+	issuer     *accesstoken.Issuer // for lobby passes
 	log        *zap.Logger
 
 	mu    sync.Mutex
@@ -43,6 +44,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:        cfg,
 		engine:     e,
 		admissions: accesstoken.NewAdmissions(cfg.Secret, cfg.Clock.Now),
+		issuer:     accesstoken.NewIssuer(cfg.Secret, cfg.Clock.Now),
 		log:        cfg.Logger,
 		rooms:      map[string]*Room{},
 		used:       map[string]time.Time{},

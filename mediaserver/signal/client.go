@@ -191,6 +191,51 @@ func (c *Client) Lock(locked bool) error { return c.Send(Message{Type: TypeLock,
 // End ends the meeting for everyone (admins only).
 func (c *Client) End() error { return c.Send(Message{Type: TypeEnd}) }
 
+// Admit lets a peer waiting in the lobby in (admins only).
+func (c *Client) Admit(peer string) error { return c.Send(Message{Type: TypeAdmit, Target: peer}) }
+
+// Deny turns a peer waiting in the lobby away (admins only).
+func (c *Client) Deny(peer string) error { return c.Send(Message{Type: TypeDeny, Target: peer}) }
+
+// InLobby says whether the client is waiting to be let in: it can send
+// and receive nothing until an admin decides.
+func (c *Client) InLobby() bool {
+	return c.Welcome.Peer != nil && c.Welcome.Peer.Role == string(accesstoken.PeerLobby)
+}
+
+// ErrDenied is what WaitAdmission returns when an admin turned the client away.
+var ErrDenied = errors.New("an admin turned the request to join down")
+
+// WaitAdmission waits, in the lobby, for an admin's decision. When the
+// client is let in it returns the pass, a peer token for the room that the
+// caller dials again with; the lobby connection is over either way. Other
+// events that arrive meanwhile are dropped.
+func (c *Client) WaitAdmission(ctx context.Context) (string, error) {
+	decision := func(m *Message) (string, error) {
+		switch {
+		case m == nil:
+			return "", errors.New("the lobby connection ended without a decision")
+		case m.Reason == ByeAdmitted:
+			return m.Token, nil
+		case m.Reason == ByeDenied:
+			return "", ErrDenied
+		}
+		return "", fmt.Errorf("the server said bye (%s): %s", m.Reason, m.Message)
+	}
+	for {
+		select {
+		case m := <-c.events:
+			if m.Type == TypeBye {
+				return decision(m)
+			}
+		case <-c.ctx.Done():
+			return decision(c.Bye())
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
 // Publish adds tracks to what the client sends and negotiates them.
 func (c *Client) Publish(ctx context.Context, tracks ...webrtc.TrackLocal) ([]*webrtc.RTPSender, error) {
 	c.pubMu.Lock()

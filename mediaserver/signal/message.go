@@ -40,6 +40,7 @@ const (
 	TypeError      = "error"       // Code, Message: the last message was refused; nothing changed
 	TypeBye        = "bye"         // Reason, Message: the server is closing the connection
 	TypePong       = "pong"
+	TypeLobby      = "lobby" // to admins: Peers, everyone waiting to be let in
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP
@@ -47,10 +48,12 @@ const (
 	TypeCandidate = "candidate" // PC, Candidate
 
 	// Client to server.
-	TypePing = "ping"
-	TypeKick = "kick" // Target: admins only
-	TypeLock = "lock" // Locked: admins only
-	TypeEnd  = "end"  // admins only: everyone leaves
+	TypePing  = "ping"
+	TypeKick  = "kick"  // Target: admins only
+	TypeLock  = "lock"  // Locked: admins only
+	TypeEnd   = "end"   // admins only: everyone leaves
+	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
+	TypeDeny  = "deny"  // Target: admins only: turn a waiting peer away
 )
 
 // Reasons in a bye.
@@ -60,6 +63,10 @@ const (
 	ByeEnded   = "ended"   // an admin ended the meeting
 	ByeClosing = "closing" // the server is shutting down
 	ByeError   = "error"   // the connection broke the protocol
+	// ByeAdmitted closes a lobby connection that an admin let in; Token is
+	// the pass to connect again with, as a member of the room.
+	ByeAdmitted = "admitted"
+	ByeDenied   = "denied" // an admin turned the waiting peer away
 )
 
 // Message is every message of the protocol; Type says which fields count.
@@ -76,6 +83,7 @@ type Message struct {
 	Reason    string                   `json:"reason,omitempty"`
 	Code      string                   `json:"code,omitempty"`
 	Message   string                   `json:"message,omitempty"`
+	Token     string                   `json:"token,omitempty"`
 }
 
 // PeerInfo is what everyone in a room may know about a peer.
@@ -126,7 +134,7 @@ func (m *Message) check() error {
 		if m.Candidate == nil {
 			return errors.New("candidate is missing")
 		}
-	case TypeKick:
+	case TypeKick, TypeAdmit, TypeDeny:
 		if m.Target == "" || len(m.Target) > 64 {
 			return errors.New("target is missing")
 		}
