@@ -1,5 +1,5 @@
 import { Signal, peerOfStream } from './signal.js';
-import { takeFragmentToken, token, login, clearToken } from './token.js';
+import { takeFragmentToken, token, login, setToken, clearToken } from './token.js';
 
 takeFragmentToken();
 
@@ -22,6 +22,9 @@ let local = null;       // camera and microphone
 let senders = {};       // kind → RTCRtpSender
 let screen = null;      // {stream, senders}
 let self = null;        // our PeerInfo
+let admin = false;      // host or admin: may let people in, remove, lock, end
+let locked = false;
+let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
 
 function setState(state, status) {
@@ -54,14 +57,55 @@ function renderParticipants() {
   for (const [id, p] of all) {
     const li = document.createElement('li');
     li.dataset.peer = id;
-    li.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
+    const label = document.createElement('span');
+    label.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
     const role = document.createElement('span');
     role.className = 'role';
     role.textContent = p.role;
-    li.append(role);
+    li.append(label, role);
+    if (admin && id !== self?.id) {
+      li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => signal.kick(id)));
+    }
     ul.append(li);
   }
   $('count').textContent = `(${all.length})`;
+}
+
+function button(text, cls, label, onclick) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = cls;
+  b.textContent = text;
+  b.setAttribute('aria-label', label);
+  b.addEventListener('click', onclick);
+  return b;
+}
+
+// renderLobby shows an admin who waits to be let in.
+function renderLobby(list) {
+  const before = waiting;
+  waiting = new Map(list.map((p) => [p.id, p.name]));
+  for (const [id, n] of waiting) if (!before.has(id)) notice(`${n || 'Someone'} is waiting to join`);
+  const ul = $('lobby');
+  ul.replaceChildren();
+  for (const [id, n] of waiting) {
+    const li = document.createElement('li');
+    li.dataset.peer = id;
+    const label = document.createElement('span');
+    label.textContent = n || 'Guest';
+    const who = n || 'this guest';
+    li.append(label,
+      button('Admit', 'admit', `Let ${who} in`, () => signal.admit(id)),
+      button('Deny', 'deny', `Turn ${who} away`, () => signal.deny(id)));
+    ul.append(li);
+  }
+  $('lobby-count').textContent = `(${waiting.size})`;
+  $('lobby-panel').hidden = !admin || waiting.size === 0;
+}
+
+function renderLock() {
+  $('lock').setAttribute('aria-pressed', String(locked));
+  $('lock').textContent = locked ? 'Unlock room' : 'Lock room';
 }
 
 async function start() {
@@ -77,6 +121,11 @@ async function start() {
     return gate('error', 'Cannot reach the server', 'Check your connection and reload the page.');
   }
   if (!check.ok) return refused(check);
+  if (check.role === 'lobby') {
+    // Nothing of the room, not even our camera, until someone lets us in.
+    gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
+    return connect();
+  }
   $('gate').hidden = true;
   await startMedia();
   connect();
@@ -108,10 +157,7 @@ $('credentials').addEventListener('submit', async (e) => {
     return;
   }
   $('gate-error').hidden = true;
-  // For diagnostics and tests: the call's signalling and peer connections.
-window.roomgate = { get signal() { return signal; } };
-
-start();
+  start();
 });
 
 async function startMedia() {
@@ -127,7 +173,7 @@ async function startMedia() {
 }
 
 function connect() {
-  setState('joining', 'Joining…');
+  if (body.dataset.state !== 'lobby') setState('joining', 'Joining…');
   signal.addEventListener('welcome', (e) => onWelcome(e.detail));
   signal.addEventListener('track', (e) => onTrack(e.detail));
   signal.addEventListener('peer-joined', (e) => {
@@ -142,10 +188,16 @@ function connect() {
     renderParticipants();
     notice(`${p.name || 'A guest'} left`);
   });
-  signal.addEventListener('room', (e) => notice(e.detail.locked ? 'The room was locked' : 'The room was unlocked'));
+  signal.addEventListener('room', (e) => {
+    locked = e.detail.locked;
+    renderLock();
+    notice(locked ? 'The room was locked' : 'The room was unlocked');
+  });
+  signal.addEventListener('lobby', (e) => renderLobby(e.detail.peers || []));
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
+    if (e.target !== signal) return; // a lobby connection we have moved on from
     const state = body.dataset.state;
     if (['ejected', 'ended', 'denied'].includes(state)) return;
     if (!e.detail.welcomed) {
@@ -159,6 +211,10 @@ function connect() {
 
 function onWelcome(m) {
   self = m.peer;
+  admin = self.role === 'host' || self.role === 'admin';
+  locked = !!m.locked;
+  $('lock').hidden = $('end').hidden = !admin;
+  renderLock();
   for (const p of m.peers || []) peers.set(p.id, p);
   renderParticipants();
   setState('joined', `In ${room}`);
@@ -199,7 +255,17 @@ function onTrack({ track, stream }) {
 }
 
 function onBye(m) {
+  if (m.reason === 'admitted' && m.token) {
+    // The pass lets us in through the front door like an invitation link.
+    setToken(m.token);
+    signal = null;
+    setState('joining', 'Joining…');
+    $('gate').hidden = true;
+    start();
+    return;
+  }
   const reasons = {
+    denied: ['denied', 'Your request to join was turned down', m.message],
     ejected: ['ejected', 'Your time in this room is up', m.message],
     kicked: ['ejected', 'You were removed from the room', m.message],
     ended: ['ended', 'The meeting has ended', m.message],
@@ -260,6 +326,8 @@ async function toggleScreen() {
 $('mute').addEventListener('click', toggleMute);
 $('camera').addEventListener('click', toggleCamera);
 $('screen').addEventListener('click', toggleScreen);
+$('lock').addEventListener('click', () => signal.lock(!locked));
+$('end').addEventListener('click', () => signal.end());
 $('copy').addEventListener('click', async () => {
   const link = `${location.origin}/join/${room}`;
   try {

@@ -17,7 +17,7 @@ export class Signal extends EventTarget {
     const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     const res = await fetch(this.#url('http'), { headers, cache: 'no-store' });
     const body = await res.json().catch(() => ({}));
-    return { ok: res.ok, status: res.status, code: body.error, message: body.message };
+    return { ok: res.ok, status: res.status, code: body.error, message: body.message, role: body.role };
   }
 
   #url(scheme) {
@@ -67,6 +67,11 @@ export class Signal extends EventTarget {
     switch (m.type) {
       case 'welcome':
         this.welcomed = true;
+        // In the lobby there is nothing to negotiate until an admin lets us in.
+        if (m.peer?.role === 'lobby') {
+          this.#emit('waiting', m);
+          break;
+        }
         if (m.iceServers) this.iceServers = m.iceServers;
         this.#setup();
         this.#emit('welcome', m);
@@ -79,7 +84,7 @@ export class Signal extends EventTarget {
       case 'answer':
         await this.pub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
         break;
-      case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error':
+      case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby':
         this.#emit(m.type, m);
         break;
     }
@@ -91,6 +96,13 @@ export class Signal extends EventTarget {
   }
 
   unpublish(sender) { this.pub.removeTrack(sender); }
+
+  // Admin actions; the server refuses them from anyone else.
+  admit(peer) { this.send({ type: 'admit', target: peer }); }
+  deny(peer) { this.send({ type: 'deny', target: peer }); }
+  kick(peer) { this.send({ type: 'kick', target: peer }); }
+  lock(locked) { this.send({ type: 'lock', locked }); }
+  end() { this.send({ type: 'end' }); }
 
   close() {
     this.ws?.close(1000, 'leaving');

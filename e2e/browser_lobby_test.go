@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// waitLobbyEntry waits until the admin page lists name as waiting and
+// returns the selector of that entry.
+func waitLobbyEntry(t *testing.T, b *browser, name string) string {
+	t.Helper()
+	id, err := eval[string](b, 20*time.Second, fmt.Sprintf(`(async () => {
+		for (;;) {
+			const li = [...document.querySelectorAll('#lobby li')].find((l) => l.textContent.includes(%q));
+			if (li && !document.getElementById('lobby-panel').hidden) return li.dataset.peer;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	})()`, name))
+	if err != nil {
+		t.Fatalf("the admin's page never showed %s waiting: %v", name, err)
+	}
+	return fmt.Sprintf(`#lobby li[data-peer=%q]`, id)
+}
+
+func TestBrowserLobbyBothSides(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "api_key "+apiKey)
+	owner := s.person(t, "127.0.0.1")
+	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	adminB, guestB := newBrowser(t), newBrowser(t)
+	tok := owner.mintToken(`{"roomName":"board","isAdmin":true}`)
+	adminB.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=board&name=Ada&token="+url.QueryEscape(tok))))
+	adminB.waitState("joined", 30*time.Second)
+	adminID := adminB.selfID()
+
+	// A guest from elsewhere, with no invitation, waits and sees nothing.
+	relay := relayFrom(t, "127.0.0.2", s.port)
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/board?name=Kim")))
+	guestB.waitState("lobby", 30*time.Second)
+	entry := waitLobbyEntry(t, adminB, "Kim")
+	guestB.screenshot("lobby-waiting")
+	adminB.screenshot("lobby-admin")
+	if n, _ := eval[float64](guestB, 5*time.Second, `document.querySelectorAll('video[data-peer], #participants li').length`); n != 0 {
+		t.Fatalf("the waiting guest's page shows %v videos or participants", n)
+	}
+
+	// Turned away: the guest's page says so.
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(entry+" .deny")))
+	guestB.waitState("denied", 20*time.Second)
+
+	// Knocking again and let in: both see each other.
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/board?name=Kim")))
+	guestB.waitState("lobby", 30*time.Second)
+	entry = waitLobbyEntry(t, adminB, "Kim")
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(entry+" .admit")))
+	guestB.waitState("joined", 30*time.Second)
+	guestID := guestB.selfID()
+	guestB.decodesVideoFrom(adminID, 45*time.Second)
+	adminB.decodesVideoFrom(guestID, 45*time.Second)
+	if hidden, _ := eval[bool](adminB, 5*time.Second, `document.getElementById('lobby-panel').hidden`); !hidden {
+		t.Fatal("the lobby panel still shows after the lobby emptied")
+	}
+	// The guest gets no admin controls.
+	if n, _ := eval[float64](guestB, 5*time.Second, `document.querySelectorAll('#participants .remove, #lock:not([hidden]), #end:not([hidden])').length`); n != 0 {
+		t.Fatalf("a guest's page shows %v admin controls", n)
+	}
+	adminB.screenshot("room-admin")
+
+	// The admin removes the guest from the participant list.
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#participants li[data-peer=%q] .remove`, guestID))))
+	guestB.waitState("ejected", 20*time.Second)
+}
