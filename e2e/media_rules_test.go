@@ -163,33 +163,46 @@ func TestAdminsKickLockAndEndGuestsCannot(t *testing.T) {
 	}
 }
 
-func TestEjectAfterThreeSecondsRemovesThePeer(t *testing.T) {
+func TestEjectionRemovesThePeerAtItsDeadline(t *testing.T) {
 	t.Parallel()
 	s := newMediaSite(t, "")
-	pub := s.person(t, "127.0.0.1").mustJoin("standup", joinOpts{})
-	publishAV(t, pub)
-	start := time.Now()
-	ej := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{token: mintPeer(t, accesstoken.Claims{Room: "standup", EjectAfter: 3})})
-	r := receive(ej)
-	if !r.hears(10, pub.ID()) {
-		t.Fatal("the peer received nothing before its deadline")
-	}
-	m := nextEvent(ej, signal.TypeBye, 10*time.Second)
-	took := time.Since(start)
-	if m == nil || m.Reason != signal.ByeEjected {
-		t.Fatalf("at the deadline: %+v", m)
-	}
-	if took < 2500*time.Millisecond || took > 5*time.Second {
-		t.Fatalf("ejected after %v; want about 3 s", took)
-	}
-	<-ej.Done()
-	// After its bye the peer receives nothing more: its media connections close.
-	if !r.waitFor(5*time.Second, func() bool { return r.trackEnded(pub.ID(), "video") }) {
-		t.Fatal("the ejected peer's tracks did not end")
-	}
-	after := r.count(pub.ID(), "video")
-	if r.waitFor(time.Second, func() bool { return r.count(pub.ID(), "video") > after }) {
-		t.Fatal("the ejected peer still receives media")
+	for _, room := range []string{"after", "expiry"} {
+		t.Run(room, func(t *testing.T) {
+			t.Parallel()
+			pub := s.person(t, "127.0.0.1").mustJoin(room, joinOpts{})
+			publishAV(t, pub)
+			start := time.Now()
+			deadline := start.Add(3 * time.Second)
+			c := accesstoken.Claims{Room: room, EjectAfter: 3}
+			if room == "expiry" {
+				// ejectAtTokenExp: out when the token expires, 5 s from now
+				// to the second (a JWT's times are whole seconds).
+				exp := jwt.NewNumericDate(start.Add(5 * time.Second))
+				deadline = exp.Time
+				c = accesstoken.Claims{Room: room, EjectAtExpiry: true, RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: exp}}
+			}
+			ej := s.person(t, "127.0.0.2").mustJoin(room, joinOpts{token: mintPeer(t, c)})
+			r := receive(ej)
+			if !r.hears(10, pub.ID()) {
+				t.Fatal("the peer received nothing before its deadline")
+			}
+			m := nextEvent(ej, signal.TypeBye, 10*time.Second)
+			if m == nil || m.Reason != signal.ByeEjected {
+				t.Fatalf("at the deadline: %+v", m)
+			}
+			if off := time.Since(deadline); off < -500*time.Millisecond || off > 1500*time.Millisecond {
+				t.Fatalf("ejected %v from the deadline; want about on it", off)
+			}
+			<-ej.Done()
+			// After its bye the peer receives nothing more: its media connections close.
+			if !r.waitFor(5*time.Second, func() bool { return r.trackEnded(pub.ID(), "video") }) {
+				t.Fatal("the ejected peer's tracks did not end")
+			}
+			after := r.count(pub.ID(), "video")
+			if r.waitFor(time.Second, func() bool { return r.count(pub.ID(), "video") > after }) {
+				t.Fatal("the ejected peer still receives media")
+			}
+		})
 	}
 }
 
