@@ -46,7 +46,24 @@ type Admission struct {
 	// EjectAtMillis is when the peer must be removed (Unix milliseconds, so a
 	// short deadline is kept to the moment); 0: never.
 	EjectAtMillis int64 `json:"eject_at_ms,omitempty"`
+	// ICEServers are the TURN servers the peer may use, each with a
+	// credential minted for this peer; the media server hands them on.
+	ICEServers []ICEServer `json:"ice,omitempty"`
 }
+
+// ICEServer is one entry of RTCConfiguration.iceServers.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Limits on what an admission carries.
+const (
+	MaxICEServers = 8
+	maxICEURLs    = 8
+	maxICEURLLen  = 256
+)
 
 // EjectAt is when the peer must be removed; the zero time means never.
 func (a *Admission) EjectAt() time.Time {
@@ -69,6 +86,19 @@ func (a *Admission) Validate() error {
 	}
 	if !ValidDisplayName(a.Name) {
 		return claimError("name is too long or has control characters")
+	}
+	if len(a.ICEServers) > MaxICEServers {
+		return claimError("admission carries too many ICE servers")
+	}
+	for _, s := range a.ICEServers {
+		if len(s.URLs) == 0 || len(s.URLs) > maxICEURLs || len(s.Username) > maxICEURLLen || len(s.Credential) > maxICEURLLen {
+			return claimError("admission carries a malformed ICE server")
+		}
+		for _, u := range s.URLs {
+			if len(u) > maxICEURLLen || hasControl(u) {
+				return claimError("admission carries a malformed ICE server URL")
+			}
+		}
 	}
 	return nil
 }

@@ -114,6 +114,21 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			g.HostGrace = caddy.Duration(dur)
+		case "turn":
+			urls := d.RemainingArgs()
+			if len(urls) == 0 {
+				return d.Err("turn takes one or more turn: or turns: URLs")
+			}
+			g.TURN = append(g.TURN, urls...)
+		case "turn_ttl":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			if dur < 10*time.Second {
+				return d.Errf("turn_ttl %v is shorter than 10 seconds: peers would miss it", dur)
+			}
+			g.TURNTTL = caddy.Duration(dur)
 		default:
 			return d.Errf("unknown roomgate option %q", d.Val())
 		}

@@ -70,6 +70,16 @@ type Gateway struct {
 	// Default: on. Off: only rooms made with POST /api/v1/room exist.
 	AutoCreateRooms *bool `json:"auto_create_rooms,omitempty"`
 
+	// TURN are the turn: and turns: URLs (RFC 7065) handed to every admitted
+	// peer, with a TURN REST credential minted for that peer from the master
+	// secret. The `turn` app checks them; so does coturn with
+	// use-auth-secret and the secret `roomgate turn-secret` prints.
+	TURN []string `json:"turn,omitempty"`
+
+	// TURNTTL is how long a TURN credential may start new allocations; a call
+	// goes on past it. Default: 10m.
+	TURNTTL caddy.Duration `json:"turn_ttl,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 }
@@ -126,6 +136,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		TokenTTL:      caddyDuration(g.TokenTTL),
 		SignalPath:    g.SignalPath,
 		HostGrace:     caddyDuration(g.HostGrace),
+		TURN:          g.TURN,
+		TURNTTL:       caddyDuration(g.TURNTTL),
 		ClientIP:      clientIP,
 		Logger:        log,
 	}, secret, st.(*gateway.State))

@@ -53,8 +53,9 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	}
 	defer g.state.release(conn, g.cfg.HostGrace)
 
+	peerID := accesstoken.NewID()
 	adm, err := g.admissions.Mint(accesstoken.Admission{
-		RegisteredClaims: jwt.RegisteredClaims{Subject: accesstoken.NewID()},
+		RegisteredClaims: jwt.RegisteredClaims{Subject: peerID},
 		Room:             room,
 		Role:             e.role,
 		Name:             e.name,
@@ -62,6 +63,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		ExternalUserID:   claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
 		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
 		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
+		ICEServers:       g.iceServers(e.role, peerID),
 	})
 	if err != nil {
 		g.log.Error("minting an admission", zap.Error(err))
@@ -73,6 +75,17 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
+}
+
+// iceServers are the TURN servers for one admitted peer, with a credential
+// of its own (the user part is the peer id, so the TURN quota counts per
+// peer). Someone in the lobby gets none: they have no media to relay.
+func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string) []accesstoken.ICEServer {
+	if len(g.cfg.TURN) == 0 || role == accesstoken.PeerLobby {
+		return nil
+	}
+	c := accesstoken.MintTURN(g.turnSecret, peerID, g.state.clock.Now().Add(g.cfg.TURNTTL))
+	return []accesstoken.ICEServer{{URLs: g.cfg.TURN, Username: c.Username, Credential: c.Password}}
 }
 
 // readSignalRequest checks what the upgrade and the check have in common:

@@ -19,6 +19,7 @@ const (
 	DefaultTokenTTL   = time.Hour
 	DefaultSignalPath = "/ws"
 	DefaultHostGrace  = 30 * time.Second
+	DefaultTURNTTL    = 10 * time.Minute
 )
 
 // Config is what the operator decides; see caddymodule for the words.
@@ -49,6 +50,12 @@ type Config struct {
 	// RequireRooms refuses rooms nobody made through the API (the
 	// Caddyfile's `auto_create_rooms off`).
 	RequireRooms bool
+	// TURN are the turn: and turns: URLs handed to admitted peers, with a
+	// credential minted for each admission; empty: no TURN.
+	TURN []string
+	// TURNTTL is how long a TURN credential may start allocations. A call
+	// outlives it: the TURN server keeps refreshing allocations made in time.
+	TURNTTL time.Duration
 }
 
 // User is a host who may log in.
@@ -74,6 +81,9 @@ func (c *Config) fillDefaults() {
 	if c.HostGrace == 0 {
 		c.HostGrace = DefaultHostGrace
 	}
+	if c.TURNTTL == 0 {
+		c.TURNTTL = DefaultTURNTTL
+	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
@@ -93,6 +103,17 @@ func (c *Config) validate() error {
 	}
 	if !strings.HasPrefix(c.SignalPath, "/") {
 		errs = append(errs, fmt.Errorf("signal_path %q must start with /", c.SignalPath))
+	}
+	if len(c.TURN) > 8 {
+		errs = append(errs, errors.New("turn takes at most 8 URLs"))
+	}
+	for _, u := range c.TURN {
+		if !validTURNURL(u) {
+			errs = append(errs, fmt.Errorf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u))
+		}
+	}
+	if c.TURNTTL < 0 {
+		errs = append(errs, errors.New("turn_ttl must not be negative"))
 	}
 	if c.UserAuth && len(c.Users) == 0 {
 		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))
@@ -116,4 +137,23 @@ func (c *Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validTURNURL accepts what RTCIceServer.urls takes for TURN (RFC 7065),
+// and nothing that could carry a credential.
+func validTURNURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "turn:")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "turns:")
+	}
+	if !ok || rest == "" || len(u) > 256 || strings.ContainsAny(rest, "@/# \t") {
+		return false
+	}
+	host, query, _ := strings.Cut(rest, "?")
+	switch query {
+	case "", "transport=udp", "transport=tcp":
+	default:
+		return false
+	}
+	return host != "" && !strings.HasPrefix(host, ":")
 }

@@ -19,6 +19,7 @@ type Gateway struct {
 	fakeHash   []byte
 	issuer     *accesstoken.Issuer
 	admissions *accesstoken.Admissions
+	turnSecret string // TURN REST shared secret, for the credentials in admissions
 	state      *State
 	log        *zap.Logger
 }
@@ -35,6 +36,7 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		fakeHash:   fakeHash(highestCost(cfg.Users)),
 		issuer:     accesstoken.NewIssuer(secret, st.clock.Now),
 		admissions: accesstoken.NewAdmissions(secret, st.clock.Now),
+		turnSecret: accesstoken.TURNSharedSecret(secret),
 		state:      st,
 		log:        cfg.Logger,
 	}

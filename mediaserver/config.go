@@ -3,6 +3,7 @@ package mediaserver
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"time"
 
@@ -83,4 +84,33 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("rooms need room for two peers and one track each"))
 	}
 	return errors.Join(errs...)
+}
+
+// MediaEndpoints are the UDP addresses peers send media to: each public IP
+// and each local address offered in candidates, on UDPPort. A TURN server
+// beside the media server relays to these, port included, and to nothing
+// else of this host.
+func (c Config) MediaEndpoints() []netip.AddrPort {
+	port := c.UDPPort
+	if port == 0 {
+		port = DefaultUDPPort
+	}
+	var out []netip.AddrPort
+	for _, ip := range c.PublicIPs {
+		out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+	}
+	keep, loopback := ipFilter(c.ICEIPs)
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		pre, err := netip.ParsePrefix(a.String())
+		if err != nil {
+			continue
+		}
+		ip := pre.Addr().Unmap()
+		if (ip.IsLoopback() && !loopback) || !keep(net.IP(ip.AsSlice())) {
+			continue
+		}
+		out = append(out, netip.AddrPortFrom(ip, uint16(port)))
+	}
+	return out
 }

@@ -93,7 +93,8 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 		return
 	}
 	locked := p.room.isLocked()
-	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others, Locked: &locked})
+	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others, Locked: &locked,
+		ICEServers: iceServers(a.ICEServers)})
 	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
 	if isAdmin(p.role) {
 		p.room.tellAdminsLobby()
@@ -317,4 +318,13 @@ func (p *Peer) close() {
 		}
 	}
 	p.conn.CloseNow()
+}
+
+// iceServers hands the admission's TURN servers on in WebRTC's form.
+func iceServers(in []accesstoken.ICEServer) []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(in))
+	for _, s := range in {
+		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
+	}
+	return out
 }

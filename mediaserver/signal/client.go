@@ -109,11 +109,14 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Client, error) {
 	if api == nil {
 		api = webrtc.NewAPI()
 	}
-	if c.Pub, err = api.NewPeerConnection(o.Configuration); err != nil {
+	// The TURN servers the server hands out, with this peer's credential.
+	pcConfig := o.Configuration
+	pcConfig.ICEServers = append(append([]webrtc.ICEServer(nil), o.Configuration.ICEServers...), c.Welcome.ICEServers...)
+	if c.Pub, err = api.NewPeerConnection(pcConfig); err != nil {
 		conn.CloseNow()
 		return nil, err
 	}
-	if c.Sub, err = api.NewPeerConnection(o.Configuration); err != nil {
+	if c.Sub, err = api.NewPeerConnection(pcConfig); err != nil {
 		c.Pub.Close()
 		conn.CloseNow()
 		return nil, err

@@ -33,7 +33,7 @@ const (
 // Message types.
 const (
 	// Server to client.
-	TypeWelcome    = "welcome"     // you are in: Peer (you), Peers, Room, Locked
+	TypeWelcome    = "welcome"     // you are in: Peer (you), Peers, Room, Locked, ICEServers
 	TypePeerJoined = "peer-joined" // Peer
 	TypePeerLeft   = "peer-left"   // Peer
 	TypeRoom       = "room"        // room state changed: Locked
@@ -84,6 +84,9 @@ type Message struct {
 	Code      string                   `json:"code,omitempty"`
 	Message   string                   `json:"message,omitempty"`
 	Token     string                   `json:"token,omitempty"`
+	// ICEServers, in a welcome, are the TURN servers to use, with
+	// credentials for this peer.
+	ICEServers []webrtc.ICEServer `json:"iceServers,omitempty"`
 }
 
 // PeerInfo is what everyone in a room may know about a peer.

@@ -1,0 +1,113 @@
+package turnserver
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/pion/turn/v4"
+	"github.com/roomgate/roomgate/accesstoken"
+)
+
+// book keeps what the server knows of allocations, from pion's events:
+// which are alive (for refreshes past a credential's expiry) and how many
+// each user holds (for the quota).
+type book struct {
+	shared string
+	realm  string
+	grace  time.Duration
+	clock  clockwork.Clock
+	policy *atomic.Pointer[peerPolicy]
+	stats  *counters
+
+	mu      sync.Mutex
+	live    map[string]int // srcAddr + " " + username → allocations
+	perUser map[string]int
+}
+
+func liveKey(src net.Addr, username string) string { return src.String() + " " + username }
+
+// auth is pion's AuthHandler. A credential is good while it has not
+// expired. After that it still authenticates the requests of an allocation
+// that was made with it while it was good, from the same client address,
+// for up to the grace: pion checks credentials on Refresh, CreatePermission
+// and ChannelBind too, and without this every relayed call would drop at
+// the first refresh after its credential's expiry. A new allocation needs a
+// credential that has not expired.
+func (b *book) auth(username, realm string, src net.Addr) ([]byte, bool) {
+	expires, _, ok := accesstoken.ParseTURNUsername(username)
+	if !ok || realm != b.realm {
+		b.stats.authFailures.Add(1)
+		return nil, false
+	}
+	now := b.clock.Now()
+	if !now.Before(expires) {
+		b.mu.Lock()
+		live := b.live[liveKey(src, username)] > 0
+		b.mu.Unlock()
+		if !live || !now.Before(expires.Add(b.grace)) {
+			b.stats.authFailures.Add(1)
+			return nil, false
+		}
+	}
+	return turn.GenerateAuthKey(username, realm, accesstoken.TURNPassword(b.shared, username)), true
+}
+
+// quota is pion's QuotaHandler: a user holds at most Policy.Quota
+// allocations at once. Allocations in flight are not counted until they
+// exist, so a burst of simultaneous requests can pass it by a few.
+func (b *book) quota(username, _ string, _ net.Addr) bool {
+	_, user, ok := accesstoken.ParseTURNUsername(username)
+	if !ok {
+		return false
+	}
+	limit := b.policy.Load().Quota
+	b.mu.Lock()
+	n := b.perUser[user]
+	b.mu.Unlock()
+	if n >= limit {
+		b.stats.quotaRefusals.Add(1)
+		return false
+	}
+	return true
+}
+
+func (b *book) created(src, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
+	_, user, _ := accesstoken.ParseTURNUsername(username)
+	b.mu.Lock()
+	b.live[liveKey(src, username)]++
+	b.perUser[user]++
+	b.mu.Unlock()
+	b.stats.allocations.Add(1)
+	b.stats.allocationsTotal.Add(1)
+}
+
+func (b *book) deleted(src, _ net.Addr, _, username, _ string) {
+	_, user, _ := accesstoken.ParseTURNUsername(username)
+	k := liveKey(src, username)
+	b.mu.Lock()
+	if b.live[k]--; b.live[k] <= 0 {
+		delete(b.live, k)
+	}
+	if b.perUser[user]--; b.perUser[user] <= 0 {
+		delete(b.perUser, user)
+	}
+	b.mu.Unlock()
+	b.stats.allocations.Add(-1)
+}
+
+func (b *book) authEvent(_, _ net.Addr, _, _, _, _ string, verdict bool) {
+	if !verdict {
+		b.stats.authFailures.Add(1)
+	}
+}
+
+func (b *book) events() turn.EventHandler {
+	return turn.EventHandler{
+		OnAuth:              b.authEvent,
+		OnAllocationCreated: b.created,
+		OnAllocationDeleted: b.deleted,
+	}
+}

@@ -1,0 +1,84 @@
+package turnserver
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/pion/turn/v4"
+)
+
+// relayGenerator makes each allocation's relay socket, inside the relay
+// port range, wrapped so that every packet is checked against the policy.
+type relayGenerator struct {
+	inner  *turn.RelayAddressGeneratorPortRange
+	policy *atomic.Pointer[peerPolicy]
+	stats  *counters
+}
+
+func (g *relayGenerator) Validate() error { return g.inner.Validate() }
+
+func (g *relayGenerator) AllocatePacketConn(network string, requestedPort int) (net.PacketConn, net.Addr, error) {
+	c, addr, err := g.inner.AllocatePacketConn(network, requestedPort)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &relayConn{PacketConn: c, policy: g.policy, stats: g.stats}, addr, nil
+}
+
+var errNoTCPRelay = errors.New("turnserver: TCP relay allocations (RFC 6062) are not offered")
+
+func (g *relayGenerator) AllocateConn(string, int) (net.Conn, net.Addr, error) {
+	return nil, nil, errNoTCPRelay
+}
+
+// relayConn is one allocation's relay socket. The permission check at
+// CreatePermission works on addresses only; here the port counts too, so an
+// endpoint allowed exactly (the media server) does not open the rest of its
+// host. A packet to anywhere else is dropped and counted.
+type relayConn struct {
+	net.PacketConn
+	policy *atomic.Pointer[peerPolicy]
+	stats  *counters
+	// last is the last destination allowed and the policy that allowed it:
+	// a relayed call sends to one peer, so the check is mostly a compare.
+	last atomic.Pointer[allowed]
+}
+
+type allowed struct {
+	to     netip.AddrPort
+	policy *peerPolicy
+}
+
+func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		c.stats.droppedPackets.Add(1)
+		return len(p), nil
+	}
+	to := ua.AddrPort()
+	pol := c.policy.Load()
+	if l := c.last.Load(); l == nil || l.to != to || l.policy != pol {
+		if !pol.allowsEndpoint(to) {
+			c.stats.droppedPackets.Add(1)
+			return len(p), nil
+		}
+		c.last.Store(&allowed{to: to, policy: pol})
+	}
+	n, err := c.PacketConn.WriteTo(p, addr)
+	if err == nil {
+		c.stats.relayedPackets.Add(1)
+		c.stats.relayedBytes.Add(uint64(n))
+	}
+	return n, err
+}
+
+func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, addr, err := c.PacketConn.ReadFrom(p)
+	if err == nil {
+		c.stats.relayedPackets.Add(1)
+		c.stats.relayedBytes.Add(uint64(n))
+	}
+	return n, addr, err
+}
