@@ -24,6 +24,7 @@ type mediaSite struct {
 	*caddyrun.Instance
 	port       int // the site
 	signalPort int // the media server's own signalling port
+	udpPort    int // the media server's UDP port
 }
 
 func newMediaSite(t testing.TB, words string) *mediaSite {
@@ -34,7 +35,25 @@ func newMediaSite(t testing.TB, words string) *mediaSite {
 // newMediaSiteWith is newMediaSite with more mediaserver options.
 func newMediaSiteWith(t testing.TB, words, mediaWords string) *mediaSite {
 	t.Helper()
+	return newMediaSiteConfig(t, siteConfig{words: words, mediaWords: mediaWords})
+}
+
+// siteConfig is what a test adds to the media site's Caddyfile.
+type siteConfig struct {
+	words      string // in the roomgate block
+	mediaWords string // in the mediaserver block
+	globals    string // more global options, such as a turn block
+	siteWords  string // more site directives, such as tls internal
+	https      bool   // serve https://localhost:port
+}
+
+func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
+	t.Helper()
 	port, sig, udp, tcp := caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t), caddyrun.FreePort(t)
+	scheme := "http"
+	if c.https {
+		scheme = "https"
+	}
 	cf := fmt.Sprintf(`{
 	mediaserver {
 		signal 127.0.0.1:%d
@@ -44,8 +63,10 @@ func newMediaSiteWith(t testing.TB, words, mediaWords string) *mediaSite {
 		secret %s
 		%s
 	}
+	%s
 }
-http://localhost:%d {
+%s://localhost:%d {
+	%s
 	roomgate {
 		secret %s
 		user alice %s
@@ -55,8 +76,8 @@ http://localhost:%d {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, testSecret, mediaWords, port, testSecret, testPasswordHash(t), words, sig)
-	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig}
+`, sig, udp, tcp, testSecret, c.mediaWords, c.globals, scheme, port, c.siteWords, testSecret, testPasswordHash(t), c.words, sig)
+	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig, udpPort: udp}
 }
 
 func (s *mediaSite) person(t testing.TB, ip string) *person { return newPerson(t, ip, s.port) }
@@ -99,6 +120,8 @@ type joinOpts struct {
 	acceptRepeats bool
 	// tcpOnly restricts the peer to ICE-TCP, as behind a firewall without UDP.
 	tcpOnly bool
+	// relay makes the peer use only TURN relays (ICETransportPolicy relay).
+	relay bool
 }
 
 // join enters room through the gateway as a pion peer.
@@ -115,6 +138,8 @@ func (p *person) join(room string, o joinOpts) (*signal.Client, error) {
 		Header:     http.Header{"Origin": {p.base}},
 		HTTPClient: &http.Client{Transport: transportFrom(p.ip, p.port)},
 		API:        loopbackAPI(p.t, o),
+		Configuration: webrtc.Configuration{ICETransportPolicy: map[bool]webrtc.ICETransportPolicy{
+			false: webrtc.ICETransportPolicyAll, true: webrtc.ICETransportPolicyRelay}[o.relay]},
 	})
 	if err == nil {
 		p.t.Cleanup(func() { c.Close() })
