@@ -23,9 +23,11 @@ func TestRepositoryCaddyfileGivesAWorkingCall(t *testing.T) {
 		fmt.Sprintf("ROOMGATE_UDP_PORT=%d", caddyrun.FreePort(t)),
 		fmt.Sprintf("ROOMGATE_TCP_PORT=%d", caddyrun.FreePort(t)),
 		"ROOMGATE_ICE_IPS=127.0.0.1/32",
+		fmt.Sprintf("ROOMGATE_TURN_PORT=%d", caddyrun.FreePort(t)),
 	)
 	a := newPerson(t, "127.0.0.1", port).mustJoin("standup", joinOpts{name: "Ann"})
-	b := newPerson(t, "127.0.0.2", port).mustJoin("standup", joinOpts{name: "Bo"})
+	// Bo's network lets nothing through but the TURN server.
+	b := newPerson(t, "127.0.0.2", port).mustJoin("standup", joinOpts{name: "Bo", relay: true})
 	ra, rb := receive(a), receive(b)
 	publishAV(t, a)
 	publishAV(t, b)
