@@ -2,14 +2,20 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/internal/caddyrun"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -222,5 +228,48 @@ func TestRelayOutlivesItsCredentialAndItsLifetime(t *testing.T) {
 	defer fresh.Close()
 	if err := fresh.allocate(3 * time.Second); err == nil {
 		t.Fatal("a new allocation with an expired credential")
+	}
+}
+
+func TestTURNOverTLSUsesCaddysCertificate(t *testing.T) {
+	t.Parallel()
+	tp, tlsPort := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	s := newMediaSiteConfig(t, siteConfig{
+		https:     true,
+		siteWords: "tls internal",
+		globals:   "skip_install_trust\n\t" + turnGlobals(tp, fmt.Sprintf("tls_listen 127.0.0.1:%d", tlsPort)),
+	})
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(s.Dir, "caddy", "pki", "authorities", "local", "root.crt"))
+	if err != nil || !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("Caddy's local CA root: %v", err)
+	}
+	// The site's certificate is issued when the site starts; wait for it.
+	var conn *tls.Conn
+	if !eventually(20*time.Second, func() bool {
+		conn, err = tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort), &tls.Config{ServerName: "localhost", RootCAs: roots})
+		return err == nil
+	}) {
+		t.Fatalf("TLS to the TURN server: %v", err)
+	}
+	defer conn.Close()
+	// The certificate is the site's, verified against Caddy's CA above.
+	if cs := conn.ConnectionState(); cs.PeerCertificates[0].VerifyHostname("localhost") != nil {
+		t.Fatalf("certificate for %v", cs.PeerCertificates[0].DNSNames)
+	}
+	cred := turnCredential("peer1", time.Now().Add(time.Minute))
+	c, err := turn.NewClient(&turn.ClientConfig{
+		TURNServerAddr: conn.RemoteAddr().String(), Conn: turn.NewSTUNConn(conn),
+		Username: cred.Username, Password: cred.Password, LoggerFactory: quietLogs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Allocate(); err != nil {
+		t.Fatalf("allocation over TLS: %v", err)
 	}
 }
