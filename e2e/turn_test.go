@@ -273,3 +273,19 @@ func TestTURNOverTLSUsesCaddysCertificate(t *testing.T) {
 		t.Fatalf("allocation over TLS: %v", err)
 	}
 }
+
+func TestTURNSecretCommandPrintsWhatCoturnTakes(t *testing.T) {
+	t.Parallel()
+	out, err := caddyrun.Run(t, "turn-secret", "--secret", testSecret)
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if want := accesstoken.TURNSharedSecret(accesstoken.Secret(testSecret)); strings.TrimSpace(out) != want {
+		t.Fatalf("turn-secret printed %q, want %q", out, want)
+	}
+	// A credential signed with it is one the turn app takes (checked in
+	// TestTURNAllocatesOnlyWithAGoodCredential); a short secret is refused.
+	if out, err := caddyrun.Run(t, "turn-secret", "--secret", "short"); err == nil {
+		t.Fatalf("a short secret was taken: %s", out)
+	}
+}
