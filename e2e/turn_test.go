@@ -57,6 +57,13 @@ func TestRelayOnlyPeersTalkThroughTURN(t *testing.T) {
 			t.Fatalf("%s receives over a %s candidate, not a relay", c.ID(), typ)
 		}
 	}
+	// Two peers, two peer connections each: four relays, carrying the call.
+	if n := metric(t, s.Instance, "roomgate_turn_allocations"); n < 4 {
+		t.Fatalf("roomgate_turn_allocations %v", n)
+	}
+	if n := metric(t, s.Instance, "roomgate_turn_relayed_packets_total"); n < 40 {
+		t.Fatalf("roomgate_turn_relayed_packets_total %v", n)
+	}
 }
 
 func TestTURNAllocatesOnlyWithAGoodCredential(t *testing.T) {
@@ -107,6 +114,9 @@ func TestTURNNeverRelaysInward(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // what was relayed would have arrived
 	if n := echo.got.Load(); n != 0 {
 		t.Fatalf("the echo server behind the relay got %d packets", n)
+	}
+	if n := metric(t, in, `roomgate_turn_refusals_total{reason="peer_address"}`); n < 6 {
+		t.Fatalf("peer address refusals counted: %v", n)
 	}
 
 	// With allow_peer for it, the same allocation reaches it.
