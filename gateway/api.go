@@ -8,45 +8,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
 	"go.uber.org/zap"
 )
-
-// maxTokenLifetime bounds expireUnixSec: a token for longer than a year is
-// a password in disguise.
-const maxTokenLifetime = 366 * 24 * time.Hour
-
-// tokenProperties are Metered's names for what a peer token carries.
-type tokenProperties struct {
-	IsAdmin                    bool   `json:"isAdmin"`
-	RoomName                   string `json:"roomName,omitempty"`
-	GlobalToken                bool   `json:"globalToken"`
-	Name                       string `json:"name,omitempty"`
-	Email                      string `json:"email,omitempty"`
-	Meta                       string `json:"meta,omitempty"`
-	ExternalUserID             string `json:"externalUserId,omitempty"`
-	ExpireUnixSec              int64  `json:"expireUnixSec,omitempty"`
-	NotBeforeUnixSec           int64  `json:"notBeforeUnixSec,omitempty"`
-	EjectAfterElapsedTimeInSec int64  `json:"ejectAfterElapsedTimeInSec,omitempty"`
-	EjectAtTokenExp            bool   `json:"ejectAtTokenExp"`
-}
-
-func propertiesOf(c *accesstoken.Claims) tokenProperties {
-	p := tokenProperties{
-		IsAdmin: c.Admin, RoomName: c.Room, GlobalToken: c.Global, Name: c.Name, Email: c.Email, Meta: c.Meta,
-		ExternalUserID: c.ExternalUserID, EjectAfterElapsedTimeInSec: c.EjectAfter, EjectAtTokenExp: c.EjectAtExpiry,
-	}
-	if c.ExpiresAt != nil {
-		p.ExpireUnixSec = c.ExpiresAt.Unix()
-	}
-	if c.NotBefore != nil {
-		p.NotBeforeUnixSec = c.NotBefore.Unix()
-	}
-	return p
-}
 
 // serveAPI is the REST API under /api/v1/. Without an api_key it does not exist.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -153,40 +118,15 @@ func jsonProblem(err error) string {
 
 // serveMintToken is POST /api/v1/token.
 func (g *Gateway) serveMintToken(w http.ResponseWriter, r *http.Request) {
-	var p tokenProperties
+	var p TokenProperties
 	if rf := readJSON(w, r, &p); rf != nil {
 		rf.write(w)
 		return
 	}
-	now := g.state.clock.Now()
-	if p.GlobalToken == (p.RoomName != "") {
-		refuse(http.StatusBadRequest, "bad_token_request", "give a roomName or set globalToken, not both").write(w)
+	c, err := p.Claims(g.state.clock.Now(), g.cfg.TokenTTL)
+	if err != nil {
+		refuse(http.StatusBadRequest, "bad_token_request", err.Error()).write(w)
 		return
-	}
-	exp := now.Add(g.cfg.TokenTTL)
-	if p.ExpireUnixSec != 0 {
-		exp = time.Unix(p.ExpireUnixSec, 0)
-		if !exp.After(now) || exp.Sub(now) > maxTokenLifetime {
-			refuse(http.StatusBadRequest, "bad_token_request", "expireUnixSec must be in the future and within a year").write(w)
-			return
-		}
-	}
-	if p.EjectAfterElapsedTimeInSec < 0 {
-		refuse(http.StatusBadRequest, "bad_token_request", "ejectAfterElapsedTimeInSec must not be negative").write(w)
-		return
-	}
-	c := accesstoken.Claims{
-		Role: accesstoken.RolePeer, Room: p.RoomName, Global: p.GlobalToken, Admin: p.IsAdmin,
-		Name: p.Name, Email: p.Email, Meta: p.Meta, ExternalUserID: p.ExternalUserID,
-		EjectAfter: p.EjectAfterElapsedTimeInSec, EjectAtExpiry: p.EjectAtTokenExp,
-		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)},
-	}
-	if p.NotBeforeUnixSec != 0 {
-		if time.Unix(p.NotBeforeUnixSec, 0).After(exp) {
-			refuse(http.StatusBadRequest, "bad_token_request", "notBeforeUnixSec is after the expiry").write(w)
-			return
-		}
-		c.NotBefore = jwt.NewNumericDate(time.Unix(p.NotBeforeUnixSec, 0))
 	}
 	token, _, err := g.issuer.Mint(c)
 	if err != nil {
