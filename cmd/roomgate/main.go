@@ -4,13 +4,15 @@
 //	roomgate run              serves ./Caddyfile
 //	roomgate hash-password    prints the bcrypt hash a `user` line takes
 //	roomgate list-modules     lists http.handlers.roomgate among the rest
+//	roomgate token            mints a peer token from the master secret
+//	roomgate turn-secret      prints the TURN REST secret, for coturn
 package main
 
 import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
-	_ "github.com/roomgate/roomgate/caddymodule"
+	_ "github.com/roomgate/roomgate"
 )
 
 func main() {
