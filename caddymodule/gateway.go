@@ -113,6 +113,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := registerCollector(ctx, gatewayCollector); err != nil {
+		return fmt.Errorf("roomgate: metrics: %w", err)
+	}
 	g.stateKey = "gateway/" + secret.ID()
 	st, _, err := gatewayStates.LoadOrNew(g.stateKey, func() (caddy.Destructor, error) {
 		return gateway.NewState(nil), nil

@@ -119,6 +119,9 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 	if udp == 0 {
 		udp = mediaserver.DefaultUDPPort
 	}
+	if err := registerCollector(ctx, mediaCollector); err != nil {
+		return fmt.Errorf("mediaserver: metrics: %w", err)
+	}
 	m.engineKey = fmt.Sprintf("media/%s/%d/%d", m.Signal, udp, tcp)
 	return nil
 }

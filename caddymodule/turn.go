@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddytls"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roomgate/roomgate/turnserver"
 	"go.uber.org/zap"
 )
@@ -63,7 +62,6 @@ type TURN struct {
 	key  string
 	tls  *tls.Config
 	log  *zap.Logger
-	inst *atomic.Pointer[turnInstance] // once started, for metrics
 }
 
 // CaddyModule returns the Caddy module information.
@@ -83,7 +81,6 @@ func (t *turnInstance) Destruct() error { return t.srv.Close() }
 // Provision checks the configuration.
 func (t *TURN) Provision(ctx caddy.Context) error {
 	t.log = ctx.Logger()
-	t.inst = new(atomic.Pointer[turnInstance])
 	repl := caddy.NewReplacer()
 	secret, err := masterSecret(ctx, t.Secret)
 	if err != nil {
@@ -126,7 +123,7 @@ func (t *TURN) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("turn: %w", err)
 		}
 	}
-	if err := registerCollector(ctx, t.collector()); err != nil {
+	if err := registerCollector(ctx, turnCollector); err != nil {
 		return fmt.Errorf("turn: metrics: %w", err)
 	}
 	t.key = strings.Join([]string{"turn", secret.ID(), t.Realm, relayIP.String(), t.RelayPorts,
@@ -168,9 +165,8 @@ func (t *TURN) Start() error {
 	if err != nil {
 		return fmt.Errorf("turn: %w", err)
 	}
-	inst := v.(*turnInstance)
-	t.inst.Store(inst)
 	if loaded {
+		inst := v.(*turnInstance)
 		inst.srv.SetPolicy(t.cfg.Policy)
 		if t.tls != nil {
 			inst.tls.Store(t.tls)
@@ -184,36 +180,6 @@ func (t *TURN) Start() error {
 func (t *TURN) Stop() error {
 	_, err := turnServers.Delete(t.key)
 	return err
-}
-
-// collector reports the TURN server's counters as roomgate_turn_*.
-func (t *TURN) collector() prometheus.Collector {
-	var (
-		active   = desc("turn_allocations", "TURN allocations alive now.")
-		made     = desc("turn_allocations_total", "TURN allocations made.")
-		refused  = desc("turn_refusals_total", "TURN requests refused, by reason.", "reason")
-		dropped  = desc("turn_dropped_packets_total", "Relayed packets dropped for their destination.")
-		packets  = desc("turn_relayed_packets_total", "Packets relayed, both ways.")
-		relayedB = desc("turn_relayed_bytes_total", "Payload bytes relayed, both ways.")
-	)
-	return &statCollector{
-		descs: []*prometheus.Desc{active, made, refused, dropped, packets, relayedB},
-		read: func(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string)) {
-			inst := t.inst.Load()
-			if inst == nil {
-				return
-			}
-			st := inst.srv.Stats()
-			emit(active, prometheus.GaugeValue, float64(st.Allocations))
-			emit(made, prometheus.CounterValue, float64(st.AllocationsTotal))
-			emit(refused, prometheus.CounterValue, float64(st.AuthFailures), "credential")
-			emit(refused, prometheus.CounterValue, float64(st.QuotaRefusals), "quota")
-			emit(refused, prometheus.CounterValue, float64(st.PeerRefusals), "peer_address")
-			emit(dropped, prometheus.CounterValue, float64(st.DroppedPackets))
-			emit(packets, prometheus.CounterValue, float64(st.RelayedPackets))
-			emit(relayedB, prometheus.CounterValue, float64(st.RelayedBytes))
-		},
-	}
 }
 
 // portRange reads "min-max".

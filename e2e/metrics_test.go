@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/internal/caddyrun"
 )
@@ -31,4 +32,55 @@ func metric(t testing.TB, in *caddyrun.Instance, name string) float64 {
 		}
 	}
 	return -1
+}
+
+func TestMetricsMoveDuringACall(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	alice, guest := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+	alice.login("alice", "wrong")
+	host := alice.mustLogin("alice", password)
+	a := alice.mustJoin("standup", joinOpts{token: host})
+	b := guest.mustJoin("standup", joinOpts{})
+	if _, err := guest.join("standup", joinOpts{token: "not.a.token"}); err == nil {
+		t.Fatal("a bad token was admitted")
+	}
+	publishAV(t, a)
+	publishAV(t, b)
+	if !receive(b).hears(10, a.ID()) {
+		t.Fatal("no media")
+	}
+	in := s.Instance
+	for name, want := range map[string]float64{
+		`roomgate_logins_total{outcome="ok"}`:                                 1,
+		`roomgate_logins_total{outcome="invalid_credentials"}`:                1,
+		`roomgate_admissions_total{detail="host",outcome="admitted"}`:         1,
+		`roomgate_admissions_total{detail="guest",outcome="admitted"}`:        1,
+		`roomgate_admissions_total{detail="invalid_token",outcome="refused"}`: 1,
+		`roomgate_host_sessions`:                                              1,
+		`roomgate_rooms`:                                                      1,
+		`roomgate_peers`:                                                      2,
+		`roomgate_tracks`:                                                     4,
+	} {
+		if got := metric(t, in, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	before := metric(t, in, "roomgate_forwarded_packets_total")
+	if !eventually(5*time.Second, func() bool { return metric(t, in, "roomgate_forwarded_packets_total") > before+50 }) || before <= 0 {
+		t.Fatalf("roomgate_forwarded_packets_total does not move from %v", before)
+	}
+	// No label names a room, a person or an address.
+	res, err := http.Get("http://" + in.AdminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "roomgate_") && strings.ContainsAny(line, "{") &&
+			(strings.Contains(line, "standup") || strings.Contains(line, "alice") || strings.Contains(line, "127.0.0")) {
+			t.Errorf("a metric names a room, user or address: %s", line)
+		}
+	}
 }

@@ -38,6 +38,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	// access log may record and the upstream would receive, no longer carry it.
 	scrubCredentials(r.Header, subprotocols)
 	if rf != nil {
+		g.state.countRefused(rf.code)
 		rf.write(w)
 		return nil
 	}
@@ -48,6 +49,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	conn, e, rf := g.enter(addr, room, name, claims, cancel)
 	if rf != nil {
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
+		g.state.countRefused(rf.code)
 		rf.write(w)
 		return nil
 	}
@@ -74,6 +76,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	r.Header.Set(accesstoken.AdmissionHeader, adm)
 
 	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
+	g.state.countAdmitted(string(e.role))
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
 }
 

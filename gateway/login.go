@@ -37,6 +37,7 @@ var errBadCredentials = refuse(http.StatusUnauthorized, "invalid_credentials", "
 func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 	creds, rf := readCredentials(w, r)
 	if rf != nil {
+		g.state.countLogin(rf.code)
 		rf.write(w)
 		return
 	}
@@ -55,6 +56,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	st := g.state
 	u, rf := g.checkLogin(r, c, addr)
 	if rf != nil {
+		st.countLogin(rf.code)
 		return "", time.Time{}, rf
 	}
 
@@ -69,6 +71,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 		return "", time.Time{}, refuse(http.StatusInternalServerError, "internal", "the login could not be completed")
 	}
 	st.openSession(claims.ID, u.Name, addr, exp)
+	st.countLogin("ok")
 	return token, exp, nil
 }
 

@@ -34,6 +34,8 @@ type State struct {
 	roomTimers  map[string]clockwork.Timer
 	roomsLoaded bool
 
+	tally tally // outcome counters, for metrics
+
 	// sessionEnded, when set (in tests), hears of every session that ends.
 	sessionEnded func(user, reason string)
 }

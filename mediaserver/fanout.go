@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -24,6 +25,10 @@ type fanoutTrack struct {
 
 	mu       sync.RWMutex
 	bindings []*binding
+
+	// What was forwarded: one copy per subscriber. Only the forwarding
+	// goroutine adds; metrics read.
+	sentPackets, sentBytes atomic.Uint64
 }
 
 // binding is one subscriber's end of a fanoutTrack.
@@ -109,6 +114,9 @@ func (t *fanoutTrack) writeRTP(p *rtp.Packet) {
 		b.write.WriteRTP(&b.header, p.Payload)
 		b.mu.Unlock()
 	}
+	n := uint64(len(t.bindings))
+	t.sentPackets.Add(n)
+	t.sentBytes.Add(n * uint64(len(p.Payload)))
 }
 
 // resend answers one subscriber's NACK from the history.

@@ -137,6 +137,7 @@ func (r *Room) unpublishLocked(t *forwardTrack) (changed []*Peer) {
 		return nil
 	}
 	delete(r.tracks, t)
+	r.s.retired.add(t.local)
 	for _, o := range r.peers {
 		if s, ok := o.subs[t]; ok {
 			delete(o.subs, t)

@@ -27,6 +27,8 @@ type Server struct {
 	// captured admission cannot be replayed.
 	used   map[string]time.Time
 	closed bool
+	// retired counts what tracks that ended forwarded.
+	retired retired
 }
 
 // New opens the media sockets and returns a Server ready to take signalling
