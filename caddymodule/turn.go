@@ -58,10 +58,10 @@ type TURN struct {
 	// (two peer connections, each with UDP, TCP and TLS candidates, twice).
 	Quota int `json:"quota,omitempty"`
 
-	cfg  turnserver.Config
-	key  string
-	tls  *tls.Config
-	log  *zap.Logger
+	cfg turnserver.Config
+	key string
+	tls *tls.Config
+	log *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
