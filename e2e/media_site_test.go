@@ -45,6 +45,10 @@ type siteConfig struct {
 	globals    string // more global options, such as a turn block
 	siteWords  string // more site directives, such as tls internal
 	https      bool   // serve https://localhost:port
+	// secret is how the Caddyfile gives the master secret; default: the
+	// test secret itself. env is the process's environment.
+	secret string
+	env    []string
 }
 
 func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
@@ -53,6 +57,9 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	scheme := "http"
 	if c.https {
 		scheme = "https"
+	}
+	if c.secret == "" {
+		c.secret = testSecret
 	}
 	cf := fmt.Sprintf(`{
 	mediaserver {
@@ -76,8 +83,8 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, testSecret, c.mediaWords, c.globals, scheme, port, c.siteWords, testSecret, testPasswordHash(t), c.words, sig)
-	return &mediaSite{Instance: caddyrun.Start(t, cf), port: port, signalPort: sig, udpPort: udp}
+`, sig, udp, tcp, c.secret, c.mediaWords, c.globals, scheme, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
+	return &mediaSite{Instance: caddyrun.Start(t, cf, c.env...), port: port, signalPort: sig, udpPort: udp}
 }
 
 func (s *mediaSite) person(t testing.TB, ip string) *person { return newPerson(t, ip, s.port) }

@@ -22,9 +22,13 @@ func turnGlobals(port int, words string) string {
 		relay_ip 127.0.0.1
 		relay_ports 40000-40999
 		realm %s
-		secret %s
 		%s
-	}`, port, turnRealm, testSecret, words)
+	}`, port, turnRealm, words)
+}
+
+// turnGlobalsWithSecret is turnGlobals with the test secret given.
+func turnGlobalsWithSecret(port int, words string) string {
+	return turnGlobals(port, "secret "+testSecret+"\n\t\t"+words)
 }
 
 // newTURNSite is the media site with the turn app beside it, and the
@@ -34,7 +38,7 @@ func newTURNSite(t testing.TB, turnWords, words string) (*mediaSite, int) {
 	tp := caddyrun.FreePort(t)
 	s := newMediaSiteConfig(t, siteConfig{
 		words:   fmt.Sprintf("turn turn:127.0.0.1:%d?transport=udp\n\t\t%s", tp, words),
-		globals: turnGlobals(tp, turnWords),
+		globals: turnGlobalsWithSecret(tp, turnWords),
 	})
 	return s, tp
 }
@@ -44,7 +48,7 @@ func newTURNSite(t testing.TB, turnWords, words string) (*mediaSite, int) {
 func newTURNOnly(t testing.TB, turnWords string) (*caddyrun.Instance, int) {
 	t.Helper()
 	tp := caddyrun.FreePort(t)
-	return caddyrun.Start(t, fmt.Sprintf("{\n\t%s\n}\n", turnGlobals(tp, turnWords))), tp
+	return caddyrun.Start(t, fmt.Sprintf("{\n\t%s\n}\n", turnGlobalsWithSecret(tp, turnWords))), tp
 }
 
 // turnCredential mints what the gateway would hand a peer named user.

@@ -247,7 +247,7 @@ func TestTURNOverTLSUsesCaddysCertificate(t *testing.T) {
 	s := newMediaSiteConfig(t, siteConfig{
 		https:     true,
 		siteWords: "tls internal",
-		globals:   "skip_install_trust\n\t" + turnGlobals(tp, fmt.Sprintf("tls_listen 127.0.0.1:%d", tlsPort)),
+		globals:   "skip_install_trust\n\t" + turnGlobalsWithSecret(tp, fmt.Sprintf("tls_listen 127.0.0.1:%d", tlsPort)),
 	})
 	roots := x509.NewCertPool()
 	pem, err := os.ReadFile(filepath.Join(s.Dir, "caddy", "pki", "authorities", "local", "root.crt"))
