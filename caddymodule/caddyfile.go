@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -118,6 +119,11 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			urls := d.RemainingArgs()
 			if len(urls) == 0 {
 				return d.Err("turn takes one or more turn: or turns: URLs")
+			}
+			for _, u := range urls {
+				if !strings.Contains(u, "{") && !gateway.ValidTURNURL(u) {
+					return d.Errf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u)
+				}
 			}
 			g.TURN = append(g.TURN, urls...)
 		case "turn_ttl":

@@ -71,6 +71,8 @@ func TestAdaptEveryWord(t *testing.T) {
 		host_grace 10s
 		api_key `+apiKey+`
 		auto_create_rooms off
+		turn turn:meet.example.com:3478 turns:meet.example.com:5349?transport=tcp
+		turn_ttl 5m
 	}
 	reverse_proxy /signal 127.0.0.1:7880
 }
@@ -94,6 +96,8 @@ func TestAdaptEveryWord(t *testing.T) {
 		"host_grace":        float64(1e10),
 		"api_key":           apiKey,
 		"auto_create_rooms": false,
+		"turn":              []any{"turn:meet.example.com:3478", "turns:meet.example.com:5349?transport=tcp"},
+		"turn_ttl":          float64(3e11),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)
@@ -124,6 +128,9 @@ func TestAdaptRefusesWithTheLine(t *testing.T) {
 		{"bad flag", "host_protected maybe", nil, "Caddyfile:3", "on or off"},
 		{"relative signal path", "signal_path ws", nil, "Caddyfile:3", "must start with /"},
 		{"short api key", "api_key short", nil, "Caddyfile:3", "at least 16"},
+		{"TURN URL with a credential", "turn turn:user:pw@example.com", nil, "Caddyfile:3", "turn:host"},
+		{"not a TURN URL", "turn https://example.com", nil, "Caddyfile:3", "turn:host"},
+		{"short turn_ttl", "turn_ttl 1s", nil, "Caddyfile:3", "shorter than 10 seconds"},
 	} {
 		out, err := adapt(t, "http://localhost:8080 {\n\troomgate {\n\t\t"+tc.words+"\n\t}\n}\n", tc.env...)
 		if err == nil || !strings.Contains(out, tc.line) || !strings.Contains(out, tc.says) {
@@ -140,5 +147,68 @@ func TestListModulesHasRoomgate(t *testing.T) {
 	out, err := caddyrun.Run(t, "list-modules")
 	if err != nil || !regexp.MustCompile(`(?m)^http\.handlers\.roomgate$`).MatchString(out) {
 		t.Fatalf("list-modules: %v\n%s", err, out)
+	}
+}
+
+func TestAdaptTURNWordsAndRefusals(t *testing.T) {
+	t.Parallel()
+	out, err := adapt(t, `{
+	turn {
+		listen :3478 127.0.0.1:3479
+		tls_listen :5349
+		realm meet.example.com
+		relay_ip 203.0.113.7
+		relay_ports 50000-50100
+		secret `+testSecret+`
+		allow_peer 10.0.5.0/24 192.0.2.7/32
+		quota 4
+	}
+}
+`)
+	i := strings.Index(out, "{")
+	var cfg struct{ Apps map[string]json.RawMessage }
+	if err != nil || i < 0 || json.Unmarshal([]byte(out[i:]), &cfg) != nil {
+		t.Fatalf("adapt: %v\n%s", err, out)
+	}
+	var got map[string]any
+	json.Unmarshal(cfg.Apps["turn"], &got)
+	want := map[string]any{
+		"listen": []any{":3478", "127.0.0.1:3479"}, "tls_listen": []any{":5349"}, "realm": "meet.example.com",
+		"relay_ip": "203.0.113.7", "relay_ports": "50000-50100", "secret": testSecret,
+		"allow_peer": []any{"10.0.5.0/24", "192.0.2.7/32"}, "quota": float64(4),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("turn app\n got %v\nwant %v", got, want)
+	}
+
+	for _, tc := range []struct{ words, says string }{
+		{"relay_ip 127.0.0.1\n\t\tquota 0", "quota"},
+		{"relay_ip nowhere", "not an IP address"},
+		{"relay_ip 127.0.0.1\n\t\trelay_ports 6000-5000", "ends before it starts"},
+		{"relay_ip 127.0.0.1\n\t\tallow_peer 10.0.0.1", "not a CIDR range"},
+		{"relay_ip 127.0.0.1\n\t\tlisten 3478", "not host:port"},
+		{"relay_ip 127.0.0.1\n\t\trelay 1", "unknown turn option"},
+		{"realm x", "needs relay_ip"},
+	} {
+		out, err := adapt(t, "{\n\tturn {\n\t\t"+tc.words+"\n\t}\n}\n")
+		if err == nil || !strings.Contains(out, "Caddyfile:") || !strings.Contains(out, tc.says) {
+			t.Errorf("%q: err %v, output:\n%s\nwant the line and %q", tc.words, err, out, tc.says)
+		}
+	}
+}
+
+func TestAdaptRepositoryCaddyfile(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := adapt(t, string(b))
+	if err != nil || !strings.Contains(out, `"handler":"roomgate"`) || !strings.Contains(out, `"mediaserver":`) || !strings.Contains(out, `"turn":`) {
+		t.Fatalf("adapt of the repository's Caddyfile: %v\n%s", err, out)
+	}
+	// No secret is pasted into the JSON: it is read from the environment at start.
+	if strings.Contains(out, "ROOMGATE_SECRET") && !strings.Contains(out, "{env.ROOMGATE_SECRET}") {
+		t.Fatal("the secret's placeholder was expanded at adapt time")
 	}
 }

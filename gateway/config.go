@@ -108,7 +108,7 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("turn takes at most 8 URLs"))
 	}
 	for _, u := range c.TURN {
-		if !validTURNURL(u) {
+		if !ValidTURNURL(u) {
 			errs = append(errs, fmt.Errorf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u))
 		}
 	}
@@ -139,9 +139,9 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-// validTURNURL accepts what RTCIceServer.urls takes for TURN (RFC 7065),
+// ValidTURNURL accepts what RTCIceServer.urls takes for TURN (RFC 7065),
 // and nothing that could carry a credential.
-func validTURNURL(u string) bool {
+func ValidTURNURL(u string) bool {
 	rest, ok := strings.CutPrefix(u, "turn:")
 	if !ok {
 		rest, ok = strings.CutPrefix(u, "turns:")
