@@ -9,11 +9,12 @@ import (
 
 func TestReloadMidCallKeepsMediaAndLogins(t *testing.T) {
 	t.Parallel()
-	s := newMediaSite(t, "host_protected")
+	s, _ := newTURNSite(t, "quota 12", "host_protected")
 	hostP := s.person(t, "127.0.0.1")
 	tok := hostP.mustLogin("alice", password)
 	host := hostP.mustJoin("standup", joinOpts{token: tok})
-	guest := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{})
+	// The guest's media goes through TURN: its relays must survive too.
+	guest := s.person(t, "127.0.0.2").mustJoin("standup", joinOpts{relay: true})
 	rh, rg := receive(host), receive(guest)
 	publishAV(t, host)
 	publishAV(t, guest)
@@ -21,9 +22,12 @@ func TestReloadMidCallKeepsMediaAndLogins(t *testing.T) {
 		t.Fatal("no call before the reload")
 	}
 
-	// Reload the same config, then one with a word changed.
+	// Reload the same config, then one with words of the gateway and of
+	// TURN changed.
 	cf := s.Caddyfile()
-	for _, next := range []string{cf, strings.Replace(cf, "host_protected", "host_protected\n\t\ttoken_ttl 2h", 1)} {
+	changed := strings.Replace(cf, "host_protected", "host_protected\n\t\ttoken_ttl 2h", 1)
+	changed = strings.Replace(changed, "quota 12", "quota 10", 1)
+	for _, next := range []string{cf, changed} {
 		if err := s.Reload(next); err != nil {
 			t.Fatal(err)
 		}
