@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 )
@@ -58,6 +60,8 @@ type Client struct {
 	byeMu sync.Mutex
 	bye   *Message
 	err   error
+
+	nacks, keyframeRequests atomic.Uint64
 }
 
 // ErrRefused is returned by Dial when the server answers the upgrade with an
@@ -249,7 +253,7 @@ func (c *Client) Publish(ctx context.Context, tracks ...webrtc.TrackLocal) ([]*w
 		if err != nil {
 			return nil, err
 		}
-		go drainRTCP(s)
+		go c.readRTCP(s)
 		senders = append(senders, s)
 	}
 	return senders, c.negotiatePublish(ctx)
@@ -363,11 +367,37 @@ func setLocal(ctx context.Context, pc *webrtc.PeerConnection, d webrtc.SessionDe
 	return pc.LocalDescription().SDP, nil
 }
 
-func drainRTCP(s *webrtc.RTPSender) {
+// readRTCP reads what the server says about a published track, counting
+// its retransmission and keyframe requests.
+func (c *Client) readRTCP(s *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
-		if _, _, err := s.Read(buf); err != nil {
+		n, _, err := s.Read(buf)
+		if err != nil {
 			return
 		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.TransportLayerNack:
+				c.nacks.Add(uint64(len(p.Nacks)))
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				c.keyframeRequests.Add(1)
+			}
+		}
 	}
+}
+
+// RTCPCounts are the server's requests about what the client publishes.
+type RTCPCounts struct {
+	NACKs            uint64 // NACK entries (each asks for one or more packets)
+	KeyframeRequests uint64 // PLI and FIR
+}
+
+// RTCPCounts says how often the server asked for retransmissions and keyframes.
+func (c *Client) RTCPCounts() RTCPCounts {
+	return RTCPCounts{NACKs: c.nacks.Load(), KeyframeRequests: c.keyframeRequests.Load()}
 }

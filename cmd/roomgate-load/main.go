@@ -1,0 +1,65 @@
+// Command roomgate-load drives a roomgate deployment through its gateway
+// with simulated people, and reports what they got.
+//
+//	roomgate-load -site http://localhost:8080 -scenario fanout -peers 20
+//	roomgate-load -scenario meeting -peers 6 -secret "$ROOMGATE_SECRET"
+//	roomgate-load -scenario churn -peers 10 -rate 2 -stay 3s -server-pid 1234
+//
+// It exits 1 when someone could not join or a subscriber received nothing.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/roomgate/roomgate/load"
+)
+
+func main() {
+	var (
+		cfg    load.Config
+		asJSON bool
+	)
+	flag.StringVar(&cfg.Site, "site", "http://localhost:8080", "the gateway's address")
+	flag.StringVar(&cfg.SignalPath, "signal-path", "/ws", "the signalling path")
+	flag.StringVar(&cfg.Scenario, "scenario", load.Fanout, "fanout (1 publisher, -peers subscribers), meeting (-peers participants), churn (joins at -rate)")
+	flag.StringVar(&cfg.Room, "room", "load", "the room")
+	flag.IntVar(&cfg.Peers, "peers", 10, "subscribers (fanout), participants (meeting), at most at once (churn)")
+	flag.DurationVar(&cfg.Duration, "duration", 0, "how long to measure, after everyone joined (default 10s)")
+	flag.IntVar(&cfg.VideoPPS, "video-pps", 100, "video packets a second per publisher")
+	flag.IntVar(&cfg.AudioPPS, "audio-pps", 50, "audio packets a second per publisher")
+	flag.IntVar(&cfg.VideoBytes, "video-bytes", 1000, "video payload bytes")
+	flag.IntVar(&cfg.AudioBytes, "audio-bytes", 160, "audio payload bytes")
+	flag.Float64Var(&cfg.Rate, "rate", 1, "churn: joins a second")
+	flag.DurationVar(&cfg.Stay, "stay", 0, "churn: how long each stays (default 2s)")
+	flag.StringVar(&cfg.Secret, "secret", os.Getenv("ROOMGATE_SECRET"), "mint room tokens from this master secret (default $ROOMGATE_SECRET)")
+	flag.StringVar(&cfg.APIKey, "api-key", os.Getenv("ROOMGATE_API_KEY"), "else mint them through the REST API (default $ROOMGATE_API_KEY)")
+	flag.IntVar(&cfg.ServerPID, "server-pid", 0, "measure this server process's CPU time (Linux)")
+	flag.DurationVar(&cfg.JoinTimeout, "join-timeout", 0, "how long one join may take, to the first packet (default 20s)")
+	flag.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := load.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roomgate-load:", err)
+		if rep == nil {
+			os.Exit(2)
+		}
+	}
+	if asJSON {
+		e := json.NewEncoder(os.Stdout)
+		e.SetIndent("", "  ")
+		e.Encode(rep)
+	} else {
+		rep.Print(os.Stdout)
+	}
+	if err != nil || !rep.OK() {
+		os.Exit(1)
+	}
+}

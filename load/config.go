@@ -1,0 +1,100 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Scenarios.
+const (
+	Fanout  = "fanout"  // one publisher, Peers subscribers
+	Meeting = "meeting" // Peers participants, each publishing and receiving
+	Churn   = "churn"   // one publisher; subscribers join at Rate and stay for Stay
+)
+
+// Config is one load run.
+type Config struct {
+	// Site is the gateway's address, such as http://localhost:8080.
+	Site string
+	// SignalPath is the signalling path on it. Default: /ws.
+	SignalPath string
+	// Scenario is Fanout, Meeting or Churn.
+	Scenario string
+	// Room is the room used. Default: load.
+	Room string
+	// Peers is the number of subscribers (fanout, and churn's at once at
+	// most) or participants (meeting).
+	Peers int
+	// Duration is how long the measurement lasts, after everyone joined.
+	Duration time.Duration
+	// VideoPPS and AudioPPS are each publisher's packet rates; VideoBytes
+	// and AudioBytes their payload sizes. Zero rates publish tracks that
+	// carry nothing.
+	VideoPPS, AudioPPS     int
+	VideoBytes, AudioBytes int
+	// Rate (joins per second) and Stay are churn's.
+	Rate float64
+	Stay time.Duration
+	// Tokens: with Secret, room tokens are minted from the master secret;
+	// with APIKey, through the REST API; with neither, people come without.
+	Secret, APIKey string
+	// ServerPID, when set, is the server process whose CPU time is measured
+	// (Linux /proc).
+	ServerPID int
+	// JoinTimeout bounds one join. Default: 20s.
+	JoinTimeout time.Duration
+}
+
+func (c *Config) fillDefaults() {
+	if c.SignalPath == "" {
+		c.SignalPath = "/ws"
+	}
+	if c.Room == "" {
+		c.Room = "load"
+	}
+	if c.Duration == 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.VideoBytes == 0 {
+		c.VideoBytes = 1000
+	}
+	if c.AudioBytes == 0 {
+		c.AudioBytes = 160
+	}
+	if c.Stay == 0 {
+		c.Stay = 2 * time.Second
+	}
+	if c.JoinTimeout == 0 {
+		c.JoinTimeout = 20 * time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	u, err := url.Parse(c.Site)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("site %q is not an http(s) address", c.Site)
+	}
+	switch c.Scenario {
+	case Fanout, Meeting, Churn:
+	default:
+		return fmt.Errorf("scenario %q: fanout, meeting or churn", c.Scenario)
+	}
+	if c.Peers < 1 || c.Peers > 10000 {
+		return errors.New("peers must be 1 to 10000")
+	}
+	if c.Scenario == Meeting && c.Peers < 2 {
+		return errors.New("a meeting needs at least 2 peers")
+	}
+	if c.Scenario == Churn && (c.Rate <= 0 || c.Rate > 1000) {
+		return errors.New("churn needs a rate of 0 to 1000 joins a second")
+	}
+	if c.VideoPPS < 0 || c.AudioPPS < 0 || c.VideoPPS > 10000 || c.AudioPPS > 10000 {
+		return errors.New("packet rates must be 0 to 10000 a second")
+	}
+	if c.VideoBytes > 1200 || c.AudioBytes > 1200 || c.VideoBytes < 1 || c.AudioBytes < 1 {
+		return errors.New("payloads must be 1 to 1200 bytes")
+	}
+	return nil
+}
