@@ -15,6 +15,9 @@ type relayGenerator struct {
 	inner  *turn.RelayAddressGeneratorPortRange
 	policy *atomic.Pointer[peerPolicy]
 	stats  *counters
+	// batch, for a UDP listener, is its reader: the relays of allocations
+	// made through it queue their writes there (see batchReader.queue).
+	batch *batchReader
 }
 
 func (g *relayGenerator) Validate() error { return g.inner.Validate() }
@@ -24,7 +27,12 @@ func (g *relayGenerator) AllocatePacketConn(network string, requestedPort int) (
 	if err != nil {
 		return nil, nil, err
 	}
-	return &relayConn{PacketConn: c, policy: g.policy, stats: g.stats}, addr, nil
+	sizeBuffers(c)
+	rc := &relayConn{PacketConn: c, policy: g.policy, stats: g.stats}
+	if u, ok := c.(*net.UDPConn); ok && g.batch != nil {
+		rc.batch, rc.socket = g.batch, newRelaySocket(u)
+	}
+	return rc, addr, nil
 }
 
 var errNoTCPRelay = errors.New("turnserver: TCP relay allocations (RFC 6062) are not offered")
@@ -44,6 +52,9 @@ type relayConn struct {
 	// last is the last destination allowed and the policy that allowed it:
 	// a relayed call sends to one peer, so the check is mostly a compare.
 	last atomic.Pointer[allowed]
+	// batch and socket, when set, queue writes for sendmmsg.
+	batch  *batchReader
+	socket *relaySocket
 }
 
 type allowed struct {
@@ -66,12 +77,13 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		}
 		c.last.Store(&allowed{to: to, policy: pol})
 	}
-	n, err := c.PacketConn.WriteTo(p, addr)
-	if err == nil {
-		c.stats.relayedPackets.Add(1)
-		c.stats.relayedBytes.Add(uint64(n))
+	c.stats.relayedPackets.Add(1)
+	c.stats.relayedBytes.Add(uint64(len(p)))
+	if c.batch != nil {
+		c.batch.queue(c.socket, p, addr)
+		return len(p), nil
 	}
-	return n, err
+	return c.PacketConn.WriteTo(p, addr)
 }
 
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {

@@ -90,17 +90,23 @@ type closer interface{ Close() error }
 
 // listen opens a UDP and a TCP socket on each Listen address and a TLS
 // listener on each TLSListen address.
-func (s *Server) listen(sc *turn.ServerConfig, gen turn.RelayAddressGenerator) ([]closer, error) {
+func (s *Server) listen(sc *turn.ServerConfig, gen *relayGenerator) ([]closer, error) {
 	var opened []closer
 	perm := s.permission
 	for _, a := range s.cfg.Listen {
-		pc, err := net.ListenPacket("udp", a)
+		pcs, err := listenUDP(a)
 		if err != nil {
 			return opened, fmt.Errorf("turnserver: listen udp %s: %w", a, err)
 		}
-		opened = append(opened, pc)
-		sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
-			PacketConn: pc, RelayAddressGenerator: gen, PermissionHandler: perm})
+		for _, pc := range pcs {
+			opened = append(opened, pc)
+			g := gen
+			if br, ok := pc.(*batchReader); ok {
+				g = &relayGenerator{inner: gen.inner, policy: gen.policy, stats: gen.stats, batch: br}
+			}
+			sc.PacketConnConfigs = append(sc.PacketConnConfigs, turn.PacketConnConfig{
+				PacketConn: pc, RelayAddressGenerator: g, PermissionHandler: perm})
+		}
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
 			return opened, fmt.Errorf("turnserver: listen tcp %s: %w", a, err)
