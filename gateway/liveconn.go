@@ -117,10 +117,19 @@ func (w *upgradeWatcher) WriteHeader(code int) {
 
 func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.st.hijacked(w.conn, nc)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nc, brw, err
+	w.st.hijacked(w.conn, nc)
+	return streamConn{nc}, brw, nil
 }
+
+// streamConn is the hijacked connection with nothing but net.Conn's
+// methods. The connection Caddy hands out has ReadFrom and WriteTo, and
+// with them reverse_proxy's copies go through io.Copy's own 32 KiB buffer
+// per direction for the life of the connection, whatever its
+// stream_buffer_size says: two thirds of an idle signalling connection's
+// memory. Without them the copies use stream_buffer_size.
+type streamConn struct{ net.Conn }
 
 func (w *upgradeWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }
