@@ -284,7 +284,9 @@ func goMemKiB(b *testing.B, in *caddyrun.Instance) int64 {
 		b.Fatal(err)
 	}
 	defer res.Body.Close()
-	var v struct{ Memstats struct{ HeapInuse, StackInuse int64 } }
+	var v struct {
+		Memstats struct{ HeapInuse, StackInuse int64 }
+	}
 	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
 		b.Fatal(err)
 	}
