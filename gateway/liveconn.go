@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -121,7 +122,7 @@ func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	w.st.hijacked(w.conn, nc)
-	return streamConn{nc}, brw, nil
+	return &streamConn{Conn: nc}, brw, nil
 }
 
 // streamConn is the hijacked connection with nothing but net.Conn's
@@ -130,6 +131,20 @@ func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // per direction for the life of the connection, whatever its
 // stream_buffer_size says: two thirds of an idle signalling connection's
 // memory. Without them the copies use stream_buffer_size.
-type streamConn struct{ net.Conn }
+//
+// Writes are serialized: when reverse_proxy shuts down it writes a
+// WebSocket close frame while its copier may be writing a frame of its own,
+// which could interleave the two on the wire (and races on Caddy's byte
+// counter).
+type streamConn struct {
+	net.Conn
+	wmu sync.Mutex
+}
+
+func (c *streamConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.Conn.Write(p)
+}
 
 func (w *upgradeWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -11,9 +11,24 @@ const raceSeparator = "=================="
 var knownUpstreamRaces = [][]string{
 	// Caddy v2.11's reverse proxy, when it stops, writes a WebSocket close
 	// frame through a hijacked connection whose byte counter the proxy's
-	// copier goroutine also updates without a lock. Only at shutdown with a
-	// live proxied WebSocket; no roomgate frame is involved.
+	// copier goroutine also updates without a lock (in ReadFrom, or in
+	// Write when the copy goes through the gateway's plain wrapper). Only at
+	// shutdown with a live proxied WebSocket.
 	{"caddyhttp.(*hijackedConn)", "reverseproxy.(*Handler).closeConnections", "reverseproxy.switchProtocolCopier"},
+}
+
+// passThrough are roomgate frames that only hand a call to Caddy's own
+// object: the gateway's hijacked-connection wrapper forwards Read and
+// Write to the connection reverse_proxy would otherwise have used.
+var passThrough = []string{"gateway.(*streamConn).Write", "gateway.(*streamConn).Read"}
+
+func passesOn(frame string) bool {
+	for _, p := range passThrough {
+		if strings.Contains(frame, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // serverRaces splits the race reports in logs into those that involve
@@ -35,10 +50,13 @@ func serverRaces(logs string) (ours, upstream []string) {
 
 func isKnownUpstream(report string) bool {
 	// The accesses come first, then where the goroutines were created; a
-	// roomgate frame in the accesses makes the race ours.
+	// roomgate frame in the accesses makes the race ours, unless it only
+	// passes the call on.
 	accesses, _, _ := strings.Cut(report, "\nGoroutine ")
-	if strings.Contains(accesses, "github.com/roomgate/roomgate/") {
-		return false
+	for _, line := range strings.Split(accesses, "\n") {
+		if strings.Contains(line, "github.com/roomgate/roomgate/") && !passesOn(line) {
+			return false
+		}
 	}
 	for _, frames := range knownUpstreamRaces {
 		all := true

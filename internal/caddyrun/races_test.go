@@ -25,6 +25,15 @@ func TestServerRacesSeparatesCaddysOwn(t *testing.T) {
 		t.Fatalf("race with a roomgate access: ours=%d upstream=%d, want 1 and 0", len(ours), len(upstream))
 	}
 
+	// The same race with the copy going through the gateway's wrapper.
+	b2, err := os.ReadFile("testdata/caddy_shutdown_race_through_streamconn.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ours, upstream := serverRaces(string(b2)); len(ours) != 0 || len(upstream) != 1 {
+		t.Fatalf("Caddy's shutdown race through streamConn: ours=%d upstream=%d", len(ours), len(upstream))
+	}
+
 	// Any other race is ours.
 	other := raceSeparator + "\nWARNING: DATA RACE\nRead at 0x1 by goroutine 3:\n  main.f()\n" + raceSeparator
 	if ours, _ := serverRaces(other); len(ours) != 1 {
