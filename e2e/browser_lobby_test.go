@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,21 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 	// The admin removes the guest from the participant list.
 	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#participants li[data-peer=%q] .remove`, guestID))))
 	guestB.waitState("ejected", 20*time.Second)
+
+	// The admin locks the room: even with an invitation the guest is turned
+	// away, and the page says why.
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS("#lock")))
+	if _, err := eval[bool](adminB, 10*time.Second, `(async () => {
+		while (document.getElementById('lock').getAttribute('aria-pressed') !== 'true') await new Promise((r) => setTimeout(r, 100));
+		return true;
+	})()`); err != nil {
+		t.Fatalf("the lock button did not show the room locked: %v", err)
+	}
+	invite := owner.mintToken(`{"roomName":"board"}`)
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join?room=board&name=Kim&token="+url.QueryEscape(invite))))
+	guestB.waitState("denied", 30*time.Second)
+	if text, _ := eval[string](guestB, 5*time.Second, `document.getElementById('gate-text').textContent`); !strings.Contains(text, "locked") {
+		t.Fatalf("the refused guest reads %q", text)
+	}
+	guestB.screenshot("locked")
 }

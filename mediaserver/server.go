@@ -1,6 +1,7 @@
 package mediaserver
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -78,17 +79,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
-	room, status, code, msg := s.roomFor(adm)
-	if room == nil {
-		writeError(w, status, code, msg)
-		return
-	}
+	room, code, msg := s.roomFor(adm)
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{signal.Subprotocol},
 		// The gateway checked the Origin; here the admission is what counts.
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		return
+	}
+	if room == nil {
+		// A locked, full or ended room: said in the protocol, since a browser
+		// cannot read the status of a refused upgrade.
+		refuseInBand(r.Context(), conn, code, msg)
 		return
 	}
 	conn.SetReadLimit(signal.MaxMessageBytes)
@@ -125,11 +128,11 @@ func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, st
 }
 
 // roomFor finds or opens the room, if the peer may enter it.
-func (s *Server) roomFor(a *accesstoken.Admission) (*Room, int, string, string) {
+func (s *Server) roomFor(a *accesstoken.Admission) (*Room, string, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, http.StatusServiceUnavailable, "closing", "the media server is shutting down"
+		return nil, "closing", "the media server is shutting down"
 	}
 	r := s.rooms[a.Room]
 	if r == nil {
@@ -137,9 +140,9 @@ func (s *Server) roomFor(a *accesstoken.Admission) (*Room, int, string, string) 
 		s.rooms[a.Room] = r
 	}
 	if code, msg := r.mayEnter(a); code != "" {
-		return nil, http.StatusForbidden, code, msg
+		return nil, code, msg
 	}
-	return r, 0, "", ""
+	return r, "", ""
 }
 
 // forget drops an empty or ended room so the name can start afresh.
@@ -149,6 +152,15 @@ func (s *Server) forget(r *Room) {
 	if s.rooms[r.name] == r {
 		delete(s.rooms, r.name)
 	}
+}
+
+// refuseInBand tells an admitted connection why it may not enter, and closes it.
+func refuseInBand(ctx context.Context, conn *websocket.Conn, code, msg string) {
+	b, _ := json.Marshal(signal.Message{Type: signal.TypeBye, Reason: signal.ByeRefused, Code: code, Message: msg})
+	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	conn.Write(wctx, websocket.MessageText, b)
+	conn.Close(websocket.StatusPolicyViolation, signal.ByeRefused)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

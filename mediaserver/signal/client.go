@@ -64,8 +64,9 @@ type Client struct {
 	nacks, keyframeRequests atomic.Uint64
 }
 
-// ErrRefused is returned by Dial when the server answers the upgrade with an
-// HTTP error; Status and Code say which.
+// ErrRefused is returned by Dial when the server refuses: with an HTTP
+// error at the upgrade (Status is its status), or in its first message
+// (Status is 0). Code says why.
 type ErrRefused struct {
 	Status int
 	Code   string
@@ -147,6 +148,9 @@ func (c *Client) readWelcome(ctx context.Context) error {
 	case TypeWelcome:
 		return nil
 	case TypeBye:
+		if c.Welcome.Reason == ByeRefused {
+			return &ErrRefused{Code: c.Welcome.Code, Msg: c.Welcome.Message}
+		}
 		return fmt.Errorf("the server said bye (%s): %s", c.Welcome.Reason, c.Welcome.Message)
 	}
 	return fmt.Errorf("expected a welcome, got %q", c.Welcome.Type)

@@ -67,6 +67,10 @@ const (
 	// the pass to connect again with, as a member of the room.
 	ByeAdmitted = "admitted"
 	ByeDenied   = "denied" // an admin turned the waiting peer away
+	// ByeRefused is the first and last message to an admitted connection
+	// that may not enter: Code says why (room_locked, room_full,
+	// room_ended, lobby_full, closing).
+	ByeRefused = "refused"
 )
 
 // Message is every message of the protocol; Type says which fields count.

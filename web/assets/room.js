@@ -37,7 +37,8 @@ function gate(state, title, text, { form = false, home = false } = {}) {
   setState(state, title);
   $('gate').hidden = false;
   $('gate-title').textContent = title;
-  $('gate-text').textContent = text;
+  // Server messages are lower-case phrases; a page shows sentences.
+  $('gate-text').textContent = text ? text[0].toUpperCase() + text.slice(1) : '';
   $('credentials').hidden = !form;
   $('gate-home').hidden = !home;
 }
@@ -266,6 +267,7 @@ function onBye(m) {
   }
   const reasons = {
     denied: ['denied', 'Your request to join was turned down', m.message],
+    refused: ['denied', 'You cannot join this room', m.message],
     ejected: ['ejected', 'Your time in this room is up', m.message],
     kicked: ['ejected', 'You were removed from the room', m.message],
     ended: ['ended', 'The meeting has ended', m.message],
