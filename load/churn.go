@@ -13,16 +13,11 @@ import (
 // Duration. Everything counts: join times, failures, and what each
 // subscriber received while it stayed.
 func (r *runner) churn(ctx context.Context) error {
-	pub, err := r.join(ctx, "publisher")
+	pub, stop, err := r.publisher(ctx)
 	if err != nil {
-		return fmt.Errorf("the publisher could not join: %w", err)
+		return err
 	}
-	defer pub.c.Close()
-	pctx, stop := context.WithCancel(ctx)
 	defer stop()
-	if err := pub.publish(pctx, &r.cfg); err != nil {
-		return fmt.Errorf("the publisher could not publish: %w", err)
-	}
 	sleep(ctx, warmup)
 
 	var (

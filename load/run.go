@@ -134,17 +134,27 @@ func closeAll(peers []*peer) {
 	}
 }
 
-func (r *runner) fanout(ctx context.Context) error {
-	pub, err := r.join(ctx, "publisher")
-	if err != nil {
-		return fmt.Errorf("the publisher could not join: %w", err)
+// publisher joins the one publisher of fanout and churn and starts its
+// media; stop ends both.
+func (r *runner) publisher(ctx context.Context) (pub *peer, stop func(), err error) {
+	if pub, err = r.join(ctx, "publisher"); err != nil {
+		return nil, nil, fmt.Errorf("the publisher could not join: %w", err)
 	}
-	defer pub.c.Close()
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
+	pctx, cancel := context.WithCancel(ctx)
+	stop = func() { cancel(); pub.c.Close() }
 	if err := pub.publish(pctx, &r.cfg); err != nil {
-		return fmt.Errorf("the publisher could not publish: %w", err)
+		stop()
+		return nil, nil, fmt.Errorf("the publisher could not publish: %w", err)
 	}
+	return pub, stop, nil
+}
+
+func (r *runner) fanout(ctx context.Context) error {
+	pub, stop, err := r.publisher(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	subs := r.joinAll(ctx, "subscriber", r.cfg.Peers, false)
 	defer closeAll(subs)
 	r.awaitMedia(ctx, subs)
