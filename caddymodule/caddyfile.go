@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +127,20 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				}
 			}
 			g.TURN = append(g.TURN, urls...)
+		case "max_connections_per_address":
+			v, err := optionalArg(d)
+			if err != nil {
+				return err
+			}
+			if v == "off" {
+				g.MaxConnsPerAddress = -1
+				break
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000000 {
+				return d.Errf("max_connections_per_address %q must be a positive number or off", v)
+			}
+			g.MaxConnsPerAddress = n
 		case "turn_ttl":
 			dur, err := parseDuration(d)
 			if err != nil {

@@ -80,6 +80,12 @@ type Gateway struct {
 	// goes on past it. Default: 10m.
 	TURNTTL caddy.Duration `json:"turn_ttl,omitempty"`
 
+	// MaxConnsPerAddress bounds the signalling connections open at once from
+	// one client address (one /64 for IPv6), so that one machine cannot
+	// hold the server's connections or a room's lobby. Default: 200; -1
+	// (Caddyfile: off): no bound.
+	MaxConnsPerAddress int `json:"max_connections_per_address,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 }
@@ -130,19 +136,20 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("roomgate: api_key is %d characters; it must be at least %d", len(apiKey), minAPIKeyLen)
 	}
 	g.gw, err = gateway.New(gateway.Config{
-		APIKey:        apiKey,
-		RequireRooms:  g.AutoCreateRooms != nil && !*g.AutoCreateRooms,
-		Store:         ctx.Storage(),
-		HostProtected: g.HostProtected,
-		UserAuth:      g.UserAuth,
-		Users:         users,
-		TokenTTL:      caddyDuration(g.TokenTTL),
-		SignalPath:    g.SignalPath,
-		HostGrace:     caddyDuration(g.HostGrace),
-		TURN:          g.TURN,
-		TURNTTL:       caddyDuration(g.TURNTTL),
-		ClientIP:      clientIP,
-		Logger:        log,
+		APIKey:             apiKey,
+		RequireRooms:       g.AutoCreateRooms != nil && !*g.AutoCreateRooms,
+		Store:              ctx.Storage(),
+		HostProtected:      g.HostProtected,
+		UserAuth:           g.UserAuth,
+		Users:              users,
+		TokenTTL:           caddyDuration(g.TokenTTL),
+		SignalPath:         g.SignalPath,
+		HostGrace:          caddyDuration(g.HostGrace),
+		TURN:               g.TURN,
+		TURNTTL:            caddyDuration(g.TURNTTL),
+		MaxConnsPerAddress: g.MaxConnsPerAddress,
+		ClientIP:           clientIP,
+		Logger:             log,
 	}, secret, st.(*gateway.State))
 	if err != nil {
 		gatewayStates.Delete(g.stateKey)

@@ -73,6 +73,7 @@ func TestAdaptEveryWord(t *testing.T) {
 		auto_create_rooms off
 		turn turn:meet.example.com:3478 turns:meet.example.com:5349?transport=tcp
 		turn_ttl 5m
+		max_connections_per_address 50
 	}
 	reverse_proxy /signal 127.0.0.1:7880
 }
@@ -90,14 +91,15 @@ func TestAdaptEveryWord(t *testing.T) {
 			map[string]any{"username": "alice", "password": h},
 			map[string]any{"username": "bob", "password": h, "rooms": []any{"standup", "retro"}},
 		},
-		"users_json":        `[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`,
-		"token_ttl":         float64(7.2e12),
-		"signal_path":       "/signal",
-		"host_grace":        float64(1e10),
-		"api_key":           apiKey,
-		"auto_create_rooms": false,
-		"turn":              []any{"turn:meet.example.com:3478", "turns:meet.example.com:5349?transport=tcp"},
-		"turn_ttl":          float64(3e11),
+		"users_json":                  `[{"username":"carol","password":"pw","allowed_rooms":["*"]}]`,
+		"token_ttl":                   float64(7.2e12),
+		"signal_path":                 "/signal",
+		"host_grace":                  float64(1e10),
+		"api_key":                     apiKey,
+		"auto_create_rooms":           false,
+		"turn":                        []any{"turn:meet.example.com:3478", "turns:meet.example.com:5349?transport=tcp"},
+		"turn_ttl":                    float64(3e11),
+		"max_connections_per_address": float64(50),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)
@@ -131,6 +133,7 @@ func TestAdaptRefusesWithTheLine(t *testing.T) {
 		{"TURN URL with a credential", "turn turn:user:pw@example.com", nil, "Caddyfile:3", "turn:host"},
 		{"not a TURN URL", "turn https://example.com", nil, "Caddyfile:3", "turn:host"},
 		{"short turn_ttl", "turn_ttl 1s", nil, "Caddyfile:3", "shorter than 10 seconds"},
+		{"connection cap", "max_connections_per_address many", nil, "Caddyfile:3", "positive number or off"},
 	} {
 		out, err := adapt(t, "http://localhost:8080 {\n\troomgate {\n\t\t"+tc.words+"\n\t}\n}\n", tc.env...)
 		if err == nil || !strings.Contains(out, tc.line) || !strings.Contains(out, tc.says) {

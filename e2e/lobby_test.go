@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -159,12 +160,21 @@ func TestPrivateRoomWithoutRequestsRefusesAndLobbyHasALimit(t *testing.T) {
 		t.Fatalf("private room without requests: %s", a.body)
 	}
 	p.apiCall("POST", "/api/v1/room", `{"roomName":"door","privacy":"private","enableRequestToJoin":true}`)
-	for i := 0; i < 50; i++ {
-		if s := p.mustSignal("door", signalOpts{}); s.hello.Role != "lobby" {
+	// One address holds at most 3 places in lobbies.
+	for range 3 {
+		p.mustSignal("door", signalOpts{})
+	}
+	if a := p.refusedSignal("door", signalOpts{}, http.StatusTooManyRequests); a.errorCode() != "too_many_connections" {
+		t.Fatalf("a fourth knock from one address: %s", a.body)
+	}
+	// 47 more people fill the lobby's 50 places; the next is told it is full.
+	for i := range 47 {
+		k := s.person(t, fmt.Sprintf("127.0.2.%d", i+1))
+		if s := k.mustSignal("door", signalOpts{}); s.hello.Role != "lobby" {
 			t.Fatalf("knocker %d admitted as %q", i, s.hello.Role)
 		}
 	}
-	if a := p.refusedSignal("door", signalOpts{}, http.StatusServiceUnavailable); a.errorCode() != "lobby_full" {
+	if a := s.person(t, "127.0.3.1").refusedSignal("door", signalOpts{}, http.StatusServiceUnavailable); a.errorCode() != "lobby_full" {
 		t.Fatalf("the 51st knocker: %s", a.body)
 	}
 	// Waiting people do not fill the room: a token holder still gets in.

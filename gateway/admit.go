@@ -155,7 +155,16 @@ func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claim
 	if rf != nil {
 		return nil, e, rf
 	}
-	conn := &liveConn{room: room, session: e.session, cancel: cancel, who: participant{
+	key := addrKey(addr)
+	if max := g.cfg.MaxConnsPerAddress; max > 0 && st.perAddr[key] >= max {
+		return nil, e, refuse(http.StatusTooManyRequests, "too_many_connections",
+			"too many signalling connections from this address")
+	}
+	if e.role == accesstoken.PeerLobby && st.lobbyFromLocked(key) >= maxLobbyPerAddress {
+		return nil, e, refuse(http.StatusTooManyRequests, "too_many_connections",
+			"this address is already waiting to be let in")
+	}
+	conn := &liveConn{room: room, session: e.session, cancel: cancel, addrKey: key, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),

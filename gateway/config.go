@@ -20,6 +20,9 @@ const (
 	DefaultSignalPath = "/ws"
 	DefaultHostGrace  = 30 * time.Second
 	DefaultTURNTTL    = 10 * time.Minute
+	// DefaultMaxConnsPerAddress bounds one address's signalling connections:
+	// a large office behind one NAT, not a flood.
+	DefaultMaxConnsPerAddress = 200
 )
 
 // Config is what the operator decides; see caddymodule for the words.
@@ -56,6 +59,9 @@ type Config struct {
 	// TURNTTL is how long a TURN credential may start allocations. A call
 	// outlives it: the TURN server keeps refreshing allocations made in time.
 	TURNTTL time.Duration
+	// MaxConnsPerAddress bounds the signalling connections open at once
+	// from one client address (one /64 for IPv6); -1: no bound.
+	MaxConnsPerAddress int
 }
 
 // User is a host who may log in.
@@ -83,6 +89,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.TURNTTL == 0 {
 		c.TURNTTL = DefaultTURNTTL
+	}
+	if c.MaxConnsPerAddress == 0 {
+		c.MaxConnsPerAddress = DefaultMaxConnsPerAddress
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -20,6 +20,7 @@ type liveConn struct {
 	tokenID string
 	who     participant // for the participants API
 	lobby   bool        // waiting to be let in: not in the room yet
+	addrKey string      // the client's address, as perAddr counts it
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded
@@ -47,6 +48,7 @@ const ejectBackstop = 2 * time.Second
 // trackLocked registers an admitted connection and arms its ejection.
 func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 	st.conns[c] = struct{}{}
+	st.perAddr[c.addrKey]++
 	if !ejectAt.IsZero() {
 		c.eject = st.clock.AfterFunc(ejectAt.Add(ejectBackstop).Sub(st.clock.Now()), func() {
 			st.mu.Lock()
@@ -88,6 +90,11 @@ func (st *State) hijacked(c *liveConn, nc net.Conn) {
 func (st *State) release(c *liveConn, grace time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if _, ok := st.conns[c]; ok {
+		if st.perAddr[c.addrKey]--; st.perAddr[c.addrKey] <= 0 {
+			delete(st.perAddr, c.addrKey)
+		}
+	}
 	delete(st.conns, c)
 	if c.eject != nil {
 		c.eject.Stop()

@@ -115,6 +115,22 @@ func (st *State) participantsLocked(room string) []participant {
 // server holds to the same number.
 const MaxLobby = 50
 
+// maxLobbyPerAddress is how many lobby places one address may hold at
+// once, in all rooms: a person knocks once; a crowd cannot fill a lobby
+// from one machine.
+const maxLobbyPerAddress = 3
+
+// lobbyFromLocked counts the lobby connections from one address.
+func (st *State) lobbyFromLocked(key string) int {
+	n := 0
+	for c := range st.conns {
+		if c.lobby && !c.closed && c.addrKey == key {
+			n++
+		}
+	}
+	return n
+}
+
 // countLocked counts the live connections to a room: those in its lobby, or
 // those in the room itself.
 func (st *State) countLocked(room string, lobby bool) int {

@@ -26,6 +26,9 @@ type State struct {
 	// request from one of these addresses and the session's own token.
 	allowlist map[netip.Addr]int
 	conns     map[*liveConn]struct{}
+	// perAddr counts live signalling connections by client address (/64
+	// for IPv6), for Config.MaxConnsPerAddress.
+	perAddr map[string]int
 	// revoked holds revoked token ids until their expiry.
 	revoked       map[string]time.Time
 	revokedLoaded bool
@@ -52,6 +55,7 @@ func NewState(clock clockwork.Clock) *State {
 		byUser:     map[string][]*hostSession{},
 		allowlist:  map[netip.Addr]int{},
 		conns:      map[*liveConn]struct{}{},
+		perAddr:    map[string]int{},
 		revoked:    map[string]time.Time{},
 		rooms:      map[string]*Room{},
 		roomTimers: map[string]clockwork.Timer{},
