@@ -64,6 +64,8 @@ func twoSites(b *testing.B, up string) (in *caddyrun.Instance, gated, plain int)
 		secret %s
 		user_auth
 		user alice %s
+		# every connection of the benchmark comes from one address
+		max_connections_per_address off
 	}
 	reverse_proxy %s {
 		stream_buffer_size 4KiB
