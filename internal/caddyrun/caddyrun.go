@@ -191,6 +191,7 @@ func (in *Instance) start() {
 	in.logs = &lockedBuffer{}
 	in.done = make(chan struct{})
 	cmd := exec.Command(in.bin, "run", "--config", "Caddyfile", "--adapter", "caddyfile")
+	dieWithParent(cmd)
 	cmd.Dir = in.Dir
 	cmd.Env = append(os.Environ(), "HOME="+in.Dir, "XDG_DATA_HOME="+in.Dir, "XDG_CONFIG_HOME="+in.Dir,
 		"CADDY_ADMIN="+in.AdminAddr)
