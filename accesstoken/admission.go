@@ -113,7 +113,7 @@ func NewAdmissions(s Secret, now func() time.Time) *Admissions {
 	if now == nil {
 		now = time.Now
 	}
-	return &Admissions{codec{key: s.Key(PurposeAdmission), audience: admissionAudience, now: now}}
+	return &Admissions{newCodec(s.Key(PurposeAdmission), admissionAudience, now)}
 }
 
 // Mint signs a, filling in jti, iat, exp and the audience.

@@ -132,7 +132,7 @@ func NewIssuer(s Secret, now func() time.Time) *Issuer {
 	if now == nil {
 		now = time.Now
 	}
-	return &Issuer{codec{key: s.Key(PurposePeerToken), audience: peerAudience, now: now}}
+	return &Issuer{newCodec(s.Key(PurposePeerToken), peerAudience, now)}
 }
 
 // Mint signs c. It fills in jti (when empty), iat and the audience; c must

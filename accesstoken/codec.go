@@ -37,6 +37,19 @@ type codec struct {
 	key      []byte
 	audience string
 	now      func() time.Time
+	parser   *jwt.Parser // built once: the rules do not change
+}
+
+func newCodec(key []byte, audience string, now func() time.Time) codec {
+	return codec{key: key, audience: audience, now: now, parser: jwt.NewParser(
+		jwt.WithValidMethods([]string{method.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithAudience(audience),
+		jwt.WithTimeFunc(now),
+		jwt.WithStrictDecoding(),
+	)}
 }
 
 func (c codec) sign(claims jwt.Claims) (string, error) {
@@ -47,16 +60,7 @@ func (c codec) parse(token string, into jwt.Claims) error {
 	if len(token) > MaxTokenLen {
 		return ErrTooLarge
 	}
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{method.Alg()}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(Leeway),
-		jwt.WithAudience(c.audience),
-		jwt.WithTimeFunc(c.now),
-		jwt.WithStrictDecoding(),
-	)
-	_, err := p.ParseWithClaims(token, into, func(t *jwt.Token) (any, error) {
+	_, err := c.parser.ParseWithClaims(token, into, func(t *jwt.Token) (any, error) {
 		if t.Method != method {
 			return nil, ErrSignature
 		}
