@@ -288,3 +288,23 @@ func TestTooManyTracksAndMessagesAreRefused(t *testing.T) {
 		t.Fatalf("a flood of pings: %+v", m)
 	}
 }
+
+// Peers that join at the same moment each get their welcome before any news
+// of the others (a peer-joined first would break every client).
+func TestConcurrentJoinsGetTheirWelcomeFirst(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := s.person(t, fmt.Sprintf("127.0.4.%d", i+1)).join("crowd", joinOpts{})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent join: %v", err)
+		}
+	}
+}

@@ -86,15 +86,16 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 		<-p.ctx.Done()
 		return
 	}
-	others, ok := p.room.join(p)
+	ice := iceServers(a.ICEServers)
+	ok := p.room.join(p, func(others []signal.PeerInfo, locked bool) {
+		p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others,
+			Locked: &locked, ICEServers: ice})
+	})
 	if !ok {
 		p.bye(signal.ByeEnded, "the meeting has ended")
 		<-p.ctx.Done()
 		return
 	}
-	locked := p.room.isLocked()
-	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others, Locked: &locked,
-		ICEServers: iceServers(a.ICEServers)})
 	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
 	if isAdmin(p.role) {
 		p.room.tellAdminsLobby()

@@ -54,14 +54,17 @@ func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
 	return "", ""
 }
 
-// join adds p, subscribes it to every published track, and returns who
-// was there.
-func (r *Room) join(p *Peer) (others []signal.PeerInfo, ok bool) {
+// join adds p and subscribes it to every published track. welcome gets who
+// was there and whether the room is locked, and queues p's welcome while the
+// room is still held: nothing about the room (someone else joining, a lock)
+// can reach p before it.
+func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended || len(r.peers) >= r.s.cfg.MaxPeersPerRoom {
-		return nil, false
+		return false
 	}
+	others := make([]signal.PeerInfo, 0, len(r.peers))
 	for _, o := range r.peers {
 		others = append(others, o.info())
 	}
@@ -69,7 +72,8 @@ func (r *Room) join(p *Peer) (others []signal.PeerInfo, ok bool) {
 		r.subscribeLocked(p, t)
 	}
 	r.peers[p.id] = p
-	return others, true
+	welcome(others, r.locked)
+	return true
 }
 
 // leave removes p and what it published; the last one out closes the room.
@@ -171,12 +175,6 @@ func (r *Room) subscriptions(p *Peer) []*forwardTrack {
 		out = append(out, t)
 	}
 	return out
-}
-
-func (r *Room) isLocked() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.locked
 }
 
 func renegotiate(peers []*Peer) {
