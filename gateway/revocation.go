@@ -50,6 +50,21 @@ func (st *State) revoke(id string, exp time.Time) []byte {
 	return b
 }
 
+// loadStored reads one JSON value kept in s; false when there is none yet,
+// or when it is damaged, which is logged (the error names no value).
+func loadStored[T any](ctx context.Context, s Store, key, what string, log *zap.Logger) (T, bool) {
+	var v T
+	b, err := s.Load(ctx, key)
+	if err != nil {
+		return v, false // none yet
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		log.Error("stored state is damaged; starting without it", zap.String("what", what), zap.String("key", key), zap.Error(err))
+		return v, false
+	}
+	return v, true
+}
+
 // loadRevoked reads the persisted list, once, into a fresh State.
 func (st *State) loadRevoked(ctx context.Context, s Store, log *zap.Logger) {
 	st.mu.Lock()
@@ -58,13 +73,8 @@ func (st *State) loadRevoked(ctx context.Context, s Store, log *zap.Logger) {
 		return
 	}
 	st.revokedLoaded = true
-	b, err := s.Load(ctx, revokedKey)
-	if err != nil {
-		return // none yet
-	}
-	var m map[string]time.Time
-	if err := json.Unmarshal(b, &m); err != nil {
-		log.Error("the stored list of revoked tokens is damaged; starting without it", zap.Error(err))
+	m, ok := loadStored[map[string]time.Time](ctx, s, revokedKey, "the list of revoked tokens", log)
+	if !ok {
 		return
 	}
 	now := st.clock.Now()

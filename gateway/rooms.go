@@ -83,13 +83,8 @@ func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 		return
 	}
 	st.roomsLoaded = true
-	b, err := s.Load(ctx, roomsKey)
-	if err != nil {
-		return
-	}
-	var list []*Room
-	if err := json.Unmarshal(b, &list); err != nil {
-		log.Error("the stored rooms are damaged; starting without them", zap.Error(err))
+	list, ok := loadStored[[]*Room](ctx, s, roomsKey, "the rooms", log)
+	if !ok {
 		return
 	}
 	now := st.clock.Now()
