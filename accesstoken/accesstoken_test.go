@@ -228,3 +228,48 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+func TestAdmissionRefusesMalformedICEServers(t *testing.T) {
+	adm := NewAdmissions(testSecret, nil)
+	base := func() Admission {
+		return Admission{Room: "standup", Role: PeerGuest, RegisteredClaims: jwt.RegisteredClaims{Subject: "p1"}}
+	}
+	good := base()
+	good.ICEServers = []ICEServer{{URLs: []string{"turn:example.com:3478"}, Username: "1:p1", Credential: "c"}}
+	if _, err := adm.Mint(good); err != nil {
+		t.Fatalf("a good ICE server: %v", err)
+	}
+	for name, ice := range map[string][]ICEServer{
+		"too many servers": make([]ICEServer, MaxICEServers+1),
+		"no URL":           {{URLs: nil}},
+		"long URL":         {{URLs: []string{"turn:" + strings.Repeat("a", 300)}}},
+		"control in URL":   {{URLs: []string{"turn:a\nb"}}},
+		"long credential":  {{URLs: []string{"turn:a"}, Credential: strings.Repeat("c", 300)}},
+	} {
+		a := base()
+		a.ICEServers = ice
+		if _, err := adm.Mint(a); err == nil {
+			t.Errorf("%s: minted", name)
+		}
+	}
+}
+
+func TestTURNCredentialsAreTheRESTKind(t *testing.T) {
+	shared := TURNSharedSecret(testSecret)
+	exp := time.Unix(1_800_000_000, 0)
+	c := MintTURN(shared, "peer1", exp)
+	if c.Username != "1800000000:peer1" || c.Password != TURNPassword(shared, c.Username) || !c.Expires.Equal(exp) {
+		t.Fatalf("credential %+v", c)
+	}
+	if TURNPassword(TURNSharedSecret(GenerateSecret()), c.Username) == c.Password {
+		t.Fatal("another secret gives the same password")
+	}
+	if e, u, ok := ParseTURNUsername(c.Username); !ok || u != "peer1" || !e.Equal(exp) {
+		t.Fatalf("parse: %v %q %v", e, u, ok)
+	}
+	for _, bad := range []string{"peer1", ":peer1", "1800000000:", "-5:p", "x:p", strings.Repeat("9", 300) + ":p"} {
+		if _, _, ok := ParseTURNUsername(bad); ok {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}

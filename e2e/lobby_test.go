@@ -74,6 +74,11 @@ func TestLobbyAdmitsDeniesAndShowsNothingBeforehand(t *testing.T) {
 			t.Fatalf("a lobby peer's %s: %+v", kind, e)
 		}
 	}
+	// Nobody of that id is waiting.
+	admin.Admit("nobody")
+	if e := nextEvent(admin, signal.TypeError, 5*time.Second); e == nil || e.Code != "no_such_peer" {
+		t.Fatalf("admitting nobody: %+v", e)
+	}
 	// A member who is no admin cannot let anyone in.
 	member.Send(signal.Message{Type: signal.TypeAdmit, Target: knocker.ID()})
 	if e := nextEvent(member, signal.TypeError, 5*time.Second); e == nil || e.Code != "forbidden" {
