@@ -6,14 +6,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/load"
 )
 
 // BenchmarkFanoutServerCPU measures the roomgate process's CPU time and heap
@@ -144,28 +143,30 @@ func profileServer(tb testing.TB, admin string, d time.Duration) <-chan struct{}
 
 // processCPU is the user and system CPU time a process has used, from /proc.
 func processCPU(tb testing.TB, pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := load.ProcessCPU(pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// Fields after the command name, which ends with the last ')'.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	const clockTicks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	return d
 }
 
-// mallocs is the process's count of heap allocations, from its admin expvar.
-func mallocs(tb testing.TB, admin string) uint64 {
+// memstats is the process's Go memory statistics, from its admin expvar.
+type memstatsVars struct {
+	Mallocs, HeapInuse, StackInuse uint64
+}
+
+func memstats(tb testing.TB, admin string) memstatsVars {
 	resp, err := http.Get("http://" + admin + "/debug/vars")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var v struct{ Memstats struct{ Mallocs uint64 } }
+	var v struct{ Memstats memstatsVars }
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		tb.Fatal(err)
 	}
-	return v.Memstats.Mallocs
+	return v.Memstats
 }
+
+// mallocs is the process's count of heap allocations.
+func mallocs(tb testing.TB, admin string) uint64 { return memstats(tb, admin).Mallocs }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -277,22 +276,11 @@ func BenchmarkIdleSignalling(b *testing.B) {
 	b.ReportMetric(float64(goAfter-goBefore)/float64(len(conns)), "heap+stack-KiB/conn")
 }
 
-// goMemKiB is the server's Go heap and stacks in use (expvar memstats):
-// what its connections hold, without what the runtime has not yet given
-// back to the system.
+// goMemKiB is the server's Go heap and stacks in use: what its
+// connections hold, without what the runtime has not yet given back.
 func goMemKiB(b *testing.B, in *caddyrun.Instance) int64 {
-	res, err := http.Get("http://" + in.AdminAddr + "/debug/vars")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	var v struct {
-		Memstats struct{ HeapInuse, StackInuse int64 }
-	}
-	if err := json.NewDecoder(res.Body).Decode(&v); err != nil {
-		b.Fatal(err)
-	}
-	return (v.Memstats.HeapInuse + v.Memstats.StackInuse) / 1024
+	m := memstats(b, in.AdminAddr)
+	return int64(m.HeapInuse+m.StackInuse) / 1024
 }
 
 // runtimeGC asks the server to collect garbage (expvar has no such knob;

@@ -12,8 +12,8 @@ import (
 // every Linux architecture Go runs on.
 const clockTicks = 100
 
-// processCPU is the user and system CPU time a process has used.
-func processCPU(pid int) (time.Duration, error) {
+// ProcessCPU is the user and system CPU time a process has used (Linux).
+func ProcessCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err

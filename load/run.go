@@ -238,7 +238,7 @@ func (r *runner) serverCPU() (time.Duration, error) {
 	if r.cfg.ServerPID == 0 {
 		return 0, nil
 	}
-	return processCPU(r.cfg.ServerPID)
+	return ProcessCPU(r.cfg.ServerPID)
 }
 
 func rtcpSum(pubs []*peer) signal.RTCPCounts {
