@@ -21,6 +21,8 @@ const tcpWriteBuffer = 4 << 20
 type engine struct {
 	publish, subscribe *webrtc.API
 	closers            []io.Closer
+	// bursts gathers the forwarding goroutines' writes into sendmmsg calls.
+	bursts *bursts
 }
 
 // newEngine opens the shared sockets and builds the two APIs.
@@ -31,8 +33,8 @@ func newEngine(cfg *Config) (*engine, error) {
 	se.SetIPFilter(keep)
 	se.SetIncludeLoopbackCandidate(loopback)
 
-	e := &engine{}
-	udpMux, err := newBatchUDPMux(cfg.UDPPort, keep, loopback)
+	e := &engine{bursts: &bursts{}}
+	udpMux, err := newBatchUDPMux(cfg.UDPPort, keep, loopback, e.bursts)
 	if err != nil {
 		return nil, fmt.Errorf("udp_port %d: %w", cfg.UDPPort, err)
 	}

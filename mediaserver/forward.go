@@ -45,6 +45,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 // reused throughout.
 func (ft *forwardTrack) forward() {
 	buf := make([]byte, 1500)
+	bursts := ft.publisher.s.engine.bursts
 	var pkt rtp.Packet
 	var extensions []rtp.Extension // kept so Unmarshal reuses its array
 	for {
@@ -62,7 +63,9 @@ func (ft *forwardTrack) forward() {
 		// transport-cc number read as a MID makes a browser drop the packet).
 		// They go; each subscriber's interceptors add their own.
 		pkt.Header.Extension, pkt.Header.ExtensionProfile, pkt.Header.Extensions = false, 0, nil
+		bursts.begin()
 		ft.local.writeRTP(&pkt)
+		bursts.end()
 	}
 }
 
@@ -80,6 +83,7 @@ func (ft *forwardTrack) requestKeyframe() {
 // the track's history, keyframe requests go up to the publisher.
 func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 	buf := make([]byte, 1500)
+	bursts := ft.publisher.s.engine.bursts
 	for {
 		n, _, err := sender.Read(buf)
 		if err != nil {
@@ -94,7 +98,9 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				ft.requestKeyframe()
 			case *rtcp.TransportLayerNack:
+				bursts.begin()
 				ft.local.resend(pkt)
+				bursts.end()
 			}
 		}
 	}
