@@ -204,19 +204,32 @@ func rssKiB(b *testing.B, pid int) int64 {
 }
 
 // BenchmarkIdleSignalling holds ROOMGATE_BENCH_CONNS (default 5,000) idle
-// signalling WebSockets through the gateway, each admitted with a token
-// and carrying one message, and reports the server's resident memory per
-// connection.
+// signalling WebSockets, each carrying one message, and reports the
+// server's memory per connection: through the gateway (each admitted with a
+// token), and through plain reverse_proxy to the same upstream, each in a
+// server of its own, so that the gateway's share stands apart from Caddy's.
 func BenchmarkIdleSignalling(b *testing.B) {
+	for _, site := range []string{"gated", "plain"} {
+		b.Run(site, func(b *testing.B) {
+			up := benchUpstream(b)
+			in, gated, plain := twoSites(b, up)
+			port := gated
+			if site == "plain" {
+				port = plain
+			}
+			holdIdle(b, in, port)
+		})
+	}
+}
+
+func holdIdle(b *testing.B, in *caddyrun.Instance, port int) {
 	n := 5000
 	if v, err := strconv.Atoi(os.Getenv("ROOMGATE_BENCH_CONNS")); err == nil && v > 0 {
 		n = v
 	}
-	up := benchUpstream(b)
-	in, gated, _ := twoSites(b, up)
 	tok := mintPeer(b, accesstoken.Claims{Room: "standup"})
-	url := fmt.Sprintf("ws://localhost:%d/ws?room=standup", gated)
-	origin := http.Header{"Origin": {fmt.Sprintf("http://localhost:%d", gated)}}
+	url := fmt.Sprintf("ws://localhost:%d/ws?room=standup", port)
+	origin := http.Header{"Origin": {fmt.Sprintf("http://localhost:%d", port)}}
 	protos := []string{"roomgate", accesstoken.SubprotocolTokenPrefix + tok}
 	runtimeGC(b, in)
 	before, goBefore := rssKiB(b, in.Pid()), goMemKiB(b, in)
@@ -260,7 +273,7 @@ func BenchmarkIdleSignalling(b *testing.B) {
 	if prefix := os.Getenv("ROOMGATE_BENCH_PROFILE"); prefix != "" {
 		for _, p := range []string{"heap", "goroutine"} {
 			if res, err := http.Get("http://" + in.AdminAddr + "/debug/pprof/" + p); err == nil {
-				if f, err := os.Create(prefix + "." + p); err == nil {
+				if f, err := os.Create(prefix + "." + strings.TrimPrefix(b.Name(), "BenchmarkIdleSignalling/") + "." + p); err == nil {
 					io.Copy(f, res.Body)
 					f.Close()
 				}
@@ -268,9 +281,10 @@ func BenchmarkIdleSignalling(b *testing.B) {
 			}
 		}
 	}
-	open := metric(b, in, "roomgate_signalling_connections")
 	b.ReportMetric(float64(len(conns)), "conns")
-	b.ReportMetric(open, "server-conns")
+	if strings.HasSuffix(b.Name(), "gated") {
+		b.ReportMetric(metric(b, in, "roomgate_signalling_connections"), "server-conns")
+	}
 	b.ReportMetric(float64(failed.Load()), "failed")
 	b.ReportMetric(float64(after-before)/float64(len(conns)), "RSS-KiB/conn")
 	b.ReportMetric(float64(goAfter-goBefore)/float64(len(conns)), "heap+stack-KiB/conn")
