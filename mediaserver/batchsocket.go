@@ -76,8 +76,11 @@ func (s *batchSocket) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) 
 	if s.batch.Full() {
 		s.batch.Send()
 	}
-	s.batch.Add(b, ap)
+	queued := s.batch.Add(b, ap)
 	s.mu.Unlock()
+	if !queued { // not a datagram this socket can send: let it say why
+		return s.WriteToUDPAddrPort(b, ap)
+	}
 	// The last burst may have ended, and sent, while this one was queued.
 	if s.bursts.open.Load() == 0 {
 		s.flush()

@@ -2,9 +2,9 @@ package turnserver
 
 import (
 	"net"
+	"net/netip"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
+	"github.com/roomgate/roomgate/internal/udpbatch"
 )
 
 // readBatch is how many datagrams one recvmmsg may return.
@@ -13,31 +13,35 @@ const readBatch = 32
 // batchReader is a listening UDP socket whose reads come from recvmmsg:
 // pion's read loop calls ReadFrom once per datagram, and under load most
 // of those calls are served from the last batch, without a system call or
-// a trip through the poller. Writes go straight to the socket. Only the
-// one read loop of the socket reads, so the batch needs no lock.
+// a trip through the poller. Its system calls are made as udpbatch makes
+// them, without waking the runtime's monitor thread. Writes go straight to
+// the socket. Only the one read loop of the socket reads, so the batch
+// needs no lock.
 type batchReader struct {
 	*net.UDPConn
-	read       func([]ipv4.Message, int) (int, error)
-	msgs       []ipv4.Message
+	r          *udpbatch.Reader
+	bufs       [][]byte
+	sizes      []int
+	from       []netip.AddrPort
 	have, next int
 
 	// Relay writes waiting for the next read (see queue).
-	queues []*relayQueue
-	bufs   [][]byte
+	queues []*relaySocket
+	out    [][]byte
 	queued int
 }
 
-func newBatchReader(c *net.UDPConn) *batchReader {
-	b := &batchReader{UDPConn: c, msgs: make([]ipv4.Message, readBatch)}
-	for i := range b.msgs {
-		b.msgs[i].Buffers = [][]byte{make([]byte, 1600)}
+func newBatchReader(c *net.UDPConn) (*batchReader, error) {
+	r, err := udpbatch.NewReader(c)
+	if err != nil {
+		return nil, err
 	}
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		b.read = ipv6.NewPacketConn(c).ReadBatch
-	} else {
-		b.read = ipv4.NewPacketConn(c).ReadBatch
+	b := &batchReader{UDPConn: c, r: r, bufs: make([][]byte, readBatch), sizes: make([]int, readBatch),
+		from: make([]netip.AddrPort, readBatch), out: make([][]byte, maxQueued)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, 1600)
 	}
-	return b
+	return b, nil
 }
 
 func (b *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -45,15 +49,15 @@ func (b *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 		if b.queued > 0 {
 			b.flush()
 		}
-		n, err := b.read(b.msgs, 0)
+		n, err := b.r.ReadMany(b.bufs, b.sizes, b.from)
 		if err != nil {
 			return 0, nil, err
 		}
 		b.have, b.next = n, 0
 	}
-	m := &b.msgs[b.next]
+	i := b.next
 	b.next++
-	return copy(p, m.Buffers[0][:m.N]), m.Addr, nil
+	return copy(p, b.bufs[i][:b.sizes[i]]), net.UDPAddrFromAddrPort(b.from[i]), nil
 }
 
 // The relay writes that pion makes while it handles one batch of reads are
@@ -62,27 +66,38 @@ func (b *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
 // than the rest of its batch takes to handle. Only the read loop queues
 // (pion writes to a relay synchronously from it), so no lock is needed.
 
-// maxQueued bounds what waits for the next flush.
-const maxQueued = 2 * readBatch
+// maxQueued bounds what waits for the next flush; relayBatch is the most
+// one relay socket's sendmmsg carries.
+const (
+	maxQueued  = 2 * readBatch
+	relayBatch = 16
+)
 
-// relayQueue is what waits for one relay socket.
-type relayQueue struct {
-	write func([]ipv4.Message, int) (int, error)
-	msgs  []ipv4.Message
-}
-
-// queue copies p for sending to addr through a relay socket.
-func (b *batchReader) queue(rs *relaySocket, p []byte, addr net.Addr) {
-	q := rs.queue
-	if len(q.msgs) == 0 {
-		b.queues = append(b.queues, q)
+// queue copies p for sending to `to` through a relay socket.
+func (b *batchReader) queue(rs *relaySocket, p []byte, to netip.AddrPort) {
+	if rs.batch == nil { // made on first use: most allocations are idle
+		batch, err := udpbatch.New(rs.conn, relayBatch)
+		if err != nil {
+			rs.conn.WriteToUDPAddrPort(p, to)
+			return
+		}
+		rs.batch = batch
 	}
-	if b.queued == len(b.bufs) {
-		b.bufs = append(b.bufs, make([]byte, 1600))
+	if rs.batch.Full() {
+		rs.batch.Send()
 	}
-	buf := b.bufs[b.queued][:copy(b.bufs[b.queued][:cap(b.bufs[b.queued])], p)]
+	if b.out[b.queued] == nil {
+		b.out[b.queued] = make([]byte, udpbatch.MaxDatagram)
+	}
+	buf := b.out[b.queued][:copy(b.out[b.queued][:cap(b.out[b.queued])], p)]
+	if len(buf) < len(p) || !rs.batch.Queue(buf, to) {
+		rs.conn.WriteToUDPAddrPort(p, to) // one the batch cannot take: the socket says why
+		return
+	}
+	if rs.batch.Len() == 1 {
+		b.queues = append(b.queues, rs)
+	}
 	b.queued++
-	q.msgs = append(q.msgs, ipv4.Message{Buffers: [][]byte{buf}, Addr: addr})
 	if b.queued >= maxQueued {
 		b.flush()
 	}
@@ -90,16 +105,8 @@ func (b *batchReader) queue(rs *relaySocket, p []byte, addr net.Addr) {
 
 // flush sends everything queued.
 func (b *batchReader) flush() {
-	for _, q := range b.queues {
-		for sent := 0; sent < len(q.msgs); {
-			n, err := q.write(q.msgs[sent:], 0)
-			if err != nil {
-				break // UDP: what the kernel will not take is lost, as with a plain write
-			}
-			sent += n
-		}
-		clear(q.msgs)
-		q.msgs = q.msgs[:0]
+	for _, rs := range b.queues {
+		rs.batch.Send() // UDP: what the kernel will not take is lost, as with a plain write
 	}
 	clear(b.queues)
 	b.queues = b.queues[:0]
@@ -108,15 +115,15 @@ func (b *batchReader) flush() {
 
 // relaySocket is what a batching relay needs of its socket.
 type relaySocket struct {
-	queue *relayQueue
+	conn  *net.UDPConn
+	r     *udpbatch.Reader
+	batch *udpbatch.Batch // of its writes; only the listener's read loop uses it
 }
 
-func newRelaySocket(c *net.UDPConn) *relaySocket {
-	q := &relayQueue{}
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		q.write = ipv6.NewPacketConn(c).WriteBatch
-	} else {
-		q.write = ipv4.NewPacketConn(c).WriteBatch
+func newRelaySocket(c *net.UDPConn) (*relaySocket, error) {
+	r, err := udpbatch.NewReader(c)
+	if err != nil {
+		return nil, err
 	}
-	return &relaySocket{queue: q}
+	return &relaySocket{conn: c, r: r}, nil
 }

@@ -30,7 +30,11 @@ func (g *relayGenerator) AllocatePacketConn(network string, requestedPort int) (
 	sizeBuffers(c)
 	rc := &relayConn{PacketConn: c, policy: g.policy, stats: g.stats}
 	if u, ok := c.(*net.UDPConn); ok && g.batch != nil {
-		rc.batch, rc.socket = g.batch, newRelaySocket(u)
+		if rc.socket, err = newRelaySocket(u); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+		rc.batch = g.batch
 	}
 	return rc, addr, nil
 }
@@ -80,14 +84,26 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	c.stats.relayedPackets.Add(1)
 	c.stats.relayedBytes.Add(uint64(len(p)))
 	if c.batch != nil {
-		c.batch.queue(c.socket, p, addr)
+		c.batch.queue(c.socket, p, to)
 		return len(p), nil
 	}
 	return c.PacketConn.WriteTo(p, addr)
 }
 
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
-	n, addr, err := c.PacketConn.ReadFrom(p)
+	var (
+		n    int
+		addr net.Addr
+		err  error
+	)
+	if c.socket != nil {
+		var from netip.AddrPort
+		if n, from, err = c.socket.r.ReadFrom(p); err == nil {
+			addr = net.UDPAddrFromAddrPort(from)
+		}
+	} else {
+		n, addr, err = c.PacketConn.ReadFrom(p)
+	}
 	if err == nil {
 		c.stats.relayedPackets.Add(1)
 		c.stats.relayedBytes.Add(uint64(n))

@@ -42,7 +42,13 @@ func listenUDP(addr string) ([]net.PacketConn, error) {
 		}
 		sizeBuffers(pc)
 		if u, ok := pc.(*net.UDPConn); ok {
-			pc = newBatchReader(u)
+			if pc, err = newBatchReader(u); err != nil {
+				u.Close()
+				for _, c := range out {
+					c.Close()
+				}
+				return nil, err
+			}
 		}
 		out = append(out, pc)
 	}

@@ -1,10 +1,11 @@
 // Package udpbatch sends many UDP datagrams with one system call, and reads
 // them without waking the runtime.
 //
-// A Batch copies datagrams in until it is full or its owner sends it. On
-// Linux the send is one sendmmsg, made without giving up the goroutine's
-// processor (see send_linux.go); elsewhere it is one write per datagram.
-// A Batch is not safe for concurrent use: its owner locks.
+// A Batch takes datagrams, copied (Add) or referenced (Queue), until it is
+// full or its owner sends it. On Linux the send is one sendmmsg, made
+// without giving up the goroutine's processor (see syscall_linux.go);
+// elsewhere it is one write per datagram. A Reader reads one datagram or
+// many (recvmmsg) the same way. Neither is safe for concurrent use.
 package udpbatch
 
 import (
@@ -15,15 +16,39 @@ import (
 // MaxDatagram is the largest datagram a Batch takes.
 const MaxDatagram = 1500
 
-// Add copies p, to be sent to `to`. It reports false, and copies nothing,
-// when the batch is full or p is larger than MaxDatagram.
+// Add copies p, to be sent to `to`. It reports false, and takes nothing,
+// when the batch is full, p is larger than MaxDatagram, or `to` is of an
+// address family the socket cannot send to: the caller then writes p
+// itself, and meets the socket's own error.
 func (b *Batch) Add(p []byte, to netip.AddrPort) bool {
-	if b.n == b.size || len(p) > MaxDatagram {
+	if !b.takes(p, to) {
+		return false
+	}
+	b.add(b.buf(b.n, p), to)
+	b.n++
+	return true
+}
+
+// Queue is Add without the copy: p must not change until Send.
+func (b *Batch) Queue(p []byte, to netip.AddrPort) bool {
+	if !b.takes(p, to) {
 		return false
 	}
 	b.add(p, to)
 	b.n++
 	return true
+}
+
+func (b *Batch) takes(p []byte, to netip.AddrPort) bool {
+	return b.n < b.size && len(p) <= MaxDatagram && len(p) > 0 && (b.v6 || to.Addr().Unmap().Is4())
+}
+
+// buf copies p into slot i's own buffer, made on the slot's first use.
+func (b *Batch) buf(i int, p []byte) []byte {
+	if b.bufs[i] == nil {
+		b.bufs[i] = new([MaxDatagram]byte)
+	}
+	return b.bufs[i][:copy(b.bufs[i][:], p)]
 }
 
 // Len is the number of datagrams waiting.

@@ -172,3 +172,60 @@ func TestAddAndSendAllocateNothing(t *testing.T) {
 		t.Errorf("%v allocations per batch of 16", allocs)
 	}
 }
+
+func TestQueueSendsTheCallersBufferAndRefusesWhatTheSocketCannotSend(t *testing.T) {
+	src := listen(t, "udp4", "127.0.0.1:0")
+	dst := listen(t, "udp4", "127.0.0.1:0")
+	to := dst.LocalAddr().(*net.UDPAddr).AddrPort()
+	batch, err := New(src, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch.Add([]byte("x"), netip.MustParseAddrPort("[2001:db8::1]:9")) {
+		t.Fatal("an IPv4 socket's batch took an IPv6 destination")
+	}
+	if batch.Add(nil, to) {
+		t.Fatal("took an empty datagram")
+	}
+	p := []byte("queued")
+	batch.Queue(p, to)
+	batch.Send()
+	if got := receive(t, dst, 1); !bytes.HasPrefix([]byte(got[0]), []byte("queued ")) {
+		t.Fatalf("received %q", got)
+	}
+}
+
+func TestReadManyReadsWhatArrivedInOneCall(t *testing.T) {
+	dst := listen(t, "udp4", "127.0.0.1:0")
+	src := listen(t, "udp4", "127.0.0.1:0")
+	r, err := NewReader(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"one", "two", "three"} {
+		src.WriteTo([]byte(m), dst.LocalAddr())
+	}
+	time.Sleep(50 * time.Millisecond)
+	bufs := [][]byte{make([]byte, 100), make([]byte, 100), make([]byte, 100), make([]byte, 100)}
+	sizes, from := make([]int, 4), make([]netip.AddrPort, 4)
+	var got []string
+	for len(got) < 3 {
+		n, err := r.ReadMany(bufs, sizes, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if from[i] != src.LocalAddr().(*net.UDPAddr).AddrPort() {
+				t.Errorf("datagram from %s, want %s", from[i], src.LocalAddr())
+			}
+			got = append(got, string(bufs[i][:sizes[i]]))
+		}
+	}
+	if fmt.Sprint(got) != "[one two three]" {
+		t.Errorf("read %q", got)
+	}
+	dst.Close()
+	if _, err := r.ReadMany(bufs, sizes, from); err == nil {
+		t.Error("a read on a closed socket succeeded")
+	}
+}

@@ -11,8 +11,8 @@ import (
 )
 
 // Batch is a set of datagrams for one UDP socket, sent with sendmmsg. The
-// message headers, address and buffers are laid out once and reused, so
-// neither Add nor Send allocates.
+// message headers, addresses and buffers are laid out once and reused, so
+// neither Add nor Send allocates once each slot has been used.
 type Batch struct {
 	rc   syscall.RawConn
 	v6   bool
@@ -26,7 +26,7 @@ type Batch struct {
 	hdrs  []unix.Mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6 // large enough for either family
-	bufs  [][MaxDatagram]byte
+	bufs  []*[MaxDatagram]byte    // Add's copies, made on first use
 }
 
 // New makes a batch of at most size datagrams for conn.
@@ -37,10 +37,9 @@ func New(conn *net.UDPConn, size int) (*Batch, error) {
 	}
 	b := &Batch{rc: rc, v6: isIPv6(conn), size: size,
 		hdrs: make([]unix.Mmsghdr, size), iovs: make([]unix.Iovec, size),
-		names: make([]unix.RawSockaddrInet6, size), bufs: make([][MaxDatagram]byte, size)}
+		names: make([]unix.RawSockaddrInet6, size), bufs: make([]*[MaxDatagram]byte, size)}
 	b.sendFn = b.sendmmsg
 	for i := range b.hdrs {
-		b.iovs[i].Base = &b.bufs[i][0]
 		h := &b.hdrs[i].Hdr
 		h.Iov = &b.iovs[i]
 		h.SetIovlen(1)
@@ -51,7 +50,8 @@ func New(conn *net.UDPConn, size int) (*Batch, error) {
 
 func (b *Batch) add(p []byte, to netip.AddrPort) {
 	i := b.n
-	b.iovs[i].SetLen(copy(b.bufs[i][:], p))
+	b.iovs[i].Base = unsafe.SliceData(p)
+	b.iovs[i].SetLen(len(p))
 	h := &b.hdrs[i].Hdr
 	name := &b.names[i]
 	if b.v6 {
@@ -79,6 +79,7 @@ func (b *Batch) add(p []byte, to netip.AddrPort) {
 func (b *Batch) send() int {
 	b.next, b.sent = 0, 0
 	b.rc.Write(b.sendFn)
+	clear(b.iovs[:b.n]) // let go of queued buffers
 	return b.sent
 }
 
@@ -116,6 +117,13 @@ type Reader struct {
 	rsa    unix.RawSockaddrInet6 // large enough for either family
 	alen   uint32
 	recvFn func(fd uintptr) bool // r.recvfrom, bound once
+
+	// ReadMany's recvmmsg headers, grown to the most buffers asked for.
+	hdrs    []unix.Mmsghdr
+	iovs    []unix.Iovec
+	names   []unix.RawSockaddrInet6
+	got     int
+	recvmFn func(fd uintptr) bool // r.recvmmsg, bound once
 }
 
 // NewReader makes a Reader of conn.
@@ -125,7 +133,7 @@ func NewReader(conn *net.UDPConn) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{rc: rc}
-	r.recvFn = r.recvfrom
+	r.recvFn, r.recvmFn = r.recvfrom, r.recvmmsg
 	return r, nil
 }
 
@@ -149,13 +157,7 @@ func (r *Reader) recvfrom(fd uintptr) bool {
 		switch errno {
 		case 0:
 			r.n = int(got)
-			port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&r.rsa.Port))[:])
-			if r.rsa.Family == unix.AF_INET {
-				in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&r.rsa))
-				r.from = netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), port)
-			} else {
-				r.from = netip.AddrPortFrom(netip.AddrFrom16(r.rsa.Addr), port)
-			}
+			r.from = addrPort(&r.rsa)
 			return true
 		case unix.EAGAIN:
 			return false
@@ -165,4 +167,65 @@ func (r *Reader) recvfrom(fd uintptr) bool {
 			return true
 		}
 	}
+}
+
+// ReadMany reads as many datagrams as arrived, up to len(bufs), with one
+// recvmmsg, waiting in the poller while there are none. The i-th datagram
+// is bufs[i][:sizes[i]], from from[i].
+func (r *Reader) ReadMany(bufs [][]byte, sizes []int, from []netip.AddrPort) (int, error) {
+	if len(r.hdrs) < len(bufs) {
+		r.hdrs = make([]unix.Mmsghdr, len(bufs))
+		r.iovs = make([]unix.Iovec, len(bufs))
+		r.names = make([]unix.RawSockaddrInet6, len(bufs))
+	}
+	for i, b := range bufs {
+		r.iovs[i].Base = unsafe.SliceData(b)
+		r.iovs[i].SetLen(len(b))
+		h := &r.hdrs[i].Hdr
+		h.Iov = &r.iovs[i]
+		h.SetIovlen(1)
+		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
+		h.Namelen = uint32(unsafe.Sizeof(r.names[i]))
+	}
+	r.got, r.err = 0, nil
+	r.n = len(bufs)
+	err := r.rc.Read(r.recvmFn)
+	clear(r.iovs[:len(bufs)])
+	if err != nil {
+		return 0, err
+	}
+	for i := range r.got {
+		sizes[i] = int(r.hdrs[i].Len)
+		from[i] = addrPort(&r.names[i])
+	}
+	return r.got, r.err
+}
+
+// recvmmsg is ReadMany's callback for the poller.
+func (r *Reader) recvmmsg(fd uintptr) bool {
+	for {
+		got, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n),
+			unix.MSG_DONTWAIT, 0, 0)
+		switch errno {
+		case 0:
+			r.got = int(got)
+			return true
+		case unix.EAGAIN:
+			return false
+		case unix.EINTR:
+		default:
+			r.err = &net.OpError{Op: "read", Net: "udp", Err: errno}
+			return true
+		}
+	}
+}
+
+// addrPort reads a socket address the kernel wrote.
+func addrPort(rsa *unix.RawSockaddrInet6) netip.AddrPort {
+	port := binary.BigEndian.Uint16((*[2]byte)(unsafe.Pointer(&rsa.Port))[:])
+	if rsa.Family == unix.AF_INET {
+		in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
+		return netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(rsa.Addr), port)
 }

@@ -13,31 +13,30 @@ type Batch struct {
 	conn *net.UDPConn
 	size int
 	n    int
-	bufs [][]byte
+	v6   bool
+	bufs []*[MaxDatagram]byte // Add's copies
+	p    [][]byte             // what is sent
 	to   []netip.AddrPort
 }
 
 // New makes a batch of at most size datagrams for conn.
 func New(conn *net.UDPConn, size int) (*Batch, error) {
-	b := &Batch{conn: conn, size: size, bufs: make([][]byte, size), to: make([]netip.AddrPort, size)}
-	for i := range b.bufs {
-		b.bufs[i] = make([]byte, 0, MaxDatagram)
-	}
-	return b, nil
+	return &Batch{conn: conn, size: size, v6: isIPv6(conn), bufs: make([]*[MaxDatagram]byte, size),
+		p: make([][]byte, size), to: make([]netip.AddrPort, size)}, nil
 }
 
 func (b *Batch) add(p []byte, to netip.AddrPort) {
-	b.bufs[b.n] = append(b.bufs[b.n][:0], p...)
-	b.to[b.n] = to
+	b.p[b.n], b.to[b.n] = p, to
 }
 
 func (b *Batch) send() int {
 	sent := 0
 	for i := range b.n {
-		if _, err := b.conn.WriteToUDPAddrPort(b.bufs[i], b.to[i]); err == nil {
+		if _, err := b.conn.WriteToUDPAddrPort(b.p[i], b.to[i]); err == nil {
 			sent++
 		}
 	}
+	clear(b.p[:b.n])
 	return sent
 }
 
@@ -52,4 +51,14 @@ func NewReader(conn *net.UDPConn) (*Reader, error) { return &Reader{conn: conn},
 // ReadFrom reads one datagram into p.
 func (r *Reader) ReadFrom(p []byte) (int, netip.AddrPort, error) {
 	return r.conn.ReadFromUDPAddrPort(p)
+}
+
+// ReadMany reads one datagram into bufs[0].
+func (r *Reader) ReadMany(bufs [][]byte, sizes []int, from []netip.AddrPort) (int, error) {
+	n, a, err := r.conn.ReadFromUDPAddrPort(bufs[0])
+	if err != nil {
+		return 0, err
+	}
+	sizes[0], from[0] = n, a
+	return 1, nil
 }
