@@ -69,7 +69,7 @@ func (s *batchSocket) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 // WriteToAddrPort sends at once outside a burst, and otherwise queues the
 // datagram for the burst's end.
 func (s *batchSocket) WriteToAddrPort(b []byte, ap netip.AddrPort) (int, error) {
-	if s.bursts.open.Load() == 0 || len(b) > udpbatch.MaxDatagram {
+	if s.bursts.open.Load() == 0 {
 		return s.WriteToUDPAddrPort(b, ap)
 	}
 	s.mu.Lock()

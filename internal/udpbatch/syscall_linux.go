@@ -150,21 +150,30 @@ func (r *Reader) ReadFrom(p []byte) (int, netip.AddrPort, error) {
 
 // recvfrom is the poller's callback: false means wait until readable.
 func (r *Reader) recvfrom(fd uintptr) bool {
+	r.alen = uint32(unsafe.Sizeof(r.rsa))
+	got, ready := rawRead(&r.err, unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.p))),
+		uintptr(len(r.p)), 0, uintptr(unsafe.Pointer(&r.rsa)), uintptr(unsafe.Pointer(&r.alen)))
+	if ready && r.err == nil {
+		r.n, r.from = int(got), addrPort(&r.rsa)
+	}
+	return ready
+}
+
+// rawRead makes a receiving system call, again when a signal interrupts it.
+// It reports false when the socket has nothing yet, and otherwise returns
+// what the call returned, with *err set if it failed.
+func rawRead(err *error, trap, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, bool) {
 	for {
-		r.alen = uint32(unsafe.Sizeof(r.rsa))
-		got, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(unsafe.SliceData(r.p))),
-			uintptr(len(r.p)), 0, uintptr(unsafe.Pointer(&r.rsa)), uintptr(unsafe.Pointer(&r.alen)))
+		got, _, errno := unix.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
 		switch errno {
 		case 0:
-			r.n = int(got)
-			r.from = addrPort(&r.rsa)
-			return true
+			return got, true
 		case unix.EAGAIN:
-			return false
+			return 0, false
 		case unix.EINTR:
 		default:
-			r.err = &net.OpError{Op: "read", Net: "udp", Err: errno}
-			return true
+			*err = &net.OpError{Op: "read", Net: "udp", Err: errno}
+			return 0, true
 		}
 	}
 }
@@ -203,21 +212,10 @@ func (r *Reader) ReadMany(bufs [][]byte, sizes []int, from []netip.AddrPort) (in
 
 // recvmmsg is ReadMany's callback for the poller.
 func (r *Reader) recvmmsg(fd uintptr) bool {
-	for {
-		got, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n),
-			unix.MSG_DONTWAIT, 0, 0)
-		switch errno {
-		case 0:
-			r.got = int(got)
-			return true
-		case unix.EAGAIN:
-			return false
-		case unix.EINTR:
-		default:
-			r.err = &net.OpError{Op: "read", Net: "udp", Err: errno}
-			return true
-		}
-	}
+	got, ready := rawRead(&r.err, unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n),
+		unix.MSG_DONTWAIT, 0, 0)
+	r.got = int(got)
+	return ready
 }
 
 // addrPort reads a socket address the kernel wrote.
