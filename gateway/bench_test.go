@@ -43,3 +43,46 @@ func BenchmarkAdmission(b *testing.B) {
 		b.Fatalf("admitted %d of %d", admitted, b.N)
 	}
 }
+
+// BenchmarkAdmissionToAFullishRoom is a guest's admission to a room with a
+// participant limit, while 5,000 people are connected to other rooms: what
+// counting the room's participants costs when the gateway is busy.
+func BenchmarkAdmissionToAFullishRoom(b *testing.B) {
+	st := NewState(nil)
+	g, err := New(Config{ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("127.0.0.2") },
+		MaxConnsPerAddress: -1}, secret, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st.mu.Lock()
+	st.putRoomLocked(&Room{Name: "big", MaxParticipants: 1 << 20})
+	for range 5000 {
+		st.trackLocked(&liveConn{room: "other", addrKey: "127.0.0.3", cancel: func() {}}, time.Time{})
+	}
+	st.mu.Unlock()
+	tok, _, err := g.issuer.Mint(accesstoken.Claims{Role: accesstoken.RolePeer, Room: "big",
+		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	admitted := 0
+	next := func(w http.ResponseWriter, r *http.Request) error {
+		admitted++
+		st.release(w.(*upgradeWatcher).conn, 0) // the guest leaves: the room stays as it was
+		return nil
+	}
+	w := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "/ws?room=big&name=Ada", nil)
+		r.Header.Set("Connection", "Upgrade")
+		r.Header.Set("Upgrade", "websocket")
+		r.Header.Set("Origin", "http://example.com")
+		r.Host = "example.com"
+		r.Header.Set("Sec-WebSocket-Protocol", "roomgate, "+SubprotocolTokenPrefix+tok)
+		g.ServeHTTP(w, r, next)
+	}
+	if admitted != b.N {
+		b.Fatalf("admitted %d of %d", admitted, b.N)
+	}
+}

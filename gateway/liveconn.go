@@ -48,7 +48,14 @@ const ejectBackstop = 2 * time.Second
 // trackLocked registers an admitted connection and arms its ejection.
 func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 	st.conns[c] = struct{}{}
+	if st.byRoom[c.room] == nil {
+		st.byRoom[c.room] = map[*liveConn]struct{}{}
+	}
+	st.byRoom[c.room][c] = struct{}{}
 	st.perAddr[c.addrKey]++
+	if c.lobby {
+		st.lobbyPerAddr[c.addrKey]++
+	}
 	if !ejectAt.IsZero() {
 		c.eject = st.clock.AfterFunc(ejectAt.Add(ejectBackstop).Sub(st.clock.Now()), func() {
 			st.mu.Lock()
@@ -91,8 +98,13 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, ok := st.conns[c]; ok {
-		if st.perAddr[c.addrKey]--; st.perAddr[c.addrKey] <= 0 {
-			delete(st.perAddr, c.addrKey)
+		decrement(st.perAddr, c.addrKey)
+		if c.lobby {
+			decrement(st.lobbyPerAddr, c.addrKey)
+		}
+		delete(st.byRoom[c.room], c)
+		if len(st.byRoom[c.room]) == 0 {
+			delete(st.byRoom, c.room)
 		}
 	}
 	delete(st.conns, c)
@@ -103,6 +115,13 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	c.cancel()
 	if c.established && c.session != nil {
 		st.hostLeftLocked(c.session, c.room, grace)
+	}
+}
+
+// decrement takes one from a count, forgetting it at zero.
+func decrement(counts map[string]int, key string) {
+	if counts[key]--; counts[key] <= 0 {
+		delete(counts, key)
 	}
 }
 

@@ -57,10 +57,8 @@ func (st *State) deleteRoomLocked(name, reason string) {
 		delete(st.roomTimers, name)
 	}
 	delete(st.rooms, name)
-	for c := range st.conns {
-		if c.room == name {
-			c.closeLocked()
-		}
+	for c := range st.byRoom[name] {
+		c.closeLocked()
 	}
 	st.log().Info("room closed", zap.String("room", name), zap.String("reason", reason))
 }
@@ -98,8 +96,8 @@ func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 // participantsLocked lists the people connected to a room now.
 func (st *State) participantsLocked(room string) []participant {
 	out := []participant{}
-	for c := range st.conns {
-		if c.room == room && c.established && !c.closed && !c.lobby {
+	for c := range st.byRoom[room] {
+		if c.established && !c.closed && !c.lobby {
 			out = append(out, c.who)
 		}
 	}
@@ -116,22 +114,14 @@ const MaxLobby = 50
 const maxLobbyPerAddress = 3
 
 // lobbyFromLocked counts the lobby connections from one address.
-func (st *State) lobbyFromLocked(key string) int {
-	n := 0
-	for c := range st.conns {
-		if c.lobby && !c.closed && c.addrKey == key {
-			n++
-		}
-	}
-	return n
-}
+func (st *State) lobbyFromLocked(key string) int { return st.lobbyPerAddr[key] }
 
 // countLocked counts the live connections to a room: those in its lobby, or
 // those in the room itself.
 func (st *State) countLocked(room string, lobby bool) int {
 	n := 0
-	for c := range st.conns {
-		if c.room == room && !c.closed && c.lobby == lobby {
+	for c := range st.byRoom[room] {
+		if !c.closed && c.lobby == lobby {
 			n++
 		}
 	}

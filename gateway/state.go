@@ -26,9 +26,14 @@ type State struct {
 	// request from one of these addresses and the session's own token.
 	allowlist map[netip.Addr]int
 	conns     map[*liveConn]struct{}
+	// byRoom holds the same connections by room, so that counting a room's
+	// people costs the room's size, not the whole gateway's.
+	byRoom map[string]map[*liveConn]struct{}
 	// perAddr counts live signalling connections by client address (/64
-	// for IPv6), for Config.MaxConnsPerAddress.
-	perAddr map[string]int
+	// for IPv6), for Config.MaxConnsPerAddress; lobbyPerAddr those of them
+	// waiting in a lobby.
+	perAddr      map[string]int
+	lobbyPerAddr map[string]int
 	// revoked holds revoked token ids until their expiry.
 	revoked       map[string]time.Time
 	revokedLoaded bool
@@ -49,16 +54,18 @@ func NewState(clock clockwork.Clock) *State {
 		clock = clockwork.NewRealClock()
 	}
 	st := &State{
-		clock:      clock,
-		guard:      newLoginGuard(clock),
-		sessions:   map[string]*hostSession{},
-		byUser:     map[string][]*hostSession{},
-		allowlist:  map[netip.Addr]int{},
-		conns:      map[*liveConn]struct{}{},
-		perAddr:    map[string]int{},
-		revoked:    map[string]time.Time{},
-		rooms:      map[string]*Room{},
-		roomTimers: map[string]clockwork.Timer{},
+		clock:        clock,
+		guard:        newLoginGuard(clock),
+		sessions:     map[string]*hostSession{},
+		byUser:       map[string][]*hostSession{},
+		allowlist:    map[netip.Addr]int{},
+		conns:        map[*liveConn]struct{}{},
+		byRoom:       map[string]map[*liveConn]struct{}{},
+		perAddr:      map[string]int{},
+		lobbyPerAddr: map[string]int{},
+		revoked:      map[string]time.Time{},
+		rooms:        map[string]*Room{},
+		roomTimers:   map[string]clockwork.Timer{},
 	}
 	st.logger.Store(zap.NewNop())
 	return st
