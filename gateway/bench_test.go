@@ -31,13 +31,7 @@ func BenchmarkAdmission(b *testing.B) {
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest("GET", "/ws?room=standup&name=Ada", nil)
-		r.Header.Set("Connection", "Upgrade")
-		r.Header.Set("Upgrade", "websocket")
-		r.Header.Set("Origin", "http://example.com")
-		r.Host = "example.com"
-		r.Header.Set("Sec-WebSocket-Protocol", "roomgate, "+SubprotocolTokenPrefix+tok)
-		g.ServeHTTP(w, r, next)
+		g.ServeHTTP(w, upgradeRequest("standup", tok), next)
 	}
 	if admitted != b.N {
 		b.Fatalf("admitted %d of %d", admitted, b.N)
@@ -74,15 +68,20 @@ func BenchmarkAdmissionToAFullishRoom(b *testing.B) {
 	w := httptest.NewRecorder()
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest("GET", "/ws?room=big&name=Ada", nil)
-		r.Header.Set("Connection", "Upgrade")
-		r.Header.Set("Upgrade", "websocket")
-		r.Header.Set("Origin", "http://example.com")
-		r.Host = "example.com"
-		r.Header.Set("Sec-WebSocket-Protocol", "roomgate, "+SubprotocolTokenPrefix+tok)
-		g.ServeHTTP(w, r, next)
+		g.ServeHTTP(w, upgradeRequest("big", tok), next)
 	}
 	if admitted != b.N {
 		b.Fatalf("admitted %d of %d", admitted, b.N)
 	}
+}
+
+// upgradeRequest is a browser's signalling upgrade to room with tok.
+func upgradeRequest(room, tok string) *http.Request {
+	r := httptest.NewRequest("GET", "/ws?room="+room+"&name=Ada", nil)
+	r.Header.Set("Connection", "Upgrade")
+	r.Header.Set("Upgrade", "websocket")
+	r.Header.Set("Origin", "http://example.com")
+	r.Host = "example.com"
+	r.Header.Set("Sec-WebSocket-Protocol", "roomgate, "+SubprotocolTokenPrefix+tok)
+	return r
 }
