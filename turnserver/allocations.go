@@ -25,6 +25,20 @@ type book struct {
 	mu      sync.Mutex
 	live    map[string]int // srcAddr + " " + username → allocations
 	perUser map[string]int
+	// pending holds, per user, when each allocation that passed the quota
+	// but is not yet reported made passed it, so that simultaneous
+	// requests (on the other per-CPU sockets, or over TCP) count too.
+	pending map[string][]time.Time
+}
+
+// reservationTTL is how long an allocation that passed the quota counts
+// against it before pion reports it made. pion makes it within the same
+// request, so this matters only when making it failed.
+const reservationTTL = 5 * time.Second
+
+func newBook(shared, realm string, grace time.Duration, clock clockwork.Clock, policy *atomic.Pointer[peerPolicy], stats *counters) *book {
+	return &book{shared: shared, realm: realm, grace: grace, clock: clock, policy: policy, stats: stats,
+		live: map[string]int{}, perUser: map[string]int{}, pending: map[string][]time.Time{}}
 }
 
 func liveKey(src net.Addr, username string) string { return src.String() + " " + username }
@@ -56,22 +70,36 @@ func (b *book) auth(username, realm string, src net.Addr) ([]byte, bool) {
 }
 
 // quota is pion's QuotaHandler: a user holds at most Policy.Quota
-// allocations at once. Allocations in flight are not counted until they
-// exist, so a burst of simultaneous requests can pass it by a few.
+// allocations at once, counting those being made.
 func (b *book) quota(username, _ string, _ net.Addr) bool {
 	_, user, ok := accesstoken.ParseTURNUsername(username)
 	if !ok {
 		return false
 	}
 	limit := b.policy.Load().Quota
+	now := b.clock.Now()
 	b.mu.Lock()
-	n := b.perUser[user]
-	b.mu.Unlock()
-	if n >= limit {
+	defer b.mu.Unlock()
+	p := b.pending[user]
+	for len(p) > 0 && now.Sub(p[0]) >= reservationTTL {
+		p = p[1:]
+	}
+	if b.perUser[user]+len(p) >= limit {
+		b.setPending(user, p)
 		b.stats.quotaRefusals.Add(1)
 		return false
 	}
+	b.setPending(user, append(p, now))
 	return true
+}
+
+// setPending is called with b.mu held.
+func (b *book) setPending(user string, p []time.Time) {
+	if len(p) == 0 {
+		delete(b.pending, user)
+		return
+	}
+	b.pending[user] = p
 }
 
 func (b *book) created(src, _ net.Addr, _, username, _ string, _ net.Addr, _ int) {
@@ -79,6 +107,9 @@ func (b *book) created(src, _ net.Addr, _, username, _ string, _ net.Addr, _ int
 	b.mu.Lock()
 	b.live[liveKey(src, username)]++
 	b.perUser[user]++
+	if p := b.pending[user]; len(p) > 0 { // the reservation becomes the allocation
+		b.setPending(user, p[1:])
+	}
 	b.mu.Unlock()
 	b.stats.allocations.Add(1)
 	b.stats.allocationsTotal.Add(1)

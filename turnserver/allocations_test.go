@@ -2,6 +2,7 @@ package turnserver
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,8 +16,7 @@ func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing
 	shared := accesstoken.TURNSharedSecret(accesstoken.GenerateSecret())
 	var pol atomic.Pointer[peerPolicy]
 	pol.Store(&peerPolicy{Policy: Policy{Quota: 2}})
-	b := &book{shared: shared, realm: "r", grace: time.Hour, clock: clock, policy: &pol, stats: &counters{},
-		live: map[string]int{}, perUser: map[string]int{}}
+	b := newBook(shared, "r", time.Hour, clock, &pol, &counters{})
 	client := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5000}
 	other := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5001}
 	cred := accesstoken.MintTURN(shared, "peer1", clock.Now().Add(time.Minute))
@@ -62,5 +62,51 @@ func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing
 	}
 	if b.quota("not-a-rest-name", "r", client) {
 		t.Fatal("a malformed username passed the quota")
+	}
+}
+
+// Allocations being made count against the quota: a burst of simultaneous
+// Allocate requests gets no more than the quota between them. A
+// reservation whose allocation was never made lapses.
+func TestQuotaCountsAllocationsBeingMade(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	shared := accesstoken.TURNSharedSecret(accesstoken.GenerateSecret())
+	var pol atomic.Pointer[peerPolicy]
+	pol.Store(&peerPolicy{Policy: Policy{Quota: 3}})
+	b := newBook(shared, "r", time.Hour, clock, &pol, &counters{})
+	cred := accesstoken.MintTURN(shared, "peer1", clock.Now().Add(time.Minute))
+	src := func(port int) net.Addr { return &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: port} }
+
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if b.quota(cred.Username, "r", src(6000+i)) {
+				passed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if passed.Load() != 3 {
+		t.Fatalf("%d of 20 simultaneous requests passed a quota of 3", passed.Load())
+	}
+	// Two are made; the third failed after the quota (no relay port, say).
+	b.created(src(6000), nil, "udp", cred.Username, "r", nil, 0)
+	b.created(src(6001), nil, "udp", cred.Username, "r", nil, 0)
+	if b.quota(cred.Username, "r", src(6100)) {
+		t.Fatal("a fourth passed while the failed one's reservation stood")
+	}
+	clock.Advance(reservationTTL)
+	if !b.quota(cred.Username, "r", src(6100)) {
+		t.Fatal("the failed allocation's reservation did not lapse")
+	}
+	b.created(src(6100), nil, "udp", cred.Username, "r", nil, 0)
+	if b.quota(cred.Username, "r", src(6101)) {
+		t.Fatal("a fourth live allocation over a quota of 3")
+	}
+	if other := accesstoken.MintTURN(shared, "peer2", clock.Now().Add(time.Minute)); !b.quota(other.Username, "r", src(6200)) {
+		t.Fatal("another user was refused for peer1's quota")
 	}
 }

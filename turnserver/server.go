@@ -58,11 +58,7 @@ func New(cfg Config) (*Server, error) {
 		policy: &s.policy,
 		stats:  &s.stats,
 	}
-	b := &book{
-		shared: accesstoken.TURNSharedSecret(cfg.Secret), realm: cfg.Realm, grace: cfg.Grace,
-		clock: cfg.Clock, policy: &s.policy, stats: &s.stats,
-		live: map[string]int{}, perUser: map[string]int{},
-	}
+	b := newBook(accesstoken.TURNSharedSecret(cfg.Secret), cfg.Realm, cfg.Grace, cfg.Clock, &s.policy, &s.stats)
 	sc := turn.ServerConfig{
 		Realm:         cfg.Realm,
 		AuthHandler:   b.auth,
