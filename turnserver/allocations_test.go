@@ -12,11 +12,7 @@ import (
 )
 
 func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing.T) {
-	clock := clockwork.NewFakeClock()
-	shared := accesstoken.TURNSharedSecret(accesstoken.GenerateSecret())
-	var pol atomic.Pointer[peerPolicy]
-	pol.Store(&peerPolicy{Policy: Policy{Quota: 2}})
-	b := newBook(shared, "r", time.Hour, clock, &pol, &counters{})
+	b, clock, shared := testBook(2)
 	client := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5000}
 	other := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5001}
 	cred := accesstoken.MintTURN(shared, "peer1", clock.Now().Add(time.Minute))
@@ -69,11 +65,7 @@ func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing
 // Allocate requests gets no more than the quota between them. A
 // reservation whose allocation was never made lapses.
 func TestQuotaCountsAllocationsBeingMade(t *testing.T) {
-	clock := clockwork.NewFakeClock()
-	shared := accesstoken.TURNSharedSecret(accesstoken.GenerateSecret())
-	var pol atomic.Pointer[peerPolicy]
-	pol.Store(&peerPolicy{Policy: Policy{Quota: 3}})
-	b := newBook(shared, "r", time.Hour, clock, &pol, &counters{})
+	b, clock, shared := testBook(3)
 	cred := accesstoken.MintTURN(shared, "peer1", clock.Now().Add(time.Minute))
 	src := func(port int) net.Addr { return &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: port} }
 
@@ -109,4 +101,13 @@ func TestQuotaCountsAllocationsBeingMade(t *testing.T) {
 	if other := accesstoken.MintTURN(shared, "peer2", clock.Now().Add(time.Minute)); !b.quota(other.Username, "r", src(6200)) {
 		t.Fatal("another user was refused for peer1's quota")
 	}
+}
+
+// testBook is a book for realm "r" with a grace of an hour, on a fake clock.
+func testBook(quota int) (*book, *clockwork.FakeClock, string) {
+	clock := clockwork.NewFakeClock()
+	shared := accesstoken.TURNSharedSecret(accesstoken.GenerateSecret())
+	var pol atomic.Pointer[peerPolicy]
+	pol.Store(&peerPolicy{Policy: Policy{Quota: quota}})
+	return newBook(shared, "r", time.Hour, clock, &pol, &counters{}), clock, shared
 }
