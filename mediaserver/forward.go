@@ -31,7 +31,7 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		p.sendError("too_many_tracks", "this track is over the limit and is not forwarded")
 		return
 	}
-	local := newFanoutTrack(remote.Codec().RTPCodecCapability, p.id+"-"+remote.ID(), signal.StreamID(p.id, remote.StreamID()))
+	local := newFanoutTrack(remote.Codec().RTPCodecCapability, p.id+"-"+remote.ID(), signal.StreamID(p.id, remote.StreamID(), p.isScreen(remote.StreamID())))
 	ft := &forwardTrack{publisher: p, remote: remote, local: local}
 	if !p.room.publish(ft) {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,8 @@ type Peer struct {
 
 	pub, sub  *webrtc.PeerConnection
 	published atomic.Int32
+	// screens are the stream ids the peer's last offer named screen shares.
+	screens atomic.Pointer[[]string]
 
 	// subs are the tracks this peer receives; guarded by room.mu.
 	subs map[*forwardTrack]*webrtc.RTPSender
@@ -186,6 +189,7 @@ func (p *Peer) handle(m *signal.Message) error {
 		if m.PC != signal.PCPublish {
 			return errOutOfOrder
 		}
+		p.screens.Store(&m.Screens) // before the offer's tracks arrive
 		return p.answerPublish(m.SDP)
 	case signal.TypeAnswer:
 		if m.PC != signal.PCSubscribe {
@@ -328,4 +332,12 @@ func iceServers(in []accesstoken.ICEServer) []webrtc.ICEServer {
 		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	return out
+}
+
+// isScreen reports whether the peer named stream a screen share.
+func (p *Peer) isScreen(stream string) bool {
+	if s := p.screens.Load(); s != nil {
+		return slices.Contains(*s, stream)
+	}
+	return false
 }

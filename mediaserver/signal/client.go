@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -36,6 +37,7 @@ type DialOptions struct {
 // RemoteTrack is a track the client receives, and whose it is.
 type RemoteTrack struct {
 	Peer     string
+	Screen   bool // the publisher named its stream a screen share
 	Track    *webrtc.TrackRemote
 	Receiver *webrtc.RTPReceiver
 }
@@ -56,6 +58,7 @@ type Client struct {
 	answers chan *Message
 	writeMu sync.Mutex
 	pubMu   sync.Mutex
+	screens []string // stream ids published as screen shares; guarded by pubMu
 
 	byeMu sync.Mutex
 	bye   *Message
@@ -128,7 +131,7 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Client, error) {
 	}
 	c.Sub.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		select {
-		case c.tracks <- &RemoteTrack{Peer: PeerOfStream(t.StreamID()), Track: t, Receiver: r}:
+		case c.tracks <- &RemoteTrack{Peer: PeerOfStream(t.StreamID()), Screen: IsScreen(t.StreamID()), Track: t, Receiver: r}:
 		case <-c.ctx.Done():
 		}
 	})
@@ -249,8 +252,25 @@ func (c *Client) WaitAdmission(ctx context.Context) (string, error) {
 
 // Publish adds tracks to what the client sends and negotiates them.
 func (c *Client) Publish(ctx context.Context, tracks ...webrtc.TrackLocal) ([]*webrtc.RTPSender, error) {
+	return c.publish(ctx, false, tracks)
+}
+
+// PublishScreen is Publish for a screen share: the server tells
+// subscribers that the tracks' streams are screen shares.
+func (c *Client) PublishScreen(ctx context.Context, tracks ...webrtc.TrackLocal) ([]*webrtc.RTPSender, error) {
+	return c.publish(ctx, true, tracks)
+}
+
+func (c *Client) publish(ctx context.Context, screen bool, tracks []webrtc.TrackLocal) ([]*webrtc.RTPSender, error) {
 	c.pubMu.Lock()
 	defer c.pubMu.Unlock()
+	if screen {
+		for _, t := range tracks {
+			if !slices.Contains(c.screens, t.StreamID()) {
+				c.screens = append(c.screens, t.StreamID())
+			}
+		}
+	}
 	var senders []*webrtc.RTPSender
 	for _, t := range tracks {
 		s, err := c.Pub.AddTrack(t)
@@ -282,7 +302,7 @@ func (c *Client) negotiatePublish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Send(Message{Type: TypeOffer, PC: PCPublish, SDP: sdp}); err != nil {
+	if err := c.Send(Message{Type: TypeOffer, PC: PCPublish, SDP: sdp, Screens: c.screens}); err != nil {
 		return err
 	}
 	select {

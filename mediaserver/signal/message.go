@@ -91,7 +91,13 @@ type Message struct {
 	// ICEServers, in a welcome, are the TURN servers to use, with
 	// credentials for this peer.
 	ICEServers []webrtc.ICEServer `json:"iceServers,omitempty"`
+	// Screens, in a publisher's offer, are its stream ids that are screen
+	// shares; subscribers receive those as ScreenStreamIDs.
+	Screens []string `json:"screens,omitempty"`
 }
+
+// MaxScreens is how many screen-share streams one offer may name.
+const MaxScreens = 4
 
 // PeerInfo is what everyone in a room may know about a peer.
 type PeerInfo struct {
@@ -134,6 +140,14 @@ func (m *Message) check() error {
 		if m.SDP == "" {
 			return errors.New("sdp is missing")
 		}
+		if len(m.Screens) > MaxScreens {
+			return fmt.Errorf("screens names more than %d streams", MaxScreens)
+		}
+		for _, id := range m.Screens {
+			if id == "" || len(id) > 64 {
+				return errors.New("a screens entry is empty or longer than 64 bytes")
+			}
+		}
 	case TypeCandidate:
 		if m.PC != PCPublish && m.PC != PCSubscribe {
 			return errors.New(`pc must be "pub" or "sub"`)
@@ -160,8 +174,23 @@ func (m *Message) check() error {
 
 // StreamID names the stream a subscriber receives a publisher's tracks in:
 // the publisher's peer id, then the publisher's own stream id, so that a
-// camera and a screen share arrive as two streams of one peer.
-func StreamID(peer, stream string) string { return peer + "~" + stream }
+// camera and a screen share arrive as two streams of one peer. A stream
+// the publisher named a screen share has "screen" between the two.
+func StreamID(peer, stream string, screen bool) string {
+	if screen {
+		return peer + "~" + screenMark + "~" + stream
+	}
+	return peer + "~" + stream
+}
+
+const screenMark = "screen"
+
+// IsScreen reports whether a StreamID names a screen share.
+func IsScreen(streamID string) bool {
+	_, rest, _ := strings.Cut(streamID, "~")
+	mark, _, ok := strings.Cut(rest, "~")
+	return ok && mark == screenMark
+}
 
 // PeerOfStream returns the peer id a StreamID names.
 func PeerOfStream(streamID string) string {

@@ -9,6 +9,7 @@ import (
 func TestDecodeAcceptsEachClientMessage(t *testing.T) {
 	for _, s := range []string{
 		`{"type":"offer","pc":"pub","sdp":"v=0"}`,
+		`{"type":"offer","pc":"pub","sdp":"v=0","screens":["{9f2c}","desk"]}`,
 		`{"type":"answer","pc":"sub","sdp":"v=0"}`,
 		`{"type":"candidate","pc":"pub","candidate":{"candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host"}}`,
 		`{"type":"kick","target":"abc"}`,
@@ -28,6 +29,10 @@ func TestDecodeRefuses(t *testing.T) {
 		`{"type":"offer","sdp":"v=0"}`, `{"type":"offer","pc":"both","sdp":"v=0"}`, `{"type":"offer","pc":"pub"}`,
 		`{"type":"candidate","pc":"pub"}`, `{"type":"kick"}`, `{"type":"lock"}`,
 		`{"type":"offer","pc":"pub","sdp":5}`, "{\"type\":\"ping\",\"x\":\"\xff\"}",
+		`{"type":"offer","pc":"pub","sdp":"v=0","screens":["a","b","c","d","e"]}`,
+		`{"type":"offer","pc":"pub","sdp":"v=0","screens":[""]}`,
+		`{"type":"offer","pc":"pub","sdp":"v=0","screens":["` + strings.Repeat("s", 65) + `"]}`,
+		`{"type":"offer","pc":"pub","sdp":"v=0","screens":"desk"}`,
 	} {
 		if m, err := Decode([]byte(s)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: %+v, %v", s, m, err)
@@ -55,4 +60,22 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("negotiation without sdp: %q", b)
 		}
 	})
+}
+
+func TestStreamIDsCarryThePeerAndTheScreenMark(t *testing.T) {
+	for _, c := range []struct {
+		id     string
+		peer   string
+		screen bool
+	}{
+		{StreamID("p1", "{9f2c}", false), "p1", false},
+		{StreamID("p1", "{9f2c}", true), "p1", true},
+		{StreamID("p1", "screen", false), "p1", false},  // a stream merely named so
+		{StreamID("p1", "screen~x", false), "p1", true}, // is the publisher's own label
+		{"p1", "p1", false},
+	} {
+		if PeerOfStream(c.id) != c.peer || IsScreen(c.id) != c.screen {
+			t.Errorf("%q: peer %q, screen %v; want %q, %v", c.id, PeerOfStream(c.id), IsScreen(c.id), c.peer, c.screen)
+		}
+	}
 }

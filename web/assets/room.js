@@ -1,4 +1,4 @@
-import { Signal, peerOfStream } from './signal.js';
+import { Signal, peerOfStream, isScreenStream } from './signal.js';
 import { takeFragmentToken, token, login, setToken, clearToken } from './token.js';
 
 takeFragmentToken();
@@ -14,9 +14,6 @@ const opts = {
 const room = body.dataset.room;
 const name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
 const peers = new Map(); // id → {name, role}
-// The first stream seen from a peer is its camera and microphone (turning
-// them back on reuses that stream); any other stream is a screen share.
-const cameraStream = new Map(); // peer id → stream id
 let signal = null;
 let local = null;       // camera and microphone
 let senders = {};       // kind → RTCRtpSender
@@ -219,11 +216,12 @@ function onWelcome(m) {
   for (const p of m.peers || []) peers.set(p.id, p);
   renderParticipants();
   setState('joined', `In ${room}`);
-  if (local) {
-    for (const t of local.getTracks()) senders[t.kind] = signal.pub.addTrack(t, local);
-    if (!opts.audio) toggleMute();
-    if (!opts.video) toggleCamera();
+  for (const t of local?.getTracks() || []) {
+    if (opts[t.kind]) senders[t.kind] = signal.pub.addTrack(t, local);
+    else t.enabled = false;
   }
+  setButton('audio');
+  setButton('video');
   if (opts.screen) toggleScreen();
 }
 
@@ -245,8 +243,7 @@ function onTrack({ track, stream }) {
     cap.textContent = peers.get(peer)?.name || 'Guest';
     tile.append(video, cap);
     $('videos').append(tile);
-    if (!cameraStream.has(peer)) cameraStream.set(peer, stream.id);
-    if (cameraStream.get(peer) !== stream.id) {
+    if (isScreenStream(stream.id)) {
       tile.classList.add('screen');
       video.dataset.source = 'screen';
       cap.textContent += ' (screen)';
@@ -285,29 +282,53 @@ function stopAll() {
 }
 
 // Muting and turning the camera off stop sending the track, so the others'
-// copy of it ends; turning them on sends it again.
-function toggleSend(kind, button, onLabel, offLabel) {
-  const track = local?.getTracks().find((t) => t.kind === kind);
-  if (!track || !signal?.pub) return;
+// copy of it ends; turning them on sends it again, asking for the device
+// then if it was off from the start.
+const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera off', 'Camera on'] };
+
+function setButton(kind) {
+  const [id, onLabel, offLabel] = buttons[kind];
+  $(id).setAttribute('aria-pressed', senders[kind] ? 'false' : 'true');
+  $(id).textContent = senders[kind] ? onLabel : offLabel;
+}
+
+const asking = {}; // kind → a device request is under way
+
+async function toggleSend(kind) {
+  if (!signal?.pub || asking[kind]) return;
+  let track = local?.getTracks().find((t) => t.kind === kind);
   if (senders[kind]) {
     signal.unpublish(senders[kind]);
     delete senders[kind];
     track.enabled = false;
-    button.setAttribute('aria-pressed', 'true');
-    button.textContent = offLabel;
   } else {
+    if (!track) {
+      asking[kind] = true;
+      try {
+        [track] = (await navigator.mediaDevices.getUserMedia({ [kind]: true })).getTracks();
+      } catch (err) {
+        notice(`${kind === 'audio' ? 'Microphone' : 'Camera'} unavailable: ${err.message}`);
+        return;
+      } finally {
+        asking[kind] = false;
+      }
+      if (!local) {
+        local = new MediaStream();
+        $('self').srcObject = local;
+      }
+      local.addTrack(track);
+    }
     track.enabled = true;
     senders[kind] = signal.pub.addTrack(track, local);
-    button.setAttribute('aria-pressed', 'false');
-    button.textContent = onLabel;
   }
+  setButton(kind);
 }
-const toggleMute = () => toggleSend('audio', $('mute'), 'Mute', 'Unmute');
-const toggleCamera = () => toggleSend('video', $('camera'), 'Camera off', 'Camera on');
+const toggleMute = () => toggleSend('audio');
+const toggleCamera = () => toggleSend('video');
 
 async function toggleScreen() {
   if (screen) {
-    screen.senders.forEach((s) => signal.unpublish(s));
+    signal.unpublishScreen(screen.stream, screen.senders);
     screen.stream.getTracks().forEach((t) => t.stop());
     screen = null;
     $('screen').setAttribute('aria-pressed', 'false');
@@ -316,7 +337,7 @@ async function toggleScreen() {
   }
   try {
     const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
-    screen = { stream, senders: signal.publish(stream) };
+    screen = { stream, senders: signal.publish(stream, { screen: true }) };
     stream.getVideoTracks()[0].onended = () => screen && toggleScreen();
     $('screen').setAttribute('aria-pressed', 'true');
     $('screen').textContent = 'Stop sharing';

@@ -10,6 +10,7 @@ export class Signal extends EventTarget {
     this.sub = null;
     this.ws = null;
     this.welcomed = false;
+    this.screens = new Set(); // ids of our streams that are screen shares
   }
 
   // check asks the gateway, without joining, whether we may enter.
@@ -57,7 +58,9 @@ export class Signal extends EventTarget {
   async #offer() {
     try {
       await this.pub.setLocalDescription();
-      this.send({ type: 'offer', pc: 'pub', sdp: this.pub.localDescription.sdp });
+      // The server tells the others which of our streams are screen shares.
+      const screens = this.screens.size ? [...this.screens] : undefined;
+      this.send({ type: 'offer', pc: 'pub', sdp: this.pub.localDescription.sdp, screens });
     } catch (err) {
       this.#emit('problem', { message: `could not offer: ${err.message}` });
     }
@@ -91,11 +94,18 @@ export class Signal extends EventTarget {
   }
 
   // publish sends a stream's tracks; it returns the senders.
-  publish(stream) {
+  publish(stream, { screen = false } = {}) {
+    if (screen) this.screens.add(stream.id);
     return stream.getTracks().map((t) => this.pub.addTrack(t, stream));
   }
 
   unpublish(sender) { this.pub.removeTrack(sender); }
+
+  // unpublishScreen stops sending a screen share.
+  unpublishScreen(stream, senders) {
+    senders.forEach((s) => this.pub.removeTrack(s));
+    this.screens.delete(stream.id);
+  }
 
   // Admin actions; the server refuses them from anyone else.
   admit(peer) { this.send({ type: 'admit', target: peer }); }
@@ -115,4 +125,11 @@ export class Signal extends EventTarget {
 export function peerOfStream(id) {
   const i = id.indexOf('~');
   return i < 0 ? id : id.slice(0, i);
+}
+
+// isScreenStream says whether a received stream is a screen share: the
+// server marks it "<peer>~screen~<stream>" when its publisher said so.
+export function isScreenStream(id) {
+  const parts = id.split('~');
+  return parts.length >= 3 && parts[1] === 'screen';
 }
