@@ -36,6 +36,11 @@ type book struct {
 // request, so this matters only when making it failed.
 const reservationTTL = 5 * time.Second
 
+// maxPendingUsers is how many users' reservations are kept before those
+// that have all lapsed are swept: a user whose allocation failed and who
+// never asks again would otherwise stay in the map.
+const maxPendingUsers = 1024
+
 func newBook(shared, realm string, grace time.Duration, clock clockwork.Clock, policy *atomic.Pointer[peerPolicy], stats *counters) *book {
 	return &book{shared: shared, realm: realm, grace: grace, clock: clock, policy: policy, stats: stats,
 		live: map[string]int{}, perUser: map[string]int{}, pending: map[string][]time.Time{}}
@@ -80,6 +85,13 @@ func (b *book) quota(username, _ string, _ net.Addr) bool {
 	now := b.clock.Now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.pending) > maxPendingUsers {
+		for u, p := range b.pending {
+			if now.Sub(p[len(p)-1]) >= reservationTTL {
+				delete(b.pending, u)
+			}
+		}
+	}
 	p := b.pending[user]
 	for len(p) > 0 && now.Sub(p[0]) >= reservationTTL {
 		p = p[1:]

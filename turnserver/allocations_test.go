@@ -1,6 +1,7 @@
 package turnserver
 
 import (
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -110,4 +111,25 @@ func testBook(quota int) (*book, *clockwork.FakeClock, string) {
 	var pol atomic.Pointer[peerPolicy]
 	pol.Store(&peerPolicy{Policy: Policy{Quota: quota}})
 	return newBook(shared, "r", time.Hour, clock, &pol, &counters{}), clock, shared
+}
+
+// Reservations of allocations that were never made do not pile up: once
+// more users hold them than maxPendingUsers, the lapsed ones are swept.
+func TestLapsedReservationsAreSwept(t *testing.T) {
+	b, clock, shared := testBook(3)
+	src := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 7000}
+	for i := range maxPendingUsers + 10 {
+		cred := accesstoken.MintTURN(shared, fmt.Sprint("peer", i), clock.Now().Add(time.Minute))
+		if !b.quota(cred.Username, "r", src) {
+			t.Fatalf("user %d refused", i)
+		}
+	}
+	clock.Advance(reservationTTL)
+	last := accesstoken.MintTURN(shared, "late", clock.Now().Add(time.Minute))
+	b.quota(last.Username, "r", src)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) != 1 {
+		t.Errorf("%d users hold reservations after the others lapsed, want 1", len(b.pending))
+	}
 }

@@ -45,7 +45,7 @@ func newBatchReader(c *net.UDPConn) (*batchReader, error) {
 }
 
 func (b *batchReader) ReadFrom(p []byte) (int, net.Addr, error) {
-	if b.next >= b.have {
+	for b.next >= b.have { // recvmmsg returns at least one, or an error
 		if b.queued > 0 {
 			b.flush()
 		}

@@ -88,15 +88,17 @@ func (b *Batch) sendmmsg(fd uintptr) bool {
 	for b.next < b.n {
 		r, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd,
 			uintptr(unsafe.Pointer(&b.hdrs[b.next])), uintptr(b.n-b.next), 0, 0, 0)
-		switch errno {
-		case 0:
+		switch {
+		case errno == 0 && r > 0:
 			b.next += int(r)
 			b.sent += int(r)
-		case unix.EAGAIN:
+		case errno == unix.EAGAIN:
 			return false
-		case unix.EINTR:
+		case errno == unix.EINTR:
 		default:
-			b.next++ // the error is the first datagram's: it is dropped
+			// An error is the first datagram's; so is sending none, which
+			// the kernel should never do: drop it rather than spin.
+			b.next++
 		}
 	}
 	return true
@@ -111,7 +113,7 @@ type Reader struct {
 	rc syscall.RawConn
 	// The read in progress, as fields so that a read allocates nothing.
 	p      []byte
-	n      int
+	n      int // bytes read
 	from   netip.AddrPort
 	err    error
 	rsa    unix.RawSockaddrInet6 // large enough for either family
@@ -122,7 +124,8 @@ type Reader struct {
 	hdrs    []unix.Mmsghdr
 	iovs    []unix.Iovec
 	names   []unix.RawSockaddrInet6
-	got     int
+	want    int                   // datagrams asked for
+	got     int                   // datagrams read
 	recvmFn func(fd uintptr) bool // r.recvmmsg, bound once
 }
 
@@ -196,8 +199,7 @@ func (r *Reader) ReadMany(bufs [][]byte, sizes []int, from []netip.AddrPort) (in
 		h.Name = (*byte)(unsafe.Pointer(&r.names[i]))
 		h.Namelen = uint32(unsafe.Sizeof(r.names[i]))
 	}
-	r.got, r.err = 0, nil
-	r.n = len(bufs)
+	r.got, r.err, r.want = 0, nil, len(bufs)
 	err := r.rc.Read(r.recvmFn)
 	clear(r.iovs[:len(bufs)])
 	if err != nil {
@@ -212,7 +214,7 @@ func (r *Reader) ReadMany(bufs [][]byte, sizes []int, from []netip.AddrPort) (in
 
 // recvmmsg is ReadMany's callback for the poller.
 func (r *Reader) recvmmsg(fd uintptr) bool {
-	got, ready := rawRead(&r.err, unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.n),
+	got, ready := rawRead(&r.err, unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(r.want),
 		unix.MSG_DONTWAIT, 0, 0)
 	r.got = int(got)
 	return ready
