@@ -1,0 +1,371 @@
+// Package clustertest is the conformance suite for cluster.Store: every
+// implementation runs it, so the in-memory default and Redis keep the same
+// contract.
+package clustertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/cluster"
+)
+
+// Pair returns two handles on one fresh, empty backend, as two gateways
+// would hold them (for an in-memory store, the same one twice).
+type Pair func(t *testing.T) (a, b cluster.Store)
+
+// Run runs the whole contract against the stores newPair makes.
+func Run(t *testing.T, newPair Pair) {
+	tests := []struct {
+		name string
+		f    func(*testing.T, cluster.Store, cluster.Store)
+	}{
+		{"Sessions", testSessions},
+		{"SessionsPerUser", testSessionsPerUser},
+		{"SessionExpired", testSessionExpired},
+		{"Revocation", testRevocation},
+		{"Rooms", testRooms},
+		{"RoomExpiry", testRoomExpiry},
+		{"LoginLimits", testLoginLimits},
+		{"Presence", testPresence},
+		{"EventsInOrder", testEventsInOrder},
+		{"WatchStops", testWatchStops},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newPair(t)
+			tc.f(t, a, b)
+		})
+	}
+}
+
+// events collects what a Store's watcher hears.
+type events struct {
+	mu   sync.Mutex
+	got  []cluster.Event
+	more chan struct{}
+}
+
+func watch(t *testing.T, s cluster.Store) *events {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	e := &events{more: make(chan struct{}, 1)}
+	s.Watch(ctx, func(ev cluster.Event) {
+		if ev.Kind == cluster.EventResync {
+			return
+		}
+		e.mu.Lock()
+		e.got = append(e.got, ev)
+		e.mu.Unlock()
+		select {
+		case e.more <- struct{}{}:
+		default:
+		}
+	})
+	return e
+}
+
+// wait returns the first n events, failing the test if they do not come
+// within a few seconds.
+func (e *events) wait(t *testing.T, n int) []cluster.Event {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		e.mu.Lock()
+		if len(e.got) >= n {
+			out := slices.Clone(e.got[:n])
+			e.mu.Unlock()
+			return out
+		}
+		e.mu.Unlock()
+		select {
+		case <-e.more:
+		case <-deadline:
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			t.Fatalf("waited for %d events, got %v", n, e.got)
+		}
+	}
+}
+
+var ctx = context.Background()
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantErr(t *testing.T, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: got %v, want %v", what, err, want)
+	}
+}
+
+func session(id, user string) cluster.Session {
+	return cluster.Session{ID: id, User: user, Addr: netip.MustParseAddr("192.0.2.7"), Expires: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
+}
+
+func testSessions(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, a)
+	s := session("s1", "alice")
+	ended, err := a.OpenSession(ctx, s, 16)
+	must(t, err)
+	if len(ended) != 0 {
+		t.Fatalf("a first login ended %v", ended)
+	}
+	got, err := b.Session(ctx, "s1")
+	must(t, err)
+	if got.User != "alice" || got.Addr != s.Addr || !got.Expires.Equal(s.Expires) {
+		t.Fatalf("session read back as %+v, stored %+v", got, s)
+	}
+	_, err = b.Session(ctx, "s2")
+	wantErr(t, err, cluster.ErrNotFound, "an unknown session")
+
+	must(t, b.EndSession(ctx, "s1", "logged out"))
+	_, err = a.Session(ctx, "s1")
+	wantErr(t, err, cluster.ErrNotFound, "an ended session")
+	wantErr(t, b.EndSession(ctx, "s1", "again"), cluster.ErrNotFound, "ending it twice")
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s1" || e.Reason != "logged out" {
+		t.Fatalf("event %+v", e)
+	}
+}
+
+func testSessionsPerUser(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, b)
+	for i := range 3 {
+		ended, err := a.OpenSession(ctx, session(fmt.Sprint("s", i), "alice"), 2)
+		must(t, err)
+		if want := i == 2; (len(ended) == 1 && ended[0] == "s0") != want || len(ended) > 1 {
+			t.Fatalf("login %d ended %v", i, ended)
+		}
+	}
+	_, err := b.OpenSession(ctx, session("x", "bob"), 2)
+	must(t, err)
+	_, err = b.Session(ctx, "s0")
+	wantErr(t, err, cluster.ErrNotFound, "the oldest of three logins with room for two")
+	for _, id := range []string{"s1", "s2", "x"} {
+		if _, err := b.Session(ctx, id); err != nil {
+			t.Fatalf("session %s: %v", id, err)
+		}
+	}
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s0" {
+		t.Fatalf("event %+v", e)
+	}
+}
+
+func testSessionExpired(t *testing.T, a, b cluster.Store) {
+	s := session("old", "alice")
+	s.Expires = time.Now().Add(-time.Second)
+	_, err := a.OpenSession(ctx, s, 16)
+	must(t, err)
+	_, err = b.Session(ctx, "old")
+	wantErr(t, err, cluster.ErrNotFound, "an expired session")
+}
+
+func testRevocation(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, b)
+	if r, err := b.Revoked(ctx, "t1"); err != nil || r {
+		t.Fatalf("before revocation: %v %v", r, err)
+	}
+	must(t, a.Revoke(ctx, "t1", time.Now().Add(time.Hour)))
+	if r, err := b.Revoked(ctx, "t1"); err != nil || !r {
+		t.Fatalf("after revocation: %v %v", r, err)
+	}
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventRevoked || e.ID != "t1" {
+		t.Fatalf("event %+v", e)
+	}
+	// An expired token works nowhere already: nothing to keep.
+	must(t, a.Revoke(ctx, "t2", time.Now().Add(-time.Second)))
+	if r, err := b.Revoked(ctx, "t2"); err != nil || r {
+		t.Fatalf("an expired token: %v %v", r, err)
+	}
+	if r, err := b.Revoked(ctx, "t3"); err != nil || r {
+		t.Fatalf("another token: %v %v", r, err)
+	}
+}
+
+func testRooms(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, b)
+	must(t, a.CreateRoom(ctx, "standup", []byte(`{"v":1}`), time.Time{}))
+	wantErr(t, b.CreateRoom(ctx, "standup", []byte(`{"v":2}`), time.Time{}), cluster.ErrExists, "creating it twice")
+	got, err := b.Room(ctx, "standup")
+	must(t, err)
+	if string(got) != `{"v":1}` {
+		t.Fatalf("room read back as %s", got)
+	}
+	must(t, b.ReplaceRoom(ctx, "standup", []byte(`{"v":3}`), time.Time{}))
+	got, err = a.Room(ctx, "standup")
+	must(t, err)
+	if string(got) != `{"v":3}` {
+		t.Fatalf("replaced room read back as %s", got)
+	}
+	wantErr(t, a.ReplaceRoom(ctx, "retro", nil, time.Time{}), cluster.ErrNotFound, "replacing a room nobody made")
+	must(t, a.CreateRoom(ctx, "retro", []byte(`{"v":4}`), time.Now().Add(time.Hour)))
+	list, err := b.Rooms(ctx)
+	must(t, err)
+	strs := []string{}
+	for _, r := range list {
+		strs = append(strs, string(r))
+	}
+	slices.Sort(strs)
+	if !slices.Equal(strs, []string{`{"v":3}`, `{"v":4}`}) {
+		t.Fatalf("rooms: %v", strs)
+	}
+	must(t, a.DeleteRoom(ctx, "standup"))
+	_, err = b.Room(ctx, "standup")
+	wantErr(t, err, cluster.ErrNotFound, "a deleted room")
+	wantErr(t, b.DeleteRoom(ctx, "standup"), cluster.ErrNotFound, "deleting it twice")
+	// The name is free again.
+	must(t, b.CreateRoom(ctx, "standup", []byte(`{"v":5}`), time.Time{}))
+	got2 := ev.wait(t, 2)
+	if got2[0].Kind != cluster.EventRoomChanged || got2[0].Room != "standup" ||
+		got2[1].Kind != cluster.EventRoomDeleted || got2[1].Room != "standup" {
+		t.Fatalf("events %+v", got2)
+	}
+}
+
+func testRoomExpiry(t *testing.T, a, b cluster.Store) {
+	must(t, a.CreateRoom(ctx, "brief", []byte(`{}`), time.Now().Add(50*time.Millisecond)))
+	if _, err := b.Room(ctx, "brief"); err != nil {
+		t.Fatalf("a room before its expiry: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond) // the room's own lifetime, not a condition
+	_, err := b.Room(ctx, "brief")
+	wantErr(t, err, cluster.ErrNotFound, "an expired room")
+	list, err := b.Rooms(ctx)
+	must(t, err)
+	if len(list) != 0 {
+		t.Fatalf("an expired room is listed: %s", list)
+	}
+	must(t, b.CreateRoom(ctx, "brief", []byte(`{}`), time.Time{}))
+}
+
+func testLoginLimits(t *testing.T, a, b cluster.Store) {
+	for i := range cluster.LoginBurst {
+		s := a
+		if i%2 == 1 {
+			s = b
+		}
+		wait, err := s.LoginWait(ctx, "addr:192.0.2.7", "user:alice")
+		must(t, err)
+		if wait != 0 {
+			t.Fatalf("failure %d: already told to wait %v", i, wait)
+		}
+		must(t, s.LoginFailed(ctx, "addr:192.0.2.7", "user:alice"))
+	}
+	wait, err := a.LoginWait(ctx, "addr:192.0.2.7")
+	must(t, err)
+	if wait <= 0 || wait > cluster.LoginRefill {
+		t.Fatalf("after %d failures split over two handles: wait %v", cluster.LoginBurst, wait)
+	}
+	if wait, _ := b.LoginWait(ctx, "addr:192.0.2.8", "user:bob"); wait != 0 {
+		t.Fatalf("other keys must not wait: %v", wait)
+	}
+	if wait, _ := b.LoginWait(ctx, "addr:192.0.2.8", "user:alice"); wait == 0 {
+		t.Fatal("a user's failures count from any address")
+	}
+	must(t, b.LoginSucceeded(ctx, "user:alice"))
+	if wait, _ := a.LoginWait(ctx, "user:alice"); wait != 0 {
+		t.Fatalf("a success forgets the user's failures: wait %v", wait)
+	}
+	if wait, _ := a.LoginWait(ctx, "addr:192.0.2.7"); wait == 0 {
+		t.Fatal("a success must not forget the address's failures")
+	}
+}
+
+func testPresence(t *testing.T, a, b cluster.Store) {
+	wantErr(t, a.HostPresent(ctx, "standup", "nobody", "g1", time.Minute), cluster.ErrNotFound, "presence of no session")
+	_, err := a.OpenSession(ctx, session("s1", "alice"), 16)
+	must(t, err)
+	if h, _ := b.Hosted(ctx, "standup"); h {
+		t.Fatal("hosted before anyone came")
+	}
+	must(t, a.HostPresent(ctx, "standup", "s1", "g1", time.Minute))
+	must(t, b.HostPresent(ctx, "standup", "s1", "g2", time.Minute))
+	for _, s := range []cluster.Store{a, b} {
+		if h, err := s.Hosted(ctx, "standup"); err != nil || !h {
+			t.Fatalf("hosted: %v %v", h, err)
+		}
+		if p, err := s.SessionPresent(ctx, "s1"); err != nil || !p {
+			t.Fatalf("session present: %v %v", p, err)
+		}
+		if h, _ := s.Hosted(ctx, "retro"); h {
+			t.Fatal("another room is hosted")
+		}
+	}
+	must(t, a.HostGone(ctx, "standup", "s1", "g1"))
+	if h, _ := a.Hosted(ctx, "standup"); !h {
+		t.Fatal("one holder leaving must not forget the other's")
+	}
+	must(t, b.HostGone(ctx, "standup", "s1", "g2"))
+	if h, _ := a.Hosted(ctx, "standup"); h {
+		t.Fatal("hosted after every holder let go")
+	}
+	if p, _ := a.SessionPresent(ctx, "s1"); p {
+		t.Fatal("session present after every holder let go")
+	}
+
+	// A lease nobody renews lapses (a gateway that died).
+	must(t, a.HostPresent(ctx, "standup", "s1", "g1", 30*time.Millisecond))
+	time.Sleep(60 * time.Millisecond) // the lease's own lifetime, not a condition
+	if h, _ := b.Hosted(ctx, "standup"); h {
+		t.Fatal("a lapsed lease still hosts the room")
+	}
+	// Ending the session ends its presence.
+	must(t, a.HostPresent(ctx, "standup", "s1", "g1", time.Minute))
+	must(t, b.EndSession(ctx, "s1", "logged out"))
+	if h, _ := a.Hosted(ctx, "standup"); h {
+		t.Fatal("an ended session still hosts the room")
+	}
+}
+
+func testEventsInOrder(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, a)
+	evB := watch(t, b)
+	const n = 50
+	for i := range n {
+		must(t, b.Revoke(ctx, fmt.Sprint("t", i), time.Now().Add(time.Hour)))
+	}
+	for _, got := range [][]cluster.Event{ev.wait(t, n), evB.wait(t, n)} {
+		for i, e := range got {
+			if e.Kind != cluster.EventRevoked || e.ID != fmt.Sprint("t", i) {
+				t.Fatalf("event %d: %+v", i, e)
+			}
+		}
+	}
+}
+
+func testWatchStops(t *testing.T, a, b cluster.Store) {
+	c, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	heard := 0
+	a.Watch(c, func(e cluster.Event) {
+		if e.Kind == cluster.EventRevoked {
+			mu.Lock()
+			heard++
+			mu.Unlock()
+		}
+	})
+	ev := watch(t, a)
+	cancel()
+	// The watcher that stays hears the revocation; by then the cancelled
+	// one would have heard it too.
+	must(t, b.Revoke(ctx, "t1", time.Now().Add(time.Hour)))
+	ev.wait(t, 1)
+	must(t, b.Revoke(ctx, "t2", time.Now().Add(time.Hour)))
+	ev.wait(t, 2)
+	mu.Lock()
+	defer mu.Unlock()
+	if heard > 1 {
+		t.Fatalf("a cancelled watcher heard %d events", heard)
+	}
+}

@@ -1,0 +1,176 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Every script reads the time from Redis (TIME), so the gateways' clocks
+// never decide whether something has expired. Scripts touch keys they
+// compute from the prefix (ARGV[1]): roomgate expects one Redis primary,
+// not Redis Cluster.
+
+// nowMs is the Lua prologue that puts Redis's clock in now (milliseconds).
+const nowMs = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// publish is the Lua helper that appends an event to the stream.
+const publish = `local function publish(kind, id, room, reason)
+	redis.call('XADD', ARGV[1] .. 'events', 'MAXLEN', '~', 100000, '*', 'k', kind, 'id', id, 'room', room, 'reason', reason)
+end
+`
+
+// endSession is the Lua helper that forgets a session and its presence.
+const endSession = `local function endSession(id)
+	local p = ARGV[1]
+	local user = redis.call('HGET', p .. 'sess:' .. id, 'user')
+	if not user then return false end
+	redis.call('DEL', p .. 'sess:' .. id)
+	redis.call('ZREM', p .. 'user:' .. user, id)
+	for _, m in ipairs(redis.call('ZRANGE', p .. 'hs:' .. id, 0, -1)) do
+		local sep = string.find(m, '|', 1, true)
+		redis.call('ZREM', p .. 'host:' .. string.sub(m, 1, sep - 1), id .. '|' .. string.sub(m, sep + 1))
+	end
+	redis.call('DEL', p .. 'hs:' .. id)
+	return true
+end
+`
+
+// ARGV: prefix, id, user, addr, expires (ms), max per user.
+var openSessionScript = redis.NewScript(nowMs + publish + endSession + `
+local p, id, user = ARGV[1], ARGV[2], ARGV[3]
+local exp, max = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ukey = p .. 'user:' .. user
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', ukey, '-inf', now)) do endSession(old) end
+local ended = {}
+local n = redis.call('ZCARD', ukey)
+if n >= max then
+	for _, old in ipairs(redis.call('ZRANGE', ukey, 0, n - max)) do
+		endSession(old)
+		publish('session_ended', old, '', 'replaced by a newer login')
+		table.insert(ended, old)
+	end
+end
+if exp > now then
+	redis.call('HSET', p .. 'sess:' .. id, 'user', user, 'addr', ARGV[4], 'exp', exp)
+	redis.call('PEXPIREAT', p .. 'sess:' .. id, exp)
+	redis.call('ZADD', ukey, exp, id)
+	redis.call('PEXPIREAT', ukey, exp, 'GT')
+	if redis.call('PTTL', ukey) < 0 then redis.call('PEXPIREAT', ukey, exp) end
+end
+return ended
+`)
+
+// ARGV: prefix, id, reason.
+var endSessionScript = redis.NewScript(publish + endSession + `
+if not endSession(ARGV[2]) then return 0 end
+publish('session_ended', ARGV[2], '', ARGV[3])
+return 1
+`)
+
+// ARGV: prefix, id, expires (ms), max. Returns 1, 0 (nothing to keep) or
+// -1 (full).
+var revokeScript = redis.NewScript(nowMs + publish + `
+local key, exp = ARGV[1] .. 'revoked', tonumber(ARGV[3])
+if exp <= now then return 0 end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+if not redis.call('ZSCORE', key, ARGV[2]) and redis.call('ZCARD', key) >= tonumber(ARGV[4]) then return -1 end
+redis.call('ZADD', key, 'GT', exp, ARGV[2])
+publish('revoked', ARGV[2], '', '')
+return 1
+`)
+
+// ARGV: prefix, name, data, expires (ms, 0: none), max. Returns 1, 0
+// (exists) or -1 (full).
+var createRoomScript = redis.NewScript(nowMs + `
+local p, name, exp = ARGV[1], ARGV[2], tonumber(ARGV[4])
+local key = p .. 'room:' .. name
+if redis.call('EXISTS', key) == 1 then return 0 end
+if exp ~= 0 and exp <= now then return 1 end
+if redis.call('SCARD', p .. 'rooms') >= tonumber(ARGV[5]) then
+	for _, n in ipairs(redis.call('SMEMBERS', p .. 'rooms')) do
+		if redis.call('EXISTS', p .. 'room:' .. n) == 0 then redis.call('SREM', p .. 'rooms', n) end
+	end
+	if redis.call('SCARD', p .. 'rooms') >= tonumber(ARGV[5]) then return -1 end
+end
+redis.call('SET', key, ARGV[3])
+if exp ~= 0 then redis.call('PEXPIREAT', key, exp) end
+redis.call('SADD', p .. 'rooms', name)
+return 1
+`)
+
+// ARGV: prefix, name, data, expires (ms, 0: none). Returns 1 or 0 (none).
+var replaceRoomScript = redis.NewScript(publish + `
+local key = ARGV[1] .. 'room:' .. ARGV[2]
+if redis.call('EXISTS', key) == 0 then return 0 end
+redis.call('SET', key, ARGV[3])
+if tonumber(ARGV[4]) ~= 0 then redis.call('PEXPIREAT', key, tonumber(ARGV[4])) end
+publish('room_changed', '', ARGV[2], '')
+return 1
+`)
+
+// ARGV: prefix, name. Returns 1 or 0 (none).
+var deleteRoomScript = redis.NewScript(publish + `
+redis.call('SREM', ARGV[1] .. 'rooms', ARGV[2])
+if redis.call('DEL', ARGV[1] .. 'room:' .. ARGV[2]) == 0 then return 0 end
+publish('room_deleted', '', ARGV[2], '')
+return 1
+`)
+
+// The login buckets: a hash per key with the tokens left and when they
+// were counted. ARGV: prefix, burst, refill (ms), then the keys.
+const loginBucket = nowMs + `
+local p, burst, refill = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local function tokens(key)
+	local v = redis.call('HMGET', key, 'tokens', 'at')
+	if not v[1] then return burst end
+	return math.min(burst, tonumber(v[1]) + (now - tonumber(v[2])) / refill)
+end
+`
+
+// Returns the longest wait in ms.
+var loginWaitScript = redis.NewScript(loginBucket + `
+local wait = 0
+for i = 4, #ARGV do
+	local t = tokens(p .. 'login:' .. ARGV[i])
+	if t < 1 then wait = math.max(wait, math.ceil((1 - t) * refill)) end
+end
+return wait
+`)
+
+var loginFailedScript = redis.NewScript(loginBucket + `
+for i = 4, #ARGV do
+	local key = p .. 'login:' .. ARGV[i]
+	local t = tokens(key)
+	if t >= 1 then t = t - 1 end
+	redis.call('HSET', key, 'tokens', tostring(t), 'at', now)
+	redis.call('PEXPIRE', key, burst * refill)
+end
+return 0
+`)
+
+// ARGV: prefix, room, session, holder, ttl (ms). Returns 1 or 0 (no such
+// session).
+var hostPresentScript = redis.NewScript(nowMs + `
+local p, room, sess, holder = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+if redis.call('EXISTS', p .. 'sess:' .. sess) == 0 then return 0 end
+local untilMs = now + tonumber(ARGV[5])
+for key, member in pairs({[p .. 'host:' .. room] = sess .. '|' .. holder, [p .. 'hs:' .. sess] = room .. '|' .. holder}) do
+	redis.call('ZADD', key, untilMs, member)
+	redis.call('PEXPIREAT', key, untilMs, 'GT')
+	if redis.call('PTTL', key) < 0 then redis.call('PEXPIREAT', key, untilMs) end
+end
+return 1
+`)
+
+// ARGV: prefix, room, session, holder.
+var hostGoneScript = redis.NewScript(`
+local p, room, sess, holder = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+redis.call('ZREM', p .. 'host:' .. room, sess .. '|' .. holder)
+redis.call('ZREM', p .. 'hs:' .. sess, room .. '|' .. holder)
+return 1
+`)
+
+// ARGV: the key. Returns how many leases in it are live.
+var liveLeasesScript = redis.NewScript(nowMs + `
+redis.call('ZREMRANGEBYSCORE', ARGV[1], '-inf', now)
+return redis.call('ZCARD', ARGV[1])
+`)

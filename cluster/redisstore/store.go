@@ -1,0 +1,321 @@
+// Package redisstore keeps roomgate's shared state (cluster.Store) in
+// Redis, so that several gateways and media servers agree on it: one Redis
+// primary (7.0 or later), reached over TCP or TLS (rediss://).
+//
+// Changes travel as entries of one Redis stream, which every process tails
+// with XREAD BLOCK; after an outage a reader goes on from the last entry it
+// saw, so an event published while it was away still arrives.
+//
+// It must never log the Redis URL (it may hold a password), nor put a
+// token or a password into Redis: tokens are known by their id.
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/roomgate/roomgate/cluster"
+	"go.uber.org/zap"
+)
+
+// DefaultPrefix starts every key roomgate writes.
+const DefaultPrefix = "rg:"
+
+// Options say how to reach Redis.
+type Options struct {
+	// URL is redis://[user:password@]host:port[/db] or rediss://… for TLS.
+	URL string
+	// Prefix starts every key; default DefaultPrefix. Sites sharing one
+	// Redis keep apart by prefix.
+	Prefix string
+	// Logger hears of outages and recoveries; nil: none.
+	Logger *zap.Logger
+}
+
+// Store is a cluster.Store on Redis.
+type Store struct {
+	rdb    *redis.Client
+	prefix string
+	log    *zap.Logger
+}
+
+// Timeouts: an admission waits at most this long for Redis before it is
+// refused (fail closed) rather than hang.
+const (
+	dialTimeout = time.Second
+	ioTimeout   = 500 * time.Millisecond
+)
+
+// ParseURL checks a Redis URL without connecting; its errors never repeat
+// the URL, which may hold a password.
+func ParseURL(u string) (*redis.Options, error) {
+	o, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, errors.New("the redis URL must be redis://[user:password@]host:port[/db] or rediss://… for TLS")
+	}
+	return o, nil
+}
+
+// New connects lazily: it fails only on a malformed URL, so a process can
+// start while Redis is down and serve once it is back.
+func New(o Options) (*Store, error) {
+	ro, err := ParseURL(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
+	ro.PoolTimeout = time.Second
+	ro.MaxRetries = 1
+	ro.DisableIdentity = true // CLIENT SETINFO is noise in Redis's logs
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return &Store{rdb: redis.NewClient(ro), prefix: o.Prefix, log: o.Logger}, nil
+}
+
+// Close lets go of the connections.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+// Ping measures one round trip.
+func (s *Store) Ping(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return 0, unavailable(err)
+	}
+	return time.Since(start), nil
+}
+
+func unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &cluster.Unavailable{Err: err}
+}
+
+func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) *redis.Cmd {
+	return sc.Run(ctx, s.rdb, nil, append([]any{s.prefix}, args...)...)
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// OpenSession implements cluster.Store.
+func (s *Store) OpenSession(ctx context.Context, se cluster.Session, maxPerUser int) ([]string, error) {
+	ended, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	return ended, nil
+}
+
+// Session implements cluster.Store.
+func (s *Store) Session(ctx context.Context, id string) (cluster.Session, error) {
+	v, err := s.rdb.HMGet(ctx, s.prefix+"sess:"+id, "user", "addr", "exp").Result()
+	if err != nil {
+		return cluster.Session{}, unavailable(err)
+	}
+	user, _ := v[0].(string)
+	addr, _ := v[1].(string)
+	exp, _ := v[2].(string)
+	if user == "" {
+		return cluster.Session{}, cluster.ErrNotFound
+	}
+	a, err1 := netip.ParseAddr(addr)
+	e, err2 := strconv.ParseInt(exp, 10, 64)
+	if err1 != nil || err2 != nil {
+		return cluster.Session{}, fmt.Errorf("session %s in Redis is damaged", id)
+	}
+	if !time.Now().Before(time.UnixMilli(e)) {
+		return cluster.Session{}, cluster.ErrNotFound
+	}
+	return cluster.Session{ID: id, User: user, Addr: a, Expires: time.UnixMilli(e)}, nil
+}
+
+// EndSession implements cluster.Store.
+func (s *Store) EndSession(ctx context.Context, id, reason string) error {
+	n, err := s.run(ctx, endSessionScript, id, reason).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return cluster.ErrNotFound
+	}
+	return nil
+}
+
+// Revoke implements cluster.Store.
+func (s *Store) Revoke(ctx context.Context, id string, expires time.Time) error {
+	n, err := s.run(ctx, revokeScript, id, ms(expires), cluster.MaxRevoked).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n < 0 {
+		return cluster.ErrFull
+	}
+	return nil
+}
+
+// Revoked implements cluster.Store. An entry stays until its token has
+// expired, and an expired token fails verification anyway, so presence in
+// the list is the answer.
+func (s *Store) Revoked(ctx context.Context, id string) (bool, error) {
+	err := s.rdb.ZScore(ctx, s.prefix+"revoked", id).Err()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case err != nil:
+		return false, unavailable(err)
+	}
+	return true, nil
+}
+
+// CreateRoom implements cluster.Store.
+func (s *Store) CreateRoom(ctx context.Context, name string, data []byte, expires time.Time) error {
+	n, err := s.run(ctx, createRoomScript, name, data, ms(expires), cluster.MaxRooms).Int()
+	switch {
+	case err != nil:
+		return unavailable(err)
+	case n == 0:
+		return cluster.ErrExists
+	case n < 0:
+		return cluster.ErrFull
+	}
+	return nil
+}
+
+// ReplaceRoom implements cluster.Store.
+func (s *Store) ReplaceRoom(ctx context.Context, name string, data []byte, expires time.Time) error {
+	n, err := s.run(ctx, replaceRoomScript, name, data, ms(expires)).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return cluster.ErrNotFound
+	}
+	return nil
+}
+
+// DeleteRoom implements cluster.Store.
+func (s *Store) DeleteRoom(ctx context.Context, name string) error {
+	n, err := s.run(ctx, deleteRoomScript, name).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return cluster.ErrNotFound
+	}
+	return nil
+}
+
+// Room implements cluster.Store.
+func (s *Store) Room(ctx context.Context, name string) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.prefix+"room:"+name).Bytes()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, cluster.ErrNotFound
+	case err != nil:
+		return nil, unavailable(err)
+	}
+	return b, nil
+}
+
+// Rooms implements cluster.Store.
+func (s *Store) Rooms(ctx context.Context) ([][]byte, error) {
+	names, err := s.rdb.SMembers(ctx, s.prefix+"rooms").Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([][]byte, 0, len(names))
+	for start := 0; start < len(names); start += 500 {
+		keys := make([]string, 0, 500)
+		for _, n := range names[start:min(start+500, len(names))] {
+			keys = append(keys, s.prefix+"room:"+n)
+		}
+		vals, err := s.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		for _, v := range vals {
+			if str, ok := v.(string); ok {
+				out = append(out, []byte(str))
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) loginArgs(keys []string) []any {
+	args := []any{cluster.LoginBurst, cluster.LoginRefill.Milliseconds()}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
+}
+
+// LoginWait implements cluster.Store.
+func (s *Store) LoginWait(ctx context.Context, keys ...string) (time.Duration, error) {
+	n, err := s.run(ctx, loginWaitScript, s.loginArgs(keys)...).Int64()
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return time.Duration(n) * time.Millisecond, nil
+}
+
+// LoginFailed implements cluster.Store.
+func (s *Store) LoginFailed(ctx context.Context, keys ...string) error {
+	return unavailable(s.run(ctx, loginFailedScript, s.loginArgs(keys)...).Err())
+}
+
+// LoginSucceeded implements cluster.Store.
+func (s *Store) LoginSucceeded(ctx context.Context, key string) error {
+	return unavailable(s.rdb.Del(ctx, s.prefix+"login:"+key).Err())
+}
+
+// HostPresent implements cluster.Store.
+func (s *Store) HostPresent(ctx context.Context, room, sess, holder string, ttl time.Duration) error {
+	n, err := s.run(ctx, hostPresentScript, room, sess, holder, max(ttl.Milliseconds(), 1)).Int()
+	if err != nil {
+		return unavailable(err)
+	}
+	if n == 0 {
+		return cluster.ErrNotFound
+	}
+	return nil
+}
+
+// HostGone implements cluster.Store.
+func (s *Store) HostGone(ctx context.Context, room, sess, holder string) error {
+	return unavailable(s.run(ctx, hostGoneScript, room, sess, holder).Err())
+}
+
+// Hosted implements cluster.Store.
+func (s *Store) Hosted(ctx context.Context, room string) (bool, error) {
+	return s.leases(ctx, s.prefix+"host:"+room)
+}
+
+// SessionPresent implements cluster.Store.
+func (s *Store) SessionPresent(ctx context.Context, sess string) (bool, error) {
+	return s.leases(ctx, s.prefix+"hs:"+sess)
+}
+
+func (s *Store) leases(ctx context.Context, key string) (bool, error) {
+	n, err := liveLeasesScript.Run(ctx, s.rdb, nil, key).Int()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n > 0, nil
+}
+
+var _ cluster.Store = (*Store)(nil)

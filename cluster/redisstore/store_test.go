@@ -1,0 +1,47 @@
+package redisstore_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/cluster/clustertest"
+	"github.com/roomgate/roomgate/cluster/redisstore"
+	"github.com/roomgate/roomgate/internal/redisrun"
+)
+
+func open(t *testing.T, url, prefix string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	srv := redisrun.Start(t)
+	n := 0
+	clustertest.Run(t, func(t *testing.T) (cluster.Store, cluster.Store) {
+		// Each case under a prefix of its own, as a site of its own.
+		n++
+		prefix := fmt.Sprintf("t%d:", n)
+		return open(t, srv.URL(), prefix), open(t, srv.URL(), prefix)
+	})
+}
+
+func TestBadURL(t *testing.T) {
+	for _, u := range []string{"", "http://example.com", "redis://user:hunter2@[::1"} {
+		_, err := redisstore.New(redisstore.Options{URL: u})
+		if err == nil {
+			t.Fatalf("%q was taken", u)
+		}
+		if u != "" && len(u) > 10 && contains(err.Error(), "hunter2") {
+			t.Fatalf("the error repeats the password: %v", err)
+		}
+	}
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

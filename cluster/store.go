@@ -1,0 +1,130 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+)
+
+// Store is the state the gateways of one site share. Every method may fail
+// when the store cannot be reached; callers refuse what they cannot check
+// (fail closed) rather than guess.
+type Store interface {
+	// OpenSession records a host login. When the user already has
+	// maxPerUser live sessions, the oldest ones end (with an event) to make
+	// room; their ids are returned.
+	OpenSession(ctx context.Context, s Session, maxPerUser int) (ended []string, err error)
+	// Session returns the live session with this id, or ErrNotFound.
+	Session(ctx context.Context, id string) (Session, error)
+	// EndSession ends a live session, forgets its presence in rooms and
+	// publishes EventSessionEnded; ErrNotFound when there was none.
+	EndSession(ctx context.Context, id, reason string) error
+
+	// Revoke records that the token with this id must not be accepted until
+	// it expires anyway, and publishes EventRevoked. ErrFull when the list
+	// holds MaxRevoked live entries.
+	Revoke(ctx context.Context, id string, expires time.Time) error
+	// Revoked reports whether the token with this id was revoked.
+	Revoked(ctx context.Context, id string) (bool, error)
+
+	// CreateRoom stores a room that does not exist yet (ErrExists), live
+	// until expires (zero: until deleted); ErrFull beyond MaxRooms.
+	CreateRoom(ctx context.Context, name string, data []byte, expires time.Time) error
+	// ReplaceRoom replaces a room that exists (ErrNotFound) and publishes
+	// EventRoomChanged.
+	ReplaceRoom(ctx context.Context, name string, data []byte, expires time.Time) error
+	// DeleteRoom forgets a room (ErrNotFound) and publishes EventRoomDeleted.
+	DeleteRoom(ctx context.Context, name string) error
+	// Room returns a live room's data, or ErrNotFound.
+	Room(ctx context.Context, name string) ([]byte, error)
+	// Rooms returns every live room's data.
+	Rooms(ctx context.Context) ([][]byte, error)
+
+	// LoginWait says how long logins under any of keys must wait because
+	// of earlier failures; 0: go ahead.
+	LoginWait(ctx context.Context, keys ...string) (time.Duration, error)
+	// LoginFailed counts one failed login against each key.
+	LoginFailed(ctx context.Context, keys ...string) error
+	// LoginSucceeded forgets the failures counted against key.
+	LoginSucceeded(ctx context.Context, key string) error
+
+	// HostPresent records that host session sess is in room, held by
+	// holder (one gateway), for ttl: a holder renews it while the host is
+	// connected and sets the grace when the host leaves.
+	HostPresent(ctx context.Context, room, sess, holder string, ttl time.Duration) error
+	// HostGone forgets what holder recorded for sess in room.
+	HostGone(ctx context.Context, room, sess, holder string) error
+	// Hosted reports whether some host is present in room.
+	Hosted(ctx context.Context, room string) (bool, error)
+	// SessionPresent reports whether host session sess is present anywhere.
+	SessionPresent(ctx context.Context, sess string) (bool, error)
+
+	// Watch arranges for apply to be called, from one goroutine, with every
+	// event published after Watch returns, by any process, in order, until
+	// ctx ends. After an outage it goes on where it left off; when events
+	// may have been lost it calls apply with EventResync, after which the
+	// watcher should check what it holds against the store.
+	Watch(ctx context.Context, apply func(Event))
+}
+
+// Session is one host login: a user, bound to the address that logged in.
+type Session struct {
+	ID      string // the host token's jti
+	User    string
+	Addr    netip.Addr
+	Expires time.Time
+}
+
+// Event kinds.
+const (
+	EventRevoked       = "revoked"       // ID: a token id
+	EventSessionEnded  = "session_ended" // ID: a session id; Reason
+	EventRoomChanged   = "room_changed"  // Room
+	EventRoomDeleted   = "room_deleted"  // Room
+	EventResync        = "resync"        // events may have been missed
+	maxEventReasonSize = 200
+)
+
+// Event says that a shared fact changed.
+type Event struct {
+	Kind   string
+	ID     string
+	Room   string
+	Reason string
+}
+
+// Limits that every Store keeps.
+const (
+	// MaxRevoked bounds the revocation list; entries leave it when the
+	// token would have expired anyway.
+	MaxRevoked = 100_000
+	// MaxRooms bounds the rooms made through the API.
+	MaxRooms = 10_000
+)
+
+// Login failure limits: a bucket per key that holds LoginBurst failures
+// and lets one more through every LoginRefill.
+const (
+	LoginBurst  = 10
+	LoginRefill = 6 * time.Second
+)
+
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("exists already")
+	ErrFull     = errors.New("limit reached")
+)
+
+// Unavailable wraps an error that reaching the store caused, as opposed to
+// an answer from it (ErrNotFound and friends).
+type Unavailable struct{ Err error }
+
+func (u *Unavailable) Error() string { return "the shared state cannot be reached: " + u.Err.Error() }
+func (u *Unavailable) Unwrap() error { return u.Err }
+
+// IsUnavailable reports whether err means the store could not be reached.
+func IsUnavailable(err error) bool {
+	var u *Unavailable
+	return errors.As(err, &u)
+}

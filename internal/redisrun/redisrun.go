@@ -1,0 +1,109 @@
+// Package redisrun starts Debian's redis-server for a test, on a free
+// loopback port, and stops it when the test ends: the cluster tests run on
+// the real server, not a stand-in.
+package redisrun
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roomgate/roomgate/internal/caddyrun"
+)
+
+// Server is one redis-server process.
+type Server struct {
+	// Addr is host:port on loopback.
+	Addr string
+	dir  string
+	t    testing.TB
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start runs redis-server on a free port of 127.0.0.1 until the test ends.
+// It keeps nothing on disk unless the test restarts it with Restart.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatal("redis-server is not installed (.ci/run installs Debian's redis-server)")
+	}
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", caddyrun.FreePort(t)), dir: t.TempDir(), t: t}
+	s.start()
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// URL is the redis:// URL of the server.
+func (s *Server) URL() string { return "redis://" + s.Addr }
+
+func (s *Server) start() {
+	t := s.t
+	t.Helper()
+	_, port, _ := net.SplitHostPort(s.Addr)
+	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no"}
+	cmd := exec.Command("redis-server", args...)
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	ready := make(chan struct{})
+	var log strings.Builder
+	go func() {
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+				signalled = true
+				close(ready)
+			}
+		}
+		cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("redis-server exited:\n%s", log.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("redis-server did not start within 20 s")
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash would.
+func (s *Server) Kill() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+}
+
+// Restart starts the server again on the same port. With empty, it comes
+// back with nothing; otherwise with what its append-only file kept.
+func (s *Server) Restart(empty bool) {
+	s.t.Helper()
+	s.Kill()
+	if empty {
+		if err := os.RemoveAll(filepath.Join(s.dir, "appendonlydir")); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	s.start()
+}
