@@ -107,14 +107,26 @@ func (m *Memory) OpenSession(ctx context.Context, s Session, maxPerUser int) ([]
 	return ended, nil
 }
 
-// liveSessionsLocked drops user's expired sessions and returns the others.
+// liveSessionsLocked returns user's live sessions. An expired session
+// leaves the count, but stays (with its presence) until it is ended or
+// SessionKeep has passed: a host whose login expires during a call keeps
+// the room until they leave.
 func (m *Memory) liveSessionsLocked(user string, now time.Time) []string {
-	for _, id := range slices.Clone(m.byUser[user]) {
-		if s, ok := m.sessions[id]; !ok || !now.Before(s.Expires) {
+	ids := slices.DeleteFunc(m.byUser[user], func(id string) bool {
+		s, ok := m.sessions[id]
+		return !ok || !now.Before(s.Expires)
+	})
+	if len(ids) == 0 {
+		delete(m.byUser, user)
+	} else {
+		m.byUser[user] = ids
+	}
+	for id, s := range m.sessions {
+		if now.After(s.Expires.Add(SessionKeep)) {
 			m.endSessionLocked(id)
 		}
 	}
-	return m.byUser[user]
+	return ids
 }
 
 func (m *Memory) endSessionLocked(id string) (Session, bool) {
@@ -151,9 +163,9 @@ func (m *Memory) Session(ctx context.Context, id string) (Session, error) {
 // EndSession implements Store.
 func (m *Memory) EndSession(ctx context.Context, id, reason string) error {
 	m.mu.Lock()
-	s, ok := m.endSessionLocked(id)
+	_, ok := m.endSessionLocked(id)
 	m.mu.Unlock()
-	if !ok || !m.clock.Now().Before(s.Expires) {
+	if !ok {
 		return ErrNotFound
 	}
 	m.publish(Event{Kind: EventSessionEnded, ID: id, Reason: reason})
@@ -181,7 +193,7 @@ func (m *Memory) Revoke(ctx context.Context, id string, expires time.Time) error
 	}
 	m.revoked[id] = expires
 	m.mu.Unlock()
-	m.publish(Event{Kind: EventRevoked, ID: id})
+	m.publish(Event{Kind: EventRevoked, ID: id, Until: expires})
 	return nil
 }
 

@@ -17,8 +17,9 @@ type Store interface {
 	OpenSession(ctx context.Context, s Session, maxPerUser int) (ended []string, err error)
 	// Session returns the live session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
-	// EndSession ends a live session, forgets its presence in rooms and
-	// publishes EventSessionEnded; ErrNotFound when there was none.
+	// EndSession ends a session (live, or expired less than SessionKeep
+	// ago), forgets its presence in rooms and publishes EventSessionEnded;
+	// ErrNotFound when there was none.
 	EndSession(ctx context.Context, id, reason string) error
 
 	// Revoke records that the token with this id must not be accepted until
@@ -51,7 +52,9 @@ type Store interface {
 
 	// HostPresent records that host session sess is in room, held by
 	// holder (one gateway), for ttl: a holder renews it while the host is
-	// connected and sets the grace when the host leaves.
+	// connected and sets the grace when the host leaves. ErrNotFound when
+	// the session has ended; a session that expired during a call is still
+	// present until its host leaves.
 	HostPresent(ctx context.Context, room, sess, holder string, ttl time.Duration) error
 	// HostGone forgets what holder recorded for sess in room.
 	HostGone(ctx context.Context, room, sess, holder string) error
@@ -78,7 +81,7 @@ type Session struct {
 
 // Event kinds.
 const (
-	EventRevoked       = "revoked"       // ID: a token id
+	EventRevoked       = "revoked"       // ID: a token id; Until
 	EventSessionEnded  = "session_ended" // ID: a session id; Reason
 	EventRoomChanged   = "room_changed"  // Room
 	EventRoomDeleted   = "room_deleted"  // Room
@@ -92,6 +95,8 @@ type Event struct {
 	ID     string
 	Room   string
 	Reason string
+	// Until, with EventRevoked, is when the token expires.
+	Until time.Time
 }
 
 // Limits that every Store keeps.
@@ -101,6 +106,10 @@ const (
 	MaxRevoked = 100_000
 	// MaxRooms bounds the rooms made through the API.
 	MaxRooms = 10_000
+	// SessionKeep is how long an expired session is kept for the host who
+	// is still in a call: its token opens nothing new, but the room stays
+	// open until the host leaves.
+	SessionKeep = 12 * time.Hour
 )
 
 // Login failure limits: a bucket per key that holds LoginBurst failures

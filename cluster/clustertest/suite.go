@@ -29,6 +29,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"Sessions", testSessions},
 		{"SessionsPerUser", testSessionsPerUser},
 		{"SessionExpired", testSessionExpired},
+		{"ExpiredSessionKeepsItsHost", testExpiredSessionKeepsItsHost},
 		{"Revocation", testRevocation},
 		{"Rooms", testRooms},
 		{"RoomExpiry", testRoomExpiry},
@@ -176,11 +177,12 @@ func testRevocation(t *testing.T, a, b cluster.Store) {
 	if r, err := b.Revoked(ctx, "t1"); err != nil || r {
 		t.Fatalf("before revocation: %v %v", r, err)
 	}
-	must(t, a.Revoke(ctx, "t1", time.Now().Add(time.Hour)))
+	exp := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	must(t, a.Revoke(ctx, "t1", exp))
 	if r, err := b.Revoked(ctx, "t1"); err != nil || !r {
 		t.Fatalf("after revocation: %v %v", r, err)
 	}
-	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventRevoked || e.ID != "t1" {
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventRevoked || e.ID != "t1" || !e.Until.Equal(exp) {
 		t.Fatalf("event %+v", e)
 	}
 	// An expired token works nowhere already: nothing to keep.
@@ -367,5 +369,35 @@ func testWatchStops(t *testing.T, a, b cluster.Store) {
 	defer mu.Unlock()
 	if heard > 1 {
 		t.Fatalf("a cancelled watcher heard %d events", heard)
+	}
+}
+
+func testExpiredSessionKeepsItsHost(t *testing.T, a, b cluster.Store) {
+	s := session("s1", "alice")
+	s.Expires = time.Now().Add(50 * time.Millisecond)
+	_, err := a.OpenSession(ctx, s, 1)
+	must(t, err)
+	must(t, a.HostPresent(ctx, "standup", "s1", "g1", time.Minute))
+	time.Sleep(100 * time.Millisecond) // the login's own lifetime, not a condition
+	_, err = b.Session(ctx, "s1")
+	wantErr(t, err, cluster.ErrNotFound, "an expired session")
+	// A new login does not count the expired one, and the host who is
+	// still in the room keeps it open until they leave.
+	ended, err := b.OpenSession(ctx, session("s2", "alice"), 1)
+	must(t, err)
+	if len(ended) != 0 {
+		t.Fatalf("a new login ended the expired one: %v", ended)
+	}
+	must(t, b.HostPresent(ctx, "standup", "s1", "g1", time.Minute))
+	if h, _ := b.Hosted(ctx, "standup"); !h {
+		t.Fatal("the expired login's host no longer holds the room")
+	}
+	ev := watch(t, a)
+	must(t, b.EndSession(ctx, "s1", "login expired"))
+	if h, _ := a.Hosted(ctx, "standup"); h {
+		t.Fatal("hosted after the expired session ended")
+	}
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s1" {
+		t.Fatalf("event %+v", e)
 	}
 }

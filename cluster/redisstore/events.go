@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -80,7 +81,11 @@ func (s *Store) tail(ctx context.Context, last string, resync bool, apply func(c
 
 func eventOf(v map[string]any) cluster.Event {
 	str := func(k string) string { s, _ := v[k].(string); return s }
-	return cluster.Event{Kind: str("k"), ID: str("id"), Room: str("room"), Reason: str("reason")}
+	e := cluster.Event{Kind: str("k"), ID: str("id"), Room: str("room"), Reason: str("reason")}
+	if u, err := strconv.ParseInt(str("until"), 10, 64); err == nil && u > 0 {
+		e.Until = time.UnixMilli(u)
+	}
+	return e
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -13,8 +13,8 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
 // publish is the Lua helper that appends an event to the stream.
-const publish = `local function publish(kind, id, room, reason)
-	redis.call('XADD', ARGV[1] .. 'events', 'MAXLEN', '~', 100000, '*', 'k', kind, 'id', id, 'room', room, 'reason', reason)
+const publish = `local function publish(kind, id, room, reason, untilMs)
+	redis.call('XADD', ARGV[1] .. 'events', 'MAXLEN', '~', 100000, '*', 'k', kind, 'id', id, 'room', room, 'reason', reason, 'until', untilMs or 0)
 end
 `
 
@@ -34,12 +34,14 @@ const endSession = `local function endSession(id)
 end
 `
 
-// ARGV: prefix, id, user, addr, expires (ms), max per user.
+// ARGV: prefix, id, user, addr, expires (ms), max per user, keep (ms).
 var openSessionScript = redis.NewScript(nowMs + publish + endSession + `
 local p, id, user = ARGV[1], ARGV[2], ARGV[3]
 local exp, max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ukey = p .. 'user:' .. user
-for _, old in ipairs(redis.call('ZRANGEBYSCORE', ukey, '-inf', now)) do endSession(old) end
+-- Expired logins leave the count; their sessions stay (SessionKeep) for a
+-- host still in a call.
+redis.call('ZREMRANGEBYSCORE', ukey, '-inf', now)
 local ended = {}
 local n = redis.call('ZCARD', ukey)
 if n >= max then
@@ -51,7 +53,7 @@ if n >= max then
 end
 if exp > now then
 	redis.call('HSET', p .. 'sess:' .. id, 'user', user, 'addr', ARGV[4], 'exp', exp)
-	redis.call('PEXPIREAT', p .. 'sess:' .. id, exp)
+	redis.call('PEXPIREAT', p .. 'sess:' .. id, exp + tonumber(ARGV[7]))
 	redis.call('ZADD', ukey, exp, id)
 	redis.call('PEXPIREAT', ukey, exp, 'GT')
 	if redis.call('PTTL', ukey) < 0 then redis.call('PEXPIREAT', ukey, exp) end
@@ -74,7 +76,7 @@ if exp <= now then return 0 end
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
 if not redis.call('ZSCORE', key, ARGV[2]) and redis.call('ZCARD', key) >= tonumber(ARGV[4]) then return -1 end
 redis.call('ZADD', key, 'GT', exp, ARGV[2])
-publish('revoked', ARGV[2], '', '')
+publish('revoked', ARGV[2], '', '', exp)
 return 1
 `)
 

@@ -113,7 +113,7 @@ func ms(t time.Time) int64 {
 
 // OpenSession implements cluster.Store.
 func (s *Store) OpenSession(ctx context.Context, se cluster.Session, maxPerUser int) ([]string, error) {
-	ended, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser).StringSlice()
+	ended, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds()).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
