@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -123,8 +124,17 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("roomgate: metrics: %w", err)
 	}
 	g.stateKey = "gateway/" + secret.ID()
+	var sharing gateway.Sharing
+	switch app, err := ctx.AppIfConfigured("roomgate_cluster"); {
+	case err == nil:
+		c := app.(*Cluster)
+		sharing = gateway.Sharing{Store: c.store, Lease: presenceLease}
+		g.stateKey += "/" + c.key
+	case !errors.Is(err, caddy.ErrNotConfigured):
+		return err
+	}
 	st, _, err := gatewayStates.LoadOrNew(g.stateKey, func() (caddy.Destructor, error) {
-		return gateway.NewState(nil), nil
+		return gateway.NewState(nil, sharing), nil
 	})
 	if err != nil {
 		return err

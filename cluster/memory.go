@@ -207,6 +207,9 @@ func (m *Memory) Revoked(ctx context.Context, id string) (bool, error) {
 
 func (r memoryRoom) live(now time.Time) bool { return r.expires.IsZero() || now.Before(r.expires) }
 
+// Restored implements Store: a Memory loses nothing while it lives.
+func (m *Memory) Restored(ctx context.Context) error { return nil }
+
 // CreateRoom implements Store.
 func (m *Memory) CreateRoom(ctx context.Context, name string, data []byte, expires time.Time) error {
 	m.mu.Lock()

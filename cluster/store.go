@@ -26,8 +26,13 @@ type Store interface {
 	// it expires anyway, and publishes EventRevoked. ErrFull when the list
 	// holds MaxRevoked live entries.
 	Revoke(ctx context.Context, id string, expires time.Time) error
-	// Revoked reports whether the token with this id was revoked.
+	// Revoked reports whether the token with this id was revoked. It
+	// answers ErrReset when the store lost its data (a Redis restarted
+	// empty) and nobody has given it back its revocations yet.
 	Revoked(ctx context.Context, id string) (bool, error)
+	// Restored says that the revocations this process knows are in the
+	// store again, after ErrReset.
+	Restored(ctx context.Context) error
 
 	// CreateRoom stores a room that does not exist yet (ErrExists), live
 	// until expires (zero: until deleted); ErrFull beyond MaxRooms.
@@ -123,6 +128,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("exists already")
 	ErrFull     = errors.New("limit reached")
+	// ErrReset means that the store lost what it held and cannot vouch
+	// that a token is not revoked until someone calls Restored.
+	ErrReset = errors.New("the shared state was reset and its revocations are not restored yet")
 )
 
 // Unavailable wraps an error that reaching the store caused, as opposed to

@@ -2,19 +2,21 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
 // entry is the gateway's decision for one signalling request.
 type entry struct {
 	role    accesstoken.PeerRole
-	session *hostSession
+	session *cluster.Session    // a host's login
 	claims  *accesstoken.Claims // nil when the person came without a token
 	name    string
 	ejectAt time.Time
@@ -46,7 +48,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	addr := g.cfg.ClientIP(r)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	conn, e, rf := g.enter(addr, room, name, claims, cancel)
+	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, cancel)
 	if rf != nil {
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
 		g.state.countRefused(rf.code)
@@ -128,9 +130,13 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 	room, name, claims, _, rf := g.readSignalRequest(r)
 	if rf == nil {
 		var e entry
-		g.state.mu.Lock()
-		e, rf = g.decideLocked(g.cfg.ClientIP(r), room, name, claims, g.state.clock.Now())
-		g.state.mu.Unlock()
+		var apiRoom *Room
+		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims)
+		if rf == nil {
+			g.state.mu.Lock()
+			rf = g.roomRulesLocked(room, apiRoom, claims, &e)
+			g.state.mu.Unlock()
+		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
 				Room string `json:"room"`
@@ -143,61 +149,99 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 	rf.write(w)
 }
 
-// enter applies the room rules and, when they let the person in, registers
-// the connection in the same critical section, so that a logout cannot slip
-// between the decision and the registration.
-func (g *Gateway) enter(addr netip.Addr, room, name string, c *accesstoken.Claims, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
+// maxDecisions bounds how often one admission is decided again because
+// something was cut while it was being decided.
+const maxDecisions = 3
+
+// enter decides with the shared store whether the person may enter and,
+// when they may, registers the connection. An event that cuts connections
+// (a revocation, a logout, a deleted room) arriving between the decision
+// and the registration makes it decide again, so that nothing it would
+// have cut slips in.
+func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
 	st := g.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	now := st.clock.Now()
-	e, rf := g.decideLocked(addr, room, name, c, now)
-	if rf != nil {
-		return nil, e, rf
+	for range maxDecisions {
+		cuts := st.cuts.Load()
+		e, apiRoom, rf := g.decide(ctx, addr, room, name, c)
+		if rf != nil {
+			return nil, e, rf
+		}
+		st.mu.Lock()
+		if st.cuts.Load() != cuts {
+			st.mu.Unlock()
+			continue
+		}
+		conn, rf := g.registerLocked(addr, room, apiRoom, c, &e, cancel)
+		st.mu.Unlock()
+		return conn, e, rf
+	}
+	return nil, entry{}, &refusal{status: http.StatusServiceUnavailable, code: "busy",
+		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
+}
+
+// registerLocked applies the rules that count connections and registers
+// the connection.
+func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e *entry, cancel context.CancelFunc) (*liveConn, *refusal) {
+	st := g.state
+	if rf := g.roomRulesLocked(room, apiRoom, c, e); rf != nil {
+		return nil, rf
 	}
 	key := addrKey(addr)
 	if max := g.cfg.MaxConnsPerAddress; max > 0 && st.perAddr[key] >= max {
-		return nil, e, refuse(http.StatusTooManyRequests, "too_many_connections",
+		return nil, refuse(http.StatusTooManyRequests, "too_many_connections",
 			"too many signalling connections from this address")
 	}
 	if e.role == accesstoken.PeerLobby && st.lobbyFromLocked(key) >= maxLobbyPerAddress {
-		return nil, e, refuse(http.StatusTooManyRequests, "too_many_connections",
+		return nil, refuse(http.StatusTooManyRequests, "too_many_connections",
 			"this address is already waiting to be let in")
 	}
-	conn := &liveConn{room: room, session: e.session, cancel: cancel, addrKey: key, who: participant{
+	conn := &liveConn{room: room, cancel: cancel, addrKey: key, apiRoom: apiRoom != nil, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
 		IsAdmin:        e.role == accesstoken.PeerHost || e.role == accesstoken.PeerAdmin,
 	}, lobby: e.role == accesstoken.PeerLobby}
+	if e.session != nil {
+		conn.session = st.localSessionLocked(*e.session)
+	}
 	if c != nil {
 		conn.tokenID = c.ID
 	}
 	st.trackLocked(conn, e.ejectAt)
-	return conn, e, nil
-}
-
-func (g *Gateway) decideLocked(addr netip.Addr, room, name string, c *accesstoken.Claims, now time.Time) (entry, *refusal) {
-	e, rf := g.decidePersonLocked(addr, room, name, c, now)
-	if rf != nil {
-		return e, rf
+	if apiRoom != nil {
+		st.armRoomLocked(apiRoom)
 	}
-	return e, g.roomRulesLocked(room, c, &e, now)
+	return conn, nil
 }
 
-// roomRulesLocked applies what the room itself says: whether it exists, its
-// privacy, and its size. A person without credentials for a private room
-// that takes requests to join goes to its lobby: e's role becomes lobby.
-func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e *entry, now time.Time) *refusal {
-	r := g.state.rooms[room]
-	if r == nil || r.expired(now) {
-		if !g.cfg.RequireRooms {
-			return nil
-		}
-		return refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
+// decide applies, with what the shared store says now, the rules about the
+// person and reads the room's properties; nil when it is not an API room.
+func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims) (entry, *Room, *refusal) {
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	e, rf := g.decidePerson(ctx, addr, room, name, c)
+	if rf != nil {
+		return e, nil, rf
+	}
+	r, err := g.state.room(ctx, room)
+	if err != nil {
+		return e, nil, sharedRefusal(err)
+	}
+	if r == nil && g.cfg.RequireRooms {
+		return e, nil, refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
+	}
+	return e, r, nil
+}
+
+// roomRulesLocked applies what an API room itself says: its privacy, and
+// its size. A person without credentials for a private room that takes
+// requests to join goes to its lobby: e's role becomes lobby.
+func (g *Gateway) roomRulesLocked(room string, r *Room, c *accesstoken.Claims, e *entry) *refusal {
+	if r == nil {
+		return nil
 	}
 	// A private room needs a token for it, a global token, or a host login;
-	// decidePersonLocked has already checked whichever came.
+	// decidePerson has already checked whichever came.
 	if r.private() && c == nil {
 		if !r.EnableRequestToJoin {
 			return refuse(http.StatusForbidden, "private_room", "this room is private: join with an invitation link or log in")
@@ -217,38 +261,55 @@ func (g *Gateway) roomRulesLocked(room string, c *accesstoken.Claims, e *entry, 
 	return nil
 }
 
-func (g *Gateway) decidePersonLocked(addr netip.Addr, room, name string, c *accesstoken.Claims, now time.Time) (entry, *refusal) {
+func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims) (entry, *refusal) {
+	st := g.state
 	switch {
 	case c == nil:
 		if g.cfg.UserAuth {
 			return entry{}, refuse(http.StatusUnauthorized, "credentials_required", "log in or use a link with a token to join")
 		}
-		if g.cfg.HostProtected && !g.state.hostedLocked(room, g.cfg.HostGrace) {
-			return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
+		if g.cfg.HostProtected {
+			hosted, err := st.shared.Hosted(ctx, room)
+			if err != nil {
+				return entry{}, sharedRefusal(err)
+			}
+			if !hosted {
+				return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
+			}
 		}
 		return entry{role: accesstoken.PeerGuest, name: nameOr(name, "Guest")}, nil
 
 	case c.Role == accesstoken.RoleHost:
-		s := g.state.sessions[c.ID]
-		if s == nil {
+		s, err := st.shared.Session(ctx, c.ID)
+		if errors.Is(err, cluster.ErrNotFound) {
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
 		}
+		if err != nil {
+			return entry{}, sharedRefusal(err)
+		}
 		// Host rights need the token and a request from the address that logged in.
-		if s.addr != addr.Unmap() {
+		if s.Addr != addr.Unmap() {
 			return entry{}, refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
 		}
-		u := g.users[s.user]
+		u := g.users[s.User]
 		if u == nil {
-			g.state.endSessionLocked(s, "user removed from the configuration")
+			if err := st.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
+				return entry{}, sharedRefusal(err)
+			}
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
 		}
 		if !u.mayEnter(room) {
 			return entry{}, refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
 		}
-		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
+		return entry{role: accesstoken.PeerHost, session: &s, claims: c, name: nameOr(name, c.Name)}, nil
 
 	default:
-		if g.state.revokedLocked(c.ID) {
+		revoked, err := st.shared.Revoked(ctx, c.ID)
+		if err != nil {
+			st.sharedReset(err)
+			return entry{}, sharedRefusal(err)
+		}
+		if revoked {
 			return entry{}, refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked")
 		}
 		if !c.Global && c.Room != room {
@@ -259,7 +320,7 @@ func (g *Gateway) decidePersonLocked(addr netip.Addr, room, name string, c *acce
 			role = accesstoken.PeerAdmin
 		}
 		// A name in the token is the name the issuer vouched for.
-		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(now)}, nil
+		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(st.clock.Now())}, nil
 	}
 }
 

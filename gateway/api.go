@@ -153,9 +153,14 @@ func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 		tokenRefusal(err).write(w)
 		return
 	}
-	g.state.mu.Lock()
-	revoked := g.state.revokedLocked(c.ID)
-	g.state.mu.Unlock()
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	revoked, err := g.state.shared.Revoked(ctx, c.ID)
+	if err != nil {
+		g.state.sharedReset(err)
+		sharedRefusal(err).write(w)
+		return
+	}
 	if revoked {
 		refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked").write(w)
 		return
@@ -184,14 +189,25 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 		tokenRefusal(err).write(w)
 		return
 	}
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
 	if c.Role == accesstoken.RoleHost {
-		g.state.endSession(c.ID, "its token was revoked")
+		if err := g.state.endSession(ctx, c.ID, "its token was revoked"); err != nil {
+			sharedRefusal(err).write(w)
+			return
+		}
 	}
-	list := g.state.revoke(c.ID, c.ExpiresAt.Time)
+	// The store tells every gateway, this one included, which cuts the
+	// connections that came in with the token.
+	if err := g.state.shared.Revoke(ctx, c.ID, c.ExpiresAt.Time); err != nil {
+		g.log.Warn("revoking a token", zap.Error(err))
+		sharedRefusal(err).write(w)
+		return
+	}
 	if g.cfg.Store != nil {
-		if err := g.cfg.Store.Store(r.Context(), revokedKey, list); err != nil {
+		if err := g.cfg.Store.Store(r.Context(), revokedKey, g.state.revokedSnapshot()); err != nil {
 			g.log.Error("keeping the revocation list", zap.Error(err))
-			refuse(http.StatusInternalServerError, "internal", "the token is revoked here, but could not be kept for a restart").write(w)
+			refuse(http.StatusInternalServerError, "internal", "the token is revoked, but this gateway could not keep a copy for a restart").write(w)
 			return
 		}
 	}

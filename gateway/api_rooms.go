@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
@@ -46,16 +50,38 @@ func (c *roomChange) apply(r *Room, now time.Time) *refusal {
 	return nil
 }
 
-// saveRoomsLocked persists the rooms; the caller holds the state's lock.
-func (g *Gateway) saveRoomsLocked(r *http.Request) *refusal {
-	if g.cfg.Store == nil {
+// keepRooms copies the rooms to Caddy's storage, for an in-memory store
+// (one process); a store that keeps itself needs no copy.
+func (g *Gateway) keepRooms(ctx context.Context) *refusal {
+	if g.cfg.Store == nil || g.state.lease != 0 {
 		return nil
 	}
-	if err := g.cfg.Store.Store(r.Context(), roomsKey, g.state.roomsSnapshotLocked()); err != nil {
+	list, err := g.state.rooms(ctx)
+	if err == nil {
+		b, _ := json.Marshal(list)
+		err = g.cfg.Store.Store(ctx, roomsKey, b)
+	}
+	if err != nil {
 		g.log.Error("keeping the rooms", zap.Error(err))
-		return refuse(http.StatusInternalServerError, "internal", "the change is made here, but could not be kept for a restart")
+		return refuse(http.StatusInternalServerError, "internal", "the change is made, but could not be kept for a restart")
 	}
 	return nil
+}
+
+// roomStored answers what the shared store said to a change of a room,
+// and keeps the rooms for a restart when it was made.
+func (g *Gateway) roomStored(ctx context.Context, err error) *refusal {
+	switch {
+	case errors.Is(err, cluster.ErrExists):
+		return refuse(http.StatusConflict, "room_exists", "a room of that name exists")
+	case errors.Is(err, cluster.ErrFull):
+		return refuse(http.StatusConflict, "too_many_rooms", "the room limit is reached; delete rooms first")
+	case errors.Is(err, cluster.ErrNotFound):
+		return refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
+	case err != nil:
+		return sharedRefusal(err)
+	}
+	return g.keepRooms(ctx)
 }
 
 // serveCreateRoom is POST /api/v1/room.
@@ -66,8 +92,6 @@ func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := g.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
 	now := st.clock.Now()
 	room := &Room{Privacy: "public", Created: now.Unix()}
 	if c.RoomName != nil && *c.RoomName != "" {
@@ -79,20 +103,14 @@ func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "bad_room", "roomName must be 1-64 of A-Z a-z 0-9 _ -").write(w)
 		return
 	}
-	if old := st.rooms[room.Name]; old != nil && !old.expired(now) {
-		refuse(http.StatusConflict, "room_exists", "a room of that name exists").write(w)
-		return
-	}
-	if len(st.rooms) >= maxRooms {
-		refuse(http.StatusConflict, "too_many_rooms", "the room limit is reached; delete rooms first").write(w)
-		return
-	}
 	if rf := c.apply(room, now); rf != nil {
 		rf.write(w)
 		return
 	}
-	st.putRoomLocked(room)
-	if rf := g.saveRoomsLocked(r); rf != nil {
+	ctx, cancel := st.sharedCtx(r.Context())
+	defer cancel()
+	b, _ := json.Marshal(room)
+	if rf := g.roomStored(ctx, st.shared.CreateRoom(ctx, room.Name, b, room.expires())); rf != nil {
 		rf.write(w)
 		return
 	}
@@ -101,40 +119,42 @@ func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 
 // serveListRooms is GET /api/v1/rooms.
 func (g *Gateway) serveListRooms(w http.ResponseWriter, r *http.Request) {
-	st := g.state
-	st.mu.Lock()
-	now := st.clock.Now()
-	list := make([]Room, 0, len(st.rooms))
-	for _, room := range st.rooms {
-		if !room.expired(now) {
-			list = append(list, *room)
-		}
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	list, err := g.state.rooms(ctx)
+	if err != nil {
+		sharedRefusal(err).write(w)
+		return
 	}
-	st.mu.Unlock()
 	slices.SortFunc(list, func(a, b Room) int { return strings.Compare(a.Name, b.Name) })
 	writeJSON(w, http.StatusOK, list)
 }
 
-// roomLocked finds a live API room or writes a 404.
-func (g *Gateway) roomLocked(w http.ResponseWriter, name string) *Room {
-	room := g.state.rooms[name]
-	if room == nil || room.expired(g.state.clock.Now()) {
-		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
+// findRoom reads a live API room, or writes a 404 (or a 503 without the
+// shared state) and returns nil.
+func (g *Gateway) findRoom(ctx context.Context, w http.ResponseWriter, name string) *Room {
+	room, err := g.state.room(ctx, name)
+	if err != nil {
+		sharedRefusal(err).write(w)
 		return nil
+	}
+	if room == nil {
+		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
 	}
 	return room
 }
 
 // serveGetRoom is GET /api/v1/room/{name}.
 func (g *Gateway) serveGetRoom(w http.ResponseWriter, r *http.Request, name string) {
-	g.state.mu.Lock()
-	defer g.state.mu.Unlock()
-	if room := g.roomLocked(w, name); room != nil {
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	if room := g.findRoom(ctx, w, name); room != nil {
 		writeJSON(w, http.StatusOK, room)
 	}
 }
 
-// servePatchRoom is PATCH /api/v1/room/{name}: nothing changes unless all of it can.
+// servePatchRoom is PATCH /api/v1/room/{name}: nothing changes unless all
+// of it can. Two changes to one room at once: the last one wins whole.
 func (g *Gateway) servePatchRoom(w http.ResponseWriter, r *http.Request, name string) {
 	var c roomChange
 	if rf := readJSON(w, r, &c); rf != nil {
@@ -145,55 +165,56 @@ func (g *Gateway) servePatchRoom(w http.ResponseWriter, r *http.Request, name st
 		refuse(http.StatusBadRequest, "bad_room", "a room cannot be renamed").write(w)
 		return
 	}
-	st := g.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	room := g.roomLocked(w, name)
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	room := g.findRoom(ctx, w, name)
 	if room == nil {
 		return
 	}
-	next := *room
-	if rf := c.apply(&next, st.clock.Now()); rf != nil {
+	if rf := c.apply(room, g.state.clock.Now()); rf != nil {
 		rf.write(w)
 		return
 	}
-	st.putRoomLocked(&next)
-	if rf := g.saveRoomsLocked(r); rf != nil {
+	b, _ := json.Marshal(room)
+	if rf := g.roomStored(ctx, g.state.shared.ReplaceRoom(ctx, name, b, room.expires())); rf != nil {
 		rf.write(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, next)
+	writeJSON(w, http.StatusOK, room)
 }
 
 // serveDeleteRoom is DELETE /api/v1/room/{name}: the room goes, and its
-// meeting ends for everyone in it.
+// meeting ends for everyone in it, on every gateway.
 func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name string) {
-	st := g.state
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if g.roomLocked(w, name) == nil {
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	if !accesstoken.ValidRoom(name) {
+		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
 		return
 	}
-	st.deleteRoomLocked(name, "deleted through the API")
-	if rf := g.saveRoomsLocked(r); rf != nil {
+	if rf := g.roomStored(ctx, g.state.shared.DeleteRoom(ctx, name)); rf != nil {
 		rf.write(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// serveParticipants is GET /api/v1/room/{name}/participants: who is connected now.
+// serveParticipants is GET /api/v1/room/{name}/participants: who is
+// connected now through this gateway.
 func (g *Gateway) serveParticipants(w http.ResponseWriter, r *http.Request, name string) {
 	if !accesstoken.ValidRoom(name) {
 		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
 		return
 	}
+	if g.cfg.RequireRooms {
+		ctx, cancel := g.state.sharedCtx(r.Context())
+		defer cancel()
+		if g.findRoom(ctx, w, name) == nil {
+			return
+		}
+	}
 	st := g.state
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.rooms[name] == nil && g.cfg.RequireRooms {
-		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
-		return
-	}
 	writeJSON(w, http.StatusOK, st.participantsLocked(name))
 }

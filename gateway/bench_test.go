@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -15,7 +16,7 @@ import (
 // a guest with a room token: parsing, token verification, room rules,
 // registration, minting the admission and rewriting the headers.
 func BenchmarkAdmission(b *testing.B) {
-	st := NewState(nil)
+	st := NewState(nil, Sharing{})
 	g, err := New(Config{UserAuth: true, Users: []User{{Name: "alice", Hash: []byte("$2a$04$FXBPchSO6DzdTb8Mq7oIreOr51uAyBhE1l1SBrcC9n.mjcVSYtuFu")}},
 		ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("127.0.0.2") }}, secret, st)
 	if err != nil {
@@ -42,14 +43,16 @@ func BenchmarkAdmission(b *testing.B) {
 // participant limit, while 5,000 people are connected to other rooms: what
 // counting the room's participants costs when the gateway is busy.
 func BenchmarkAdmissionToAFullishRoom(b *testing.B) {
-	st := NewState(nil)
+	st := NewState(nil, Sharing{})
 	g, err := New(Config{ClientIP: func(*http.Request) netip.Addr { return netip.MustParseAddr("127.0.0.2") },
 		MaxConnsPerAddress: -1}, secret, st)
 	if err != nil {
 		b.Fatal(err)
 	}
+	if err := st.shared.CreateRoom(context.Background(), "big", []byte(`{"roomName":"big","privacy":"public","maxParticipants":1048576}`), time.Time{}); err != nil {
+		b.Fatal(err)
+	}
 	st.mu.Lock()
-	st.putRoomLocked(&Room{Name: "big", MaxParticipants: 1 << 20})
 	for range 5000 {
 		st.trackLocked(&liveConn{room: "other", addrKey: "127.0.0.3", cancel: func() {}}, time.Time{})
 	}

@@ -45,8 +45,12 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		g.users[u.Name] = &u
 	}
 	st.logger.Store(cfg.Logger)
-	st.loadRevoked(context.Background(), cfg.Store, cfg.Logger)
-	st.loadRooms(context.Background(), cfg.Store, cfg.Logger)
+	// Bounded: the shared store may be out of reach at start; the gateway
+	// then starts anyway, refuses admissions, and catches up when it answers.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
+	defer cancel()
+	st.loadRevoked(ctx, cfg.Store, cfg.Logger)
+	st.loadRooms(ctx, cfg.Store, cfg.Logger)
 	return g, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -42,8 +43,8 @@ func newRig(t *testing.T, cfg Config) *rig {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(time.Unix(1_800_000_000, 0))
 	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
-	r := &rig{t: t, clock: clock, st: NewState(clock), ended: make(chan string, 64), pwHash: hash, upgrade: make(chan *upstreamCall, 1)}
-	r.st.sessionEnded = func(_, reason string) { r.ended <- reason }
+	r := &rig{t: t, clock: clock, st: NewState(clock, Sharing{}), ended: make(chan string, 64), pwHash: hash, upgrade: make(chan *upstreamCall, 1)}
+	r.st.sessionEnded = func(reason string) { r.ended <- reason }
 	if cfg.Users == nil {
 		cfg.Users = []User{{Name: "alice", Hash: hash}}
 	}
@@ -159,16 +160,13 @@ func TestGraceKeepsTheRoomOpenThenEndsTheSession(t *testing.T) {
 	} else {
 		g.leave()
 	}
-	if !r.st.Allowlisted(netip.MustParseAddr("127.0.0.1")) {
-		t.Fatal("the host's address left the allowlist within the grace")
+	if _, err := r.st.shared.Session(context.Background(), mustVerify(t, r, tok).ID); err != nil {
+		t.Fatalf("the host's login ended within the grace: %v", err)
 	}
 	r.clock.Advance(2 * time.Second)
 	r.waitEnded("host left")
 	if _, code := r.join("127.0.0.2", "standup", ""); code != http.StatusForbidden {
 		t.Fatalf("guest after the grace: %d", code)
-	}
-	if r.st.Allowlisted(netip.MustParseAddr("127.0.0.1")) {
-		t.Fatal("the host's address is still on the allowlist")
 	}
 	if _, code := r.join("127.0.0.1", "standup", tok); code != http.StatusUnauthorized {
 		t.Fatalf("the ended session's token: %d", code)
@@ -206,9 +204,6 @@ func TestLoginExpiringDuringACallKeepsTheHostUntilTheyLeave(t *testing.T) {
 	}
 	h.leave()
 	r.waitEnded("login expired")
-	if r.st.Allowlisted(netip.MustParseAddr("127.0.0.1")) {
-		t.Fatal("expired session's address still allowlisted")
-	}
 }
 
 func TestLogoutCutsTheHostsConnectionsOnly(t *testing.T) {
@@ -217,7 +212,7 @@ func TestLogoutCutsTheHostsConnectionsOnly(t *testing.T) {
 	h1, _ := r.join("127.0.0.1", "standup", tok)
 	h2, _ := r.join("127.0.0.1", "retro", tok)
 	g, _ := r.join("127.0.0.2", "standup", "")
-	r.g.state.endSession(mustVerify(t, r, tok).ID, "logged out")
+	r.g.state.endSession(context.Background(), mustVerify(t, r, tok).ID, "logged out")
 	r.waitEnded("logged out")
 	if !h1.cut() || !h2.cut() {
 		t.Fatal("the host's connections stayed open after logout")
@@ -271,7 +266,7 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 		r.g.ServeHTTP(w, req, nil)
 		return w
 	}
-	for i := range failureBurst {
+	for i := range cluster.LoginBurst {
 		if w := try(); w.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, w.Code)
 		}
@@ -280,7 +275,7 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "6" {
 		t.Fatalf("over the limit: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	r.clock.Advance(failureRefill)
+	r.clock.Advance(cluster.LoginRefill)
 	if w := try(); w.Code != http.StatusUnauthorized {
 		t.Fatalf("after a refill: %d", w.Code)
 	}

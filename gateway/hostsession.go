@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
@@ -12,7 +15,14 @@ import (
 // the oldest.
 const maxSessionsPerUser = 16
 
-// hostSession is one login of one host, bound to the address it came from.
+// presenceForever is the lease of a host's presence when nothing can
+// outlive this process: it lasts until the gateway lets go.
+const presenceForever = 100 * 365 * 24 * time.Hour
+
+// hostSession is one login of one host, as this gateway holds it while the
+// host has signalling connections here (and for the grace after the last).
+// The login itself, bound to the address it came from, lives in the shared
+// store.
 type hostSession struct {
 	id      string // the host token's jti
 	user    string
@@ -20,93 +30,70 @@ type hostSession struct {
 	expires time.Time
 	ended   bool
 
-	conns int                  // established signalling connections
+	conns int                  // established signalling connections here
 	rooms map[string]*presence // where the host is, or was within the grace
 	grace clockwork.Timer      // runs while conns == 0 after the host left
-	timer clockwork.Timer      // fires at expires
 }
 
-// presence is a host's connections in one room and when the last one ended.
+// presence is a host's connections in one room.
 type presence struct {
 	conns int
-	left  time.Time
 }
 
 func (s *hostSession) stopTimers() {
 	if s.grace != nil {
 		s.grace.Stop()
 	}
-	if s.timer != nil {
-		s.timer.Stop()
-	}
 }
 
-// openSession starts a session for user from addr, valid until expires.
-func (st *State) openSession(id, user string, addr netip.Addr, expires time.Time) *hostSession {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if old := st.byUser[user]; len(old) >= maxSessionsPerUser {
-		st.endSessionLocked(old[0], "replaced by a newer login")
+// openSession records a login of user from addr, valid until expires.
+func (st *State) openSession(ctx context.Context, id, user string, addr netip.Addr, expires time.Time) error {
+	_, err := st.shared.OpenSession(ctx, cluster.Session{ID: id, User: user, Addr: addr.Unmap(), Expires: expires}, maxSessionsPerUser)
+	if err != nil {
+		return err
 	}
-	s := &hostSession{id: id, user: user, addr: addr.Unmap(), expires: expires, rooms: map[string]*presence{}}
-	st.sessions[id] = s
-	st.byUser[user] = append(st.byUser[user], s)
-	st.allowlist[s.addr]++
-	s.timer = st.clock.AfterFunc(expires.Sub(st.clock.Now()), func() {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		// A host in a call keeps the room until they leave; the token itself
-		// can no longer open new connections.
-		if s.conns == 0 {
-			st.endSessionLocked(s, "login expired")
-		}
-	})
 	st.log().Info("host logged in", zap.String("user", user))
+	return nil
+}
+
+// endSession ends a login on every gateway: its address leaves the
+// allowlist and every gateway cuts the host's connections when it hears.
+func (st *State) endSession(ctx context.Context, id, reason string) error {
+	err := st.shared.EndSession(ctx, id, reason)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return nil // over already
+	}
+	return err
+}
+
+// localSessionLocked returns this gateway's record of a live session,
+// making it on the host's first connection here.
+func (st *State) localSessionLocked(cs cluster.Session) *hostSession {
+	s := st.sessions[cs.ID]
+	if s == nil {
+		s = &hostSession{id: cs.ID, user: cs.User, addr: cs.Addr, expires: cs.Expires, rooms: map[string]*presence{}}
+		st.sessions[cs.ID] = s
+	}
 	return s
 }
 
-// EndSession ends the session with this id, if it is live.
-func (st *State) endSession(id, reason string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+// sessionEndedLocked applies an ended session here: the host's signalling
+// connections close and the record goes.
+func (st *State) sessionEndedLocked(id, reason string) {
+	st.cuts.Add(1)
 	if s := st.sessions[id]; s != nil {
-		st.endSessionLocked(s, reason)
-	}
-}
-
-// endSessionLocked takes the session's address off the allowlist, closes the
-// host's own signalling connections and forgets the session, so its token
-// stops working.
-func (st *State) endSessionLocked(s *hostSession, reason string) {
-	if s.ended {
-		return
-	}
-	s.ended = true
-	s.stopTimers()
-	delete(st.sessions, s.id)
-	list := st.byUser[s.user]
-	for i, x := range list {
-		if x == s {
-			list = append(list[:i:i], list[i+1:]...)
-			break
+		s.ended = true
+		s.stopTimers()
+		delete(st.sessions, id)
+		for c := range st.conns {
+			if c.session == s {
+				c.closeLocked()
+			}
 		}
 	}
-	if len(list) == 0 {
-		delete(st.byUser, s.user)
-	} else {
-		st.byUser[s.user] = list
-	}
-	if st.allowlist[s.addr]--; st.allowlist[s.addr] <= 0 {
-		delete(st.allowlist, s.addr)
-	}
-	for c := range st.conns {
-		if c.session == s {
-			c.closeLocked()
-		}
-	}
-	st.log().Info("host session ended", zap.String("user", s.user), zap.String("reason", reason))
+	st.log().Info("host session ended", zap.String("reason", reason))
 	if st.sessionEnded != nil {
-		st.sessionEnded(s.user, reason)
+		st.sessionEnded(reason)
 	}
 }
 
@@ -125,40 +112,122 @@ func (st *State) hostArrivedLocked(s *hostSession, room string) {
 	}
 }
 
-// hostLeftLocked counts a host connection gone; when it was the last, the
-// session ends after the grace unless the host comes back.
-func (st *State) hostLeftLocked(s *hostSession, room string, grace time.Duration) {
-	s.conns--
-	now := st.clock.Now()
-	if p := s.rooms[room]; p != nil {
-		if p.conns--; p.conns == 0 {
-			p.left = now
-		}
+// hostPresent tells the shared store that the host is in room, for as long
+// as this gateway's word lasts.
+func (st *State) hostPresent(s *hostSession, room string, ttl time.Duration) {
+	ctx, cancel := st.sharedCtx(context.Background())
+	defer cancel()
+	if err := st.shared.HostPresent(ctx, room, s.id, st.holder, ttl); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		st.log().Warn("recording a host's presence", zap.Error(err))
 	}
-	if s.conns > 0 || s.ended {
-		return
-	}
-	if !now.Before(s.expires) {
-		st.endSessionLocked(s, "login expired")
-		return
-	}
-	s.grace = st.clock.AfterFunc(grace, func() {
-		st.mu.Lock()
-		defer st.mu.Unlock()
-		if s.conns == 0 {
-			st.endSessionLocked(s, "host left")
-		}
-	})
 }
 
-// hostedLocked reports whether a host is in room, or left it less than the
-// grace ago.
-func (st *State) hostedLocked(room string, grace time.Duration) bool {
-	now := st.clock.Now()
-	for _, s := range st.sessions {
-		if p := s.rooms[room]; p != nil && (p.conns > 0 || now.Sub(p.left) < grace) {
-			return true
+func (st *State) presenceLease() time.Duration {
+	if st.lease == 0 {
+		return presenceForever
+	}
+	return st.lease
+}
+
+// hostLeftLocked counts a host connection gone. It returns what to tell
+// the shared store once the lock is let go: the room stays hosted for the
+// grace, and when this was the host's last connection here, the session
+// ends after the grace unless the host comes back (here or elsewhere).
+func (st *State) hostLeftLocked(s *hostSession, room string, grace time.Duration) func() {
+	s.conns--
+	var after []func()
+	if p := s.rooms[room]; p != nil {
+		if p.conns--; p.conns == 0 && !s.ended {
+			after = append(after, func() { st.hostPresent(s, room, max(grace, time.Millisecond)) })
 		}
 	}
-	return false
+	if s.conns == 0 && !s.ended {
+		if !st.clock.Now().Before(s.expires) {
+			after = append(after, func() { st.endSessionQuietly(s.id, "login expired") })
+		} else {
+			s.grace = st.clock.AfterFunc(grace, func() { st.graceOver(s) })
+		}
+	}
+	return func() {
+		for _, f := range after {
+			f()
+		}
+	}
+}
+
+// graceOver runs when a host has had no connection here for the grace: this
+// gateway lets go of the host's rooms, and the session ends unless the
+// host is connected through another gateway.
+func (st *State) graceOver(s *hostSession) {
+	st.mu.Lock()
+	if s.conns > 0 || s.ended {
+		st.mu.Unlock()
+		return
+	}
+	rooms := make([]string, 0, len(s.rooms))
+	for r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	st.mu.Unlock()
+
+	ctx, cancel := st.sharedCtx(context.Background())
+	defer cancel()
+	for _, r := range rooms {
+		if err := st.shared.HostGone(ctx, r, s.id, st.holder); err != nil {
+			st.log().Warn("letting go of a host's presence", zap.Error(err))
+		}
+	}
+	elsewhere, err := st.shared.SessionPresent(ctx, s.id)
+	if err != nil {
+		st.log().Warn("asking where a host is", zap.Error(err))
+	}
+	if err == nil && !elsewhere {
+		st.endSessionQuietly(s.id, "host left")
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s.conns == 0 && st.sessions[s.id] == s {
+		delete(st.sessions, s.id)
+	}
+}
+
+// endSessionQuietly ends a session from a timer, logging what fails.
+func (st *State) endSessionQuietly(id, reason string) {
+	ctx, cancel := st.sharedCtx(context.Background())
+	defer cancel()
+	if err := st.endSession(ctx, id, reason); err != nil {
+		st.log().Warn("ending a host session", zap.String("reason", reason), zap.Error(err))
+	}
+}
+
+// renewPresence renews, every third of the lease, this gateway's word that
+// its connected hosts are in their rooms.
+func (st *State) renewPresence(ctx context.Context) {
+	t := st.clock.NewTicker(st.lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.Chan():
+		}
+		type held struct {
+			s    *hostSession
+			room string
+		}
+		var list []held
+		st.mu.Lock()
+		for _, s := range st.sessions {
+			for r, p := range s.rooms {
+				if p.conns > 0 && !s.ended {
+					list = append(list, held{s, r})
+				}
+			}
+		}
+		st.mu.Unlock()
+		for _, h := range list {
+			st.hostPresent(h.s, h.room, st.lease)
+		}
+	}
 }

@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/roomgate/roomgate/cluster"
 )
 
 // refusal is an answer that turns someone away: a status, a code a program
@@ -41,4 +44,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// clusterRetryAfter is what a refusal for want of the shared state asks
+// people to wait.
+const clusterRetryAfter = 2 * time.Second
+
+// sharedRefusal answers a request that needed the shared state and could
+// not have it: nobody is let in on a guess (fail closed).
+func sharedRefusal(err error) *refusal {
+	if errors.Is(err, cluster.ErrFull) {
+		return &refusal{status: http.StatusServiceUnavailable, code: "limit_reached",
+			message: "a limit of the shared state is reached; try again later", retryAfter: time.Minute}
+	}
+	return &refusal{status: http.StatusServiceUnavailable, code: "cluster_unavailable",
+		message: "the service cannot check access right now; try again in a moment", retryAfter: clusterRetryAfter}
 }

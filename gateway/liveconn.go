@@ -21,6 +21,7 @@ type liveConn struct {
 	who     participant // for the participants API
 	lobby   bool        // waiting to be let in: not in the room yet
 	addrKey string      // the client's address, as perAddr counts it
+	apiRoom bool        // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded
@@ -66,20 +67,28 @@ func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 }
 
 // upgraded marks the connection as established: the upstream accepted it.
+// A host's arrival is recorded in the shared store before the browser hears
+// of it, so a guest it invites next finds the room hosted.
 func (st *State) upgraded(c *liveConn) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if c.established || c.closed {
+		st.mu.Unlock()
 		return
 	}
 	c.established = true
 	c.who.JoinedAt = st.clock.Now()
-	if c.session != nil {
-		if c.session.ended {
+	s := c.session
+	if s != nil {
+		if s.ended {
 			c.closeLocked()
+			st.mu.Unlock()
 			return
 		}
-		st.hostArrivedLocked(c.session, c.room)
+		st.hostArrivedLocked(s, c.room)
+	}
+	st.mu.Unlock()
+	if s != nil {
+		st.hostPresent(s, c.room, st.presenceLease())
 	}
 }
 
@@ -96,7 +105,6 @@ func (st *State) hijacked(c *liveConn, nc net.Conn) {
 // release forgets a connection whose proxying has ended.
 func (st *State) release(c *liveConn, grace time.Duration) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if _, ok := st.conns[c]; ok {
 		decrement(st.perAddr, c.addrKey)
 		if c.lobby {
@@ -105,6 +113,10 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 		delete(st.byRoom[c.room], c)
 		if len(st.byRoom[c.room]) == 0 {
 			delete(st.byRoom, c.room)
+			if t, ok := st.roomExpiry[c.room]; ok {
+				t.timer.Stop()
+				delete(st.roomExpiry, c.room)
+			}
 		}
 	}
 	delete(st.conns, c)
@@ -113,8 +125,13 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	}
 	c.closed = true
 	c.cancel()
+	var after func()
 	if c.established && c.session != nil {
-		st.hostLeftLocked(c.session, c.room, grace)
+		after = st.hostLeftLocked(c.session, c.room, grace)
+	}
+	st.mu.Unlock()
+	if after != nil {
+		after()
 	}
 }
 

@@ -64,7 +64,7 @@ func TestStreamConnHidesCopyShortcutsAndSerializesWrites(t *testing.T) {
 // counts are right while people are connected, and nothing is left behind
 // once they are gone.
 func TestConnectionIndexesFollowJoinsAndLeaves(t *testing.T) {
-	st := NewState(nil)
+	st := NewState(nil, Sharing{})
 	mk := func(room, addr string, lobby bool) *liveConn {
 		c := &liveConn{room: room, addrKey: addr, lobby: lobby, cancel: func() {}}
 		st.mu.Lock()

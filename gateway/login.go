@@ -70,7 +70,12 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 		g.log.Error("minting a host token", zap.Error(err))
 		return "", time.Time{}, refuse(http.StatusInternalServerError, "internal", "the login could not be completed")
 	}
-	st.openSession(claims.ID, u.Name, addr, exp)
+	if err := st.openSession(r.Context(), claims.ID, u.Name, addr, exp); err != nil {
+		g.log.Warn("recording a login", zap.Error(err))
+		rf := sharedRefusal(err)
+		st.countLogin(rf.code)
+		return "", time.Time{}, rf
+	}
 	st.countLogin("ok")
 	return token, exp, nil
 }
@@ -79,7 +84,14 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 // limits, and returns the user.
 func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*User, *refusal) {
 	st := g.state
-	if wait := st.guard.retryAfter(addr, c.Username); wait > 0 {
+	ctx, cancel := st.sharedCtx(r.Context())
+	defer cancel()
+	addrKey, userKey := "a:"+addrKey(addr), "u:"+c.Username
+	wait, err := st.shared.LoginWait(ctx, addrKey, userKey)
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	if wait > 0 {
 		return nil, &refusal{status: http.StatusTooManyRequests, code: "too_many_attempts",
 			message: "too many failed logins; try again later", retryAfter: wait}
 	}
@@ -89,12 +101,19 @@ func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*
 	}
 	u := g.checkPassword(c.Username, c.Password)
 	st.guard.release()
+	// bcrypt took a second: the store gets a fresh deadline.
+	ctx, cancel = st.sharedCtx(r.Context())
+	defer cancel()
 	if u == nil {
-		st.guard.failed(addr, c.Username)
+		if err := st.shared.LoginFailed(ctx, addrKey, userKey); err != nil {
+			g.log.Warn("counting a failed login", zap.Error(err))
+		}
 		g.log.Info("login refused", zap.String("reason", "wrong username or password"))
 		return nil, errBadCredentials
 	}
-	st.guard.succeeded(u.Name)
+	if err := st.shared.LoginSucceeded(ctx, userKey); err != nil {
+		g.log.Warn("forgetting failed logins", zap.Error(err))
+	}
 	return u, nil
 }
 
@@ -169,7 +188,12 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "not_a_host_token", "only a host token can log out").write(w)
 		return
 	}
-	g.state.endSession(claims.ID, "logged out")
+	ctx, cancel := g.state.sharedCtx(r.Context())
+	defer cancel()
+	if err := g.state.endSession(ctx, claims.ID, "logged out"); err != nil {
+		sharedRefusal(err).write(w)
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

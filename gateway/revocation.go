@@ -3,14 +3,12 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
-
-// maxRevoked bounds the revocation list; revoked tokens are kept only until
-// they would have expired anyway.
-const maxRevoked = 100_000
 
 // revokedKey is where the revocation list is kept in the Store.
 const revokedKey = "roomgate/revoked_tokens.json"
@@ -21,24 +19,19 @@ type Store interface {
 	Store(ctx context.Context, key string, value []byte) error
 }
 
-// revokedLocked reports whether the token with this id was revoked.
-func (st *State) revokedLocked(id string) bool {
-	_, ok := st.revoked[id]
-	return ok
-}
-
-// revoke records a token as revoked until exp and cuts the live connections
-// that came in with it. It returns the list to persist.
-func (st *State) revoke(id string, exp time.Time) []byte {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+// revokedHeardLocked records a revocation this gateway heard of, until the
+// token's expiry, and cuts the live connections that came in with it.
+func (st *State) revokedHeardLocked(id string, exp time.Time) {
+	st.cuts.Add(1)
 	now := st.clock.Now()
-	for k, e := range st.revoked {
-		if now.After(e) {
-			delete(st.revoked, k)
+	if _, ok := st.revoked[id]; !ok && len(st.revoked) >= cluster.MaxRevoked {
+		for k, e := range st.revoked {
+			if now.After(e) {
+				delete(st.revoked, k)
+			}
 		}
 	}
-	if len(st.revoked) < maxRevoked {
+	if exp.After(now) && len(st.revoked) < cluster.MaxRevoked {
 		st.revoked[id] = exp
 	}
 	for c := range st.conns {
@@ -46,6 +39,12 @@ func (st *State) revoke(id string, exp time.Time) []byte {
 			c.closeLocked()
 		}
 	}
+}
+
+// revokedSnapshot is the list of revocations to keep in Caddy's storage.
+func (st *State) revokedSnapshot() []byte {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	b, _ := json.Marshal(st.revoked)
 	return b
 }
@@ -65,22 +64,69 @@ func loadStored[T any](ctx context.Context, s Store, key, what string, log *zap.
 	return v, true
 }
 
-// loadRevoked reads the persisted list, once, into a fresh State.
+// loadRevoked reads the persisted list, once, into a fresh State, and
+// gives the shared store whatever of it the store does not know: a
+// revocation never lapses because a store lost its data.
 func (st *State) loadRevoked(ctx context.Context, s Store, log *zap.Logger) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if st.revokedLoaded || s == nil {
+		st.mu.Unlock()
 		return
 	}
 	st.revokedLoaded = true
 	m, ok := loadStored[map[string]time.Time](ctx, s, revokedKey, "the list of revoked tokens", log)
-	if !ok {
-		return
-	}
 	now := st.clock.Now()
 	for k, e := range m {
-		if e.After(now) && len(st.revoked) < maxRevoked {
+		if ok && e.After(now) && len(st.revoked) < cluster.MaxRevoked {
 			st.revoked[k] = e
 		}
 	}
+	st.mu.Unlock()
+	st.restoreRevoked(ctx)
+}
+
+// restoreRevoked gives the shared store the revocations it lacks.
+func (st *State) restoreRevoked(ctx context.Context) {
+	st.mu.Lock()
+	list := make(map[string]time.Time, len(st.revoked))
+	for k, e := range st.revoked {
+		list[k] = e
+	}
+	st.mu.Unlock()
+	restored := 0
+	for id, exp := range list {
+		known, err := st.shared.Revoked(ctx, id)
+		if errors.Is(err, cluster.ErrReset) {
+			known, err = false, nil
+		}
+		if err == nil && !known {
+			err = st.shared.Revoke(ctx, id, exp)
+			restored++
+		}
+		if err != nil {
+			st.log().Warn("giving the shared state back its revocations", zap.Error(err))
+			return
+		}
+	}
+	if err := st.shared.Restored(ctx); err != nil {
+		st.log().Warn("marking the shared state's revocations restored", zap.Error(err))
+		return
+	}
+	if restored > 0 {
+		st.log().Info("gave the shared state back revocations it had lost", zap.Int("count", restored))
+	}
+}
+
+// sharedReset starts giving the shared store back its revocations, once
+// at a time, when it answered that it lost them (ErrReset).
+func (st *State) sharedReset(err error) {
+	if !errors.Is(err, cluster.ErrReset) || !st.restoring.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer st.restoring.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
+		defer cancel()
+		st.restoreRevoked(ctx)
+	}()
 }

@@ -3,13 +3,13 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
-
-// maxRooms bounds the rooms made through the API.
-const maxRooms = 10_000
 
 // roomsKey is where API rooms are kept in the Store.
 const roomsKey = "roomgate/rooms.json"
@@ -30,70 +30,126 @@ func (r *Room) expired(now time.Time) bool {
 	return r.ExpireUnixSec != 0 && now.Unix() >= r.ExpireUnixSec
 }
 
-// putRoomLocked adds or replaces a room and arms its expiry.
-func (st *State) putRoomLocked(r *Room) {
-	if t := st.roomTimers[r.Name]; t != nil {
-		t.Stop()
-		delete(st.roomTimers, r.Name)
+func (r *Room) expires() time.Time {
+	if r.ExpireUnixSec == 0 {
+		return time.Time{}
 	}
-	st.rooms[r.Name] = r
-	if r.ExpireUnixSec != 0 {
-		name := r.Name
-		st.roomTimers[name] = st.clock.AfterFunc(time.Unix(r.ExpireUnixSec, 0).Sub(st.clock.Now()), func() {
-			st.mu.Lock()
-			defer st.mu.Unlock()
-			if cur := st.rooms[name]; cur == r {
-				st.deleteRoomLocked(name, "the room expired")
-			}
-		})
-	}
+	return time.Unix(r.ExpireUnixSec, 0)
 }
 
-// deleteRoomLocked forgets a room and ends its meeting: every signalling
-// connection in it is cut.
-func (st *State) deleteRoomLocked(name, reason string) {
-	if t := st.roomTimers[name]; t != nil {
-		t.Stop()
-		delete(st.roomTimers, name)
+// roomTimer cuts the people in an API room here when it expires.
+type roomTimer struct {
+	at    int64 // the room's ExpireUnixSec
+	timer clockwork.Timer
+}
+
+// room reads an API room from the shared store; nil when there is none.
+func (st *State) room(ctx context.Context, name string) (*Room, error) {
+	b, err := st.shared.Room(ctx, name)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return nil, nil
 	}
-	delete(st.rooms, name)
+	if err != nil {
+		return nil, err
+	}
+	var r Room
+	if err := json.Unmarshal(b, &r); err != nil {
+		st.log().Error("a room in the shared state is damaged", zap.String("room", name), zap.Error(err))
+		return nil, err
+	}
+	if r.expired(st.clock.Now()) {
+		return nil, nil
+	}
+	return &r, nil
+}
+
+// rooms reads every live API room from the shared store.
+func (st *State) rooms(ctx context.Context) ([]Room, error) {
+	list, err := st.shared.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := st.clock.Now()
+	out := make([]Room, 0, len(list))
+	for _, b := range list {
+		var r Room
+		if json.Unmarshal(b, &r) == nil && !r.expired(now) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// armRoomLocked cuts the people here in room r when it expires; the store
+// forgets the room by itself.
+func (st *State) armRoomLocked(r *Room) {
+	old, armed := st.roomExpiry[r.Name]
+	if armed && old.at == r.ExpireUnixSec {
+		return
+	}
+	if armed {
+		old.timer.Stop()
+		delete(st.roomExpiry, r.Name)
+	}
+	if r.ExpireUnixSec == 0 {
+		return
+	}
+	name := r.Name
+	var t roomTimer
+	t = roomTimer{at: r.ExpireUnixSec, timer: st.clock.AfterFunc(r.expires().Sub(st.clock.Now()), func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if cur, ok := st.roomExpiry[name]; ok && cur.timer == t.timer {
+			st.roomClosedLocked(name, "the room expired")
+		}
+	})}
+	st.roomExpiry[name] = t
+}
+
+// roomClosedLocked ends a room's meeting here: every signalling connection
+// in it is cut.
+func (st *State) roomClosedLocked(name, reason string) {
+	st.cuts.Add(1)
+	if t, ok := st.roomExpiry[name]; ok {
+		t.timer.Stop()
+		delete(st.roomExpiry, name)
+	}
 	for c := range st.byRoom[name] {
 		c.closeLocked()
 	}
 	st.log().Info("room closed", zap.String("room", name), zap.String("reason", reason))
 }
 
-// roomsSnapshotLocked is the room list to persist.
-func (st *State) roomsSnapshotLocked() []byte {
-	list := make([]*Room, 0, len(st.rooms))
-	for _, r := range st.rooms {
-		list = append(list, r)
-	}
-	b, _ := json.Marshal(list)
-	return b
-}
-
-// loadRooms reads the persisted rooms, once, into a fresh State.
+// loadRooms reads the rooms kept in Caddy's storage, once, into the
+// in-memory store of a fresh State. A store that keeps itself (Redis) is
+// the rooms' only home: a copy here could bring back a room deleted
+// elsewhere.
 func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.roomsLoaded || s == nil {
+	if st.roomsLoaded || s == nil || st.lease != 0 {
+		st.mu.Unlock()
 		return
 	}
 	st.roomsLoaded = true
+	st.mu.Unlock()
 	list, ok := loadStored[[]*Room](ctx, s, roomsKey, "the rooms", log)
 	if !ok {
 		return
 	}
 	now := st.clock.Now()
 	for _, r := range list {
-		if r != nil && !r.expired(now) && len(st.rooms) < maxRooms {
-			st.putRoomLocked(r)
+		if r == nil || r.expired(now) {
+			continue
+		}
+		b, _ := json.Marshal(r)
+		if err := st.shared.CreateRoom(ctx, r.Name, b, r.expires()); err != nil && !errors.Is(err, cluster.ErrExists) {
+			log.Warn("loading a kept room", zap.String("room", r.Name), zap.Error(err))
 		}
 	}
 }
 
-// participantsLocked lists the people connected to a room now.
+// participantsLocked lists the people connected to a room through this
+// gateway now.
 func (st *State) participantsLocked(room string) []participant {
 	out := []participant{}
 	for c := range st.byRoom[room] {

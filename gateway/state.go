@@ -1,31 +1,51 @@
 package gateway
 
 import (
-	"net/netip"
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
-// State is what a gateway keeps across config reloads: host sessions (and
-// with them the allowlist of host addresses), the live signalling
-// connections, and the login limits. The caddymodule package keeps one per
-// master secret in a usage pool, so `caddy reload` drops no login and no call.
+// State is what a gateway keeps across config reloads: its live signalling
+// connections, the host sessions those belong to, and its hold on the
+// shared state (cluster.Store) where host sessions, revocations, API rooms
+// and login limits live. The caddymodule package keeps one per master
+// secret and store in a usage pool, so `caddy reload` drops no login and no
+// call.
+//
+// Rule: nothing calls the shared store while holding mu. Events from the
+// store take mu to cut connections, and the in-memory store delivers them
+// before the call that caused them returns.
 type State struct {
 	clock  clockwork.Clock
 	logger atomic.Pointer[zap.Logger]
 	guard  *loginGuard
+	shared cluster.Store
+	// holder names this gateway in the shared record of where hosts are.
+	holder string
+	// lease is how long this gateway's word that a host is in a room lasts
+	// unless renewed: how long a gateway that died keeps its hosts' rooms
+	// open. Zero: held until let go (one process: the store dies with it).
+	lease time.Duration
+	stop  context.CancelFunc
+	// cuts counts the events that cut connections (revocations, ended
+	// sessions, deleted rooms). An admission checked against the store
+	// before one of them arrived decides again.
+	cuts atomic.Uint64
+	// restoring is set while the store is given back its revocations.
+	restoring atomic.Bool
 
-	mu       sync.Mutex
-	sessions map[string]*hostSession   // by session id (the host token's jti)
-	byUser   map[string][]*hostSession // oldest first
-	// allowlist counts the live host sessions per address. Host rights need a
-	// request from one of these addresses and the session's own token.
-	allowlist map[netip.Addr]int
-	conns     map[*liveConn]struct{}
+	mu sync.Mutex
+	// sessions are the host sessions with connections here, or within the
+	// grace after their last one, by session id (the host token's jti).
+	sessions map[string]*hostSession
+	conns    map[*liveConn]struct{}
 	// byRoom holds the same connections by room, so that counting a room's
 	// people costs the room's size, not the whole gateway's.
 	byRoom map[string]map[*liveConn]struct{}
@@ -34,55 +54,70 @@ type State struct {
 	// waiting in a lobby.
 	perAddr      map[string]int
 	lobbyPerAddr map[string]int
-	// revoked holds revoked token ids until their expiry.
+	// revoked is every revocation this gateway heard of, until expiry: the
+	// copy kept in Caddy's storage, which a store that lost its data is
+	// given back.
 	revoked       map[string]time.Time
 	revokedLoaded bool
-	// rooms are the rooms made through the API.
-	rooms       map[string]*Room
-	roomTimers  map[string]clockwork.Timer
+	// roomExpiry arms, per API room that has people here, the cut at its
+	// expiry.
+	roomExpiry  map[string]roomTimer
 	roomsLoaded bool
 
 	tally tally // outcome counters, for metrics
 
 	// sessionEnded, when set (in tests), hears of every session that ends.
-	sessionEnded func(user, reason string)
+	sessionEnded func(reason string)
+}
+
+// Sharing says where a State keeps what every gateway of the site must see.
+type Sharing struct {
+	// Store is the shared state; nil: a cluster.Memory of this State's own.
+	Store cluster.Store
+	// Lease is how long a host's presence recorded by this gateway lasts
+	// unless renewed; 0: until let go (right only for an in-memory store).
+	Lease time.Duration
 }
 
 // NewState makes an empty State on the given clock (nil: the real one).
-func NewState(clock clockwork.Clock) *State {
+func NewState(clock clockwork.Clock, sh Sharing) *State {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
+	if sh.Store == nil {
+		sh.Store, sh.Lease = cluster.NewMemory(clock), 0
+	}
+	ctx, stop := context.WithCancel(context.Background())
 	st := &State{
 		clock:        clock,
 		guard:        newLoginGuard(clock),
+		shared:       sh.Store,
+		holder:       accesstoken.NewID()[:16],
+		lease:        sh.Lease,
+		stop:         stop,
 		sessions:     map[string]*hostSession{},
-		byUser:       map[string][]*hostSession{},
-		allowlist:    map[netip.Addr]int{},
 		conns:        map[*liveConn]struct{}{},
 		byRoom:       map[string]map[*liveConn]struct{}{},
 		perAddr:      map[string]int{},
 		lobbyPerAddr: map[string]int{},
 		revoked:      map[string]time.Time{},
-		rooms:        map[string]*Room{},
-		roomTimers:   map[string]clockwork.Timer{},
+		roomExpiry:   map[string]roomTimer{},
 	}
 	st.logger.Store(zap.NewNop())
+	st.shared.Watch(ctx, st.apply)
+	if st.lease > 0 {
+		go st.renewPresence(ctx)
+	}
 	return st
 }
 
 func (st *State) log() *zap.Logger { return st.logger.Load() }
 
-// Allowlisted reports whether addr belongs to a live host session.
-func (st *State) Allowlisted(addr netip.Addr) bool {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	return st.allowlist[addr.Unmap()] > 0
-}
-
-// Destruct stops the State's timers; it runs when no gateway uses it any more.
-// Live connections are left to the proxy that carries them.
+// Destruct stops the State's timers and its watch on the shared store; it
+// runs when no gateway uses it any more. Live connections are left to the
+// proxy that carries them.
 func (st *State) Destruct() error {
+	st.stop()
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, s := range st.sessions {
@@ -93,8 +128,15 @@ func (st *State) Destruct() error {
 			c.eject.Stop()
 		}
 	}
-	for _, t := range st.roomTimers {
-		t.Stop()
+	for _, t := range st.roomExpiry {
+		t.timer.Stop()
 	}
 	return nil
+}
+
+// sharedTimeout bounds one call to the shared store from a request.
+const sharedTimeout = 2 * time.Second
+
+func (st *State) sharedCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, sharedTimeout)
 }

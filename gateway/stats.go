@@ -1,6 +1,10 @@
 package gateway
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // Stats are the gateway's figures, for metrics. The maps' keys are a fixed
 // set (roles and refusal codes), never a room, a person or an address.
@@ -11,8 +15,9 @@ type Stats struct {
 	Refused map[string]uint64
 	// Logins counts login attempts, by outcome: "ok" or a refusal code.
 	Logins map[string]uint64
-	// Sessions and Connections are the host sessions and proxied signalling
-	// connections open now; Rooms the rooms made through the API.
+	// Sessions and Connections are the host sessions with connections
+	// here and the proxied signalling connections open now; Rooms the
+	// rooms made through the API (on the whole site).
 	Sessions, Connections, Rooms int
 }
 
@@ -46,8 +51,13 @@ func (st *State) Stats() Stats {
 	s := Stats{Admitted: copyCounts(st.tally.admitted), Refused: copyCounts(st.tally.refused), Logins: copyCounts(st.tally.logins)}
 	st.tally.mu.Unlock()
 	st.mu.Lock()
-	s.Sessions, s.Connections, s.Rooms = len(st.sessions), len(st.conns), len(st.rooms)
+	s.Sessions, s.Connections = len(st.sessions), len(st.conns)
 	st.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if rooms, err := st.shared.Rooms(ctx); err == nil {
+		s.Rooms = len(rooms)
+	}
 	return s
 }
 

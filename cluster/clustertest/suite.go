@@ -174,6 +174,7 @@ func testSessionExpired(t *testing.T, a, b cluster.Store) {
 
 func testRevocation(t *testing.T, a, b cluster.Store) {
 	ev := watch(t, b)
+	must(t, a.Restored(ctx))
 	if r, err := b.Revoked(ctx, "t1"); err != nil || r {
 		t.Fatalf("before revocation: %v %v", r, err)
 	}
@@ -331,6 +332,7 @@ func testPresence(t *testing.T, a, b cluster.Store) {
 }
 
 func testEventsInOrder(t *testing.T, a, b cluster.Store) {
+	must(t, a.Restored(ctx))
 	ev := watch(t, a)
 	evB := watch(t, b)
 	const n = 50

@@ -80,6 +80,14 @@ publish('revoked', ARGV[2], '', '', exp)
 return 1
 `)
 
+// ARGV: prefix, id. Returns 1 (revoked), 0, or -1 (the store lost its
+// data: no ready marker).
+var revokedScript = redis.NewScript(`
+if redis.call('EXISTS', ARGV[1] .. 'ready') == 0 then return -1 end
+if redis.call('ZSCORE', ARGV[1] .. 'revoked', ARGV[2]) then return 1 end
+return 0
+`)
+
 // ARGV: prefix, name, data, expires (ms, 0: none), max. Returns 1, 0
 // (exists) or -1 (full).
 var createRoomScript = redis.NewScript(nowMs + `

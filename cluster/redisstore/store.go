@@ -169,16 +169,22 @@ func (s *Store) Revoke(ctx context.Context, id string, expires time.Time) error 
 
 // Revoked implements cluster.Store. An entry stays until its token has
 // expired, and an expired token fails verification anyway, so presence in
-// the list is the answer.
+// the list is the answer. A Redis without the ready marker has lost its
+// data since the last Restored.
 func (s *Store) Revoked(ctx context.Context, id string) (bool, error) {
-	err := s.rdb.ZScore(ctx, s.prefix+"revoked", id).Err()
+	n, err := s.run(ctx, revokedScript, id).Int()
 	switch {
-	case errors.Is(err, redis.Nil):
-		return false, nil
 	case err != nil:
 		return false, unavailable(err)
+	case n < 0:
+		return false, cluster.ErrReset
 	}
-	return true, nil
+	return n == 1, nil
+}
+
+// Restored implements cluster.Store.
+func (s *Store) Restored(ctx context.Context) error {
+	return unavailable(s.rdb.Set(ctx, s.prefix+"ready", "1", 0).Err())
 }
 
 // CreateRoom implements cluster.Store.

@@ -1,9 +1,12 @@
 package redisstore_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomgate/roomgate/cluster"
 	"github.com/roomgate/roomgate/cluster/clustertest"
@@ -45,3 +48,26 @@ func TestBadURL(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestEmptiedRedisAnswersResetUntilRestored(t *testing.T) {
+	srv := redisrun.Start(t)
+	s := open(t, srv.URL(), "")
+	ctx := context.Background()
+	if _, err := s.Revoked(ctx, "t1"); !errors.Is(err, cluster.ErrReset) {
+		t.Fatalf("a Redis nobody restored: %v", err)
+	}
+	if err := s.Restored(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, "t1", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(false)
+	if r, err := s.Revoked(ctx, "t1"); err != nil || !r {
+		t.Fatalf("after a restart with its data: %v %v", r, err)
+	}
+	srv.Restart(true)
+	if _, err := s.Revoked(ctx, "t1"); !errors.Is(err, cluster.ErrReset) {
+		t.Fatalf("after a restart without its data: %v", err)
+	}
+}
