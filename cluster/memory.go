@@ -26,7 +26,11 @@ type Memory struct {
 	rooms    map[string]memoryRoom
 	logins   map[string]*rate.Limiter
 	// presence is until when each holder keeps each host session in each room.
-	presence map[presenceKey]time.Time
+	presence  map[presenceKey]time.Time
+	nodes     map[string]memoryNode
+	pins      map[string]memoryPin
+	locked    map[string]time.Time
+	deadlines map[string]time.Time
 
 	// wmu orders deliveries: one event reaches every watcher before the next.
 	wmu      sync.Mutex
@@ -51,14 +55,18 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		clock = clockwork.NewRealClock()
 	}
 	return &Memory{
-		clock:    clock,
-		sessions: map[string]Session{},
-		byUser:   map[string][]string{},
-		revoked:  map[string]time.Time{},
-		rooms:    map[string]memoryRoom{},
-		logins:   map[string]*rate.Limiter{},
-		presence: map[presenceKey]time.Time{},
-		watchers: map[*watcher]struct{}{},
+		clock:     clock,
+		sessions:  map[string]Session{},
+		byUser:    map[string][]string{},
+		revoked:   map[string]time.Time{},
+		rooms:     map[string]memoryRoom{},
+		logins:    map[string]*rate.Limiter{},
+		presence:  map[presenceKey]time.Time{},
+		nodes:     map[string]memoryNode{},
+		pins:      map[string]memoryPin{},
+		locked:    map[string]time.Time{},
+		deadlines: map[string]time.Time{},
+		watchers:  map[*watcher]struct{}{},
 	}
 }
 

@@ -68,6 +68,34 @@ type Store interface {
 	// SessionPresent reports whether host session sess is present anywhere.
 	SessionPresent(ctx context.Context, sess string) (bool, error)
 
+	// RegisterNode records a media node as live for ttl, with what a
+	// gateway needs to send it a room; the node renews it while it runs.
+	// held are the rooms the node serves, with the epoch of the pin it
+	// serves them under; RegisterNode returns those no longer pinned to it
+	// at that epoch, whose copy the node must end.
+	RegisterNode(ctx context.Context, n Node, ttl time.Duration, held map[string]int64) (lost []string, err error)
+	// LeaveNode forgets a node at once (it is stopping).
+	LeaveNode(ctx context.Context, id string) error
+	// Nodes lists the live nodes.
+	Nodes(ctx context.Context) ([]Node, error)
+	// Pin returns the node room is on. A room on no live node is pinned,
+	// atomically, to the first live node of choices, under an epoch larger
+	// than any it had; ErrNotFound when none of them is live.
+	Pin(ctx context.Context, room string, choices []string) (Pin, error)
+	// Unpin forgets room's pin if it is still node's at epoch (the room
+	// emptied).
+	Unpin(ctx context.Context, room, node string, epoch int64) error
+
+	// RoomLocked and SetRoomLocked keep a room's lock beyond the node that
+	// serves it, so the room is still locked after it moves to another.
+	RoomLocked(ctx context.Context, room string) (bool, error)
+	SetRoomLocked(ctx context.Context, room string, locked bool) error
+
+	// EjectDeadline returns when a peer who came with token id must be
+	// removed: the first deadline proposed for that token, so that coming
+	// back (another gateway, another node) does not start the clock again.
+	EjectDeadline(ctx context.Context, id string, proposed time.Time) (time.Time, error)
+
 	// Watch arranges for apply to be called, from one goroutine, with every
 	// event published after Watch returns, by any process, in order, until
 	// ctx ends. After an outage it goes on where it left off; when events
@@ -83,6 +111,31 @@ type Session struct {
 	Addr    netip.Addr
 	Expires time.Time
 }
+
+// Node is a media server as gateways see it.
+type Node struct {
+	ID string `json:"id"`
+	// Signal is where a gateway's reverse_proxy sends a room's signalling.
+	Signal string `json:"signal"`
+	// Region groups nodes near each other; gateways prefer their own.
+	Region string `json:"region,omitempty"`
+	// TURN are the TURN URLs handed to peers of the node's rooms.
+	TURN []string `json:"turn,omitempty"`
+	// Load is how many peers the node serves.
+	Load int `json:"load"`
+}
+
+// Pin is the node a room is on, and the epoch of that placement: every
+// new placement of a room has a larger one, so a node can refuse an
+// admission made for an older one.
+type Pin struct {
+	Node  Node
+	Epoch int64
+}
+
+// PinTTL is how long a room's pin lasts without an admission, when its
+// node does not forget it first.
+const PinTTL = 24 * time.Hour
 
 // Event kinds.
 const (

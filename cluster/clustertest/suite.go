@@ -37,6 +37,10 @@ func Run(t *testing.T, newPair Pair) {
 		{"Presence", testPresence},
 		{"EventsInOrder", testEventsInOrder},
 		{"WatchStops", testWatchStops},
+		{"Pinning", testPinning},
+		{"NodeLeaseLapses", testNodeLeaseLapses},
+		{"ConcurrentFirstJoinsAgree", testConcurrentFirstJoinsAgree},
+		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -401,5 +405,141 @@ func testExpiredSessionKeepsItsHost(t *testing.T, a, b cluster.Store) {
 	}
 	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s1" {
 		t.Fatalf("event %+v", e)
+	}
+}
+
+func node(id string) cluster.Node {
+	return cluster.Node{ID: id, Signal: "10.0.0.1:7880", Region: "eu", TURN: []string{"turn:" + id + ".example.com:3478"}}
+}
+
+func testPinning(t *testing.T, a, b cluster.Store) {
+	if _, err := a.Pin(ctx, "standup", []string{"n1"}); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("a pin with no live node: %v", err)
+	}
+	for _, id := range []string{"n1", "n2"} {
+		lost, err := a.RegisterNode(ctx, node(id), time.Minute, nil)
+		must(t, err)
+		if len(lost) != 0 {
+			t.Fatalf("a node holding nothing lost %v", lost)
+		}
+	}
+	nodes, err := b.Nodes(ctx)
+	must(t, err)
+	if len(nodes) != 2 || nodes[0].ID != "n1" || nodes[1].TURN[0] != "turn:n2.example.com:3478" {
+		t.Fatalf("nodes %+v", nodes)
+	}
+	p, err := b.Pin(ctx, "standup", []string{"gone", "n2", "n1"})
+	must(t, err)
+	if p.Node.ID != "n2" || p.Node.Signal != "10.0.0.1:7880" || p.Epoch <= 0 {
+		t.Fatalf("first pin %+v", p)
+	}
+	// A live pin wins over any choice.
+	again, err := a.Pin(ctx, "standup", []string{"n1"})
+	must(t, err)
+	if again.Node.ID != p.Node.ID || again.Epoch != p.Epoch {
+		t.Fatalf("second pin %+v, first %+v", again, p)
+	}
+	// n2 keeps its room while it holds it at that epoch…
+	lost, err := a.RegisterNode(ctx, node("n2"), time.Minute, map[string]int64{"standup": p.Epoch, "retro": 7})
+	must(t, err)
+	if !slices.Equal(lost, []string{"retro"}) {
+		t.Fatalf("n2 lost %v", lost)
+	}
+	// …and loses it when it leaves: the room moves, under a larger epoch.
+	must(t, b.LeaveNode(ctx, "n2"))
+	moved, err := a.Pin(ctx, "standup", []string{"n2", "n1"})
+	must(t, err)
+	if moved.Node.ID != "n1" || moved.Epoch <= p.Epoch {
+		t.Fatalf("after n2 left: %+v (was %+v)", moved, p)
+	}
+	lost, err = b.RegisterNode(ctx, node("n2"), time.Minute, map[string]int64{"standup": p.Epoch})
+	must(t, err)
+	if !slices.Equal(lost, []string{"standup"}) {
+		t.Fatalf("n2 came back and did not learn it lost standup: %v", lost)
+	}
+	// The emptied room is unpinned only by its holder at its epoch.
+	must(t, a.Unpin(ctx, "standup", "n1", p.Epoch))
+	must(t, a.Unpin(ctx, "standup", "n2", moved.Epoch))
+	if p, _ := b.Pin(ctx, "standup", []string{"n2"}); p.Node.ID != "n1" {
+		t.Fatalf("a wrong unpin moved the room to %+v", p)
+	}
+	must(t, a.Unpin(ctx, "standup", "n1", moved.Epoch))
+	if p, _ := b.Pin(ctx, "standup", []string{"n2"}); p.Node.ID != "n2" || p.Epoch <= moved.Epoch {
+		t.Fatalf("after unpinning, the room went to %+v", p)
+	}
+}
+
+func testNodeLeaseLapses(t *testing.T, a, b cluster.Store) {
+	_, err := a.RegisterNode(ctx, node("brief"), 30*time.Millisecond, nil)
+	must(t, err)
+	_, err = a.RegisterNode(ctx, node("n1"), time.Minute, nil)
+	must(t, err)
+	time.Sleep(60 * time.Millisecond) // the lease's own lifetime, not a condition
+	nodes, err := b.Nodes(ctx)
+	must(t, err)
+	if len(nodes) != 1 || nodes[0].ID != "n1" {
+		t.Fatalf("nodes after a lease lapsed: %+v", nodes)
+	}
+	p, err := b.Pin(ctx, "standup", []string{"brief", "n1"})
+	must(t, err)
+	if p.Node.ID != "n1" {
+		t.Fatalf("pinned to %s", p.Node.ID)
+	}
+}
+
+func testConcurrentFirstJoinsAgree(t *testing.T, a, b cluster.Store) {
+	for _, id := range []string{"n1", "n2", "n3"} {
+		_, err := a.RegisterNode(ctx, node(id), time.Minute, nil)
+		must(t, err)
+	}
+	const n = 50
+	pins := make([]cluster.Pin, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			// Each asks for a different node first, as gateways with
+			// different views of the load would.
+			choices := []string{"n1", "n2", "n3"}
+			choices[0], choices[i%3] = choices[i%3], choices[0]
+			pins[i], errs[i] = s.Pin(ctx, "standup", choices)
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		must(t, errs[i])
+		if pins[i].Node.ID != pins[0].Node.ID || pins[i].Epoch != pins[0].Epoch {
+			t.Fatalf("join %d landed on %s@%d, join 0 on %s@%d", i, pins[i].Node.ID, pins[i].Epoch, pins[0].Node.ID, pins[0].Epoch)
+		}
+	}
+}
+
+func testRoomLockAndEjectDeadline(t *testing.T, a, b cluster.Store) {
+	if l, err := b.RoomLocked(ctx, "standup"); err != nil || l {
+		t.Fatalf("locked before anyone locked it: %v %v", l, err)
+	}
+	must(t, a.SetRoomLocked(ctx, "standup", true))
+	if l, err := b.RoomLocked(ctx, "standup"); err != nil || !l {
+		t.Fatalf("the lock through the other handle: %v %v", l, err)
+	}
+	must(t, b.SetRoomLocked(ctx, "standup", false))
+	if l, _ := a.RoomLocked(ctx, "standup"); l {
+		t.Fatal("still locked after unlocking")
+	}
+
+	first := time.Now().Add(time.Minute).Truncate(time.Millisecond)
+	d, err := a.EjectDeadline(ctx, "tok", first)
+	must(t, err)
+	if !d.Equal(first) {
+		t.Fatalf("first deadline %v, proposed %v", d, first)
+	}
+	d, err = b.EjectDeadline(ctx, "tok", first.Add(time.Hour))
+	must(t, err)
+	if !d.Equal(first) {
+		t.Fatalf("coming back moved the deadline to %v from %v", d, first)
 	}
 }

@@ -1,0 +1,192 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/roomgate/roomgate/cluster"
+)
+
+// ARGV: prefix, id, node JSON, ttl (ms), then room, epoch pairs held.
+// Returns the rooms no longer pinned to the node at their epoch.
+var registerNodeScript = redis.NewScript(`
+local p, id = ARGV[1], ARGV[2]
+redis.call('SET', p .. 'node:' .. id, ARGV[3], 'PX', tonumber(ARGV[4]))
+redis.call('SADD', p .. 'nodes', id)
+local lost = {}
+for i = 5, #ARGV, 2 do
+	local v = redis.call('HMGET', p .. 'pin:' .. ARGV[i], 'node', 'epoch')
+	if v[1] ~= id or v[2] ~= ARGV[i + 1] then table.insert(lost, ARGV[i]) end
+end
+return lost
+`)
+
+// ARGV: prefix, room, pin ttl (ms), then the node ids to choose from.
+// Returns {node id, epoch, node JSON}, or nil when no choice is live.
+var pinScript = redis.NewScript(`
+local p, room = ARGV[1], ARGV[2]
+local key = p .. 'pin:' .. room
+local cur = redis.call('HMGET', key, 'node', 'epoch')
+if cur[1] then
+	local info = redis.call('GET', p .. 'node:' .. cur[1])
+	if info then
+		redis.call('PEXPIRE', key, tonumber(ARGV[3]))
+		return {cur[1], cur[2], info}
+	end
+end
+for i = 4, #ARGV do
+	local info = redis.call('GET', p .. 'node:' .. ARGV[i])
+	if info then
+		local t = redis.call('TIME')
+		local epoch = tonumber(t[1]) * 1000000 + tonumber(t[2])
+		if cur[2] and tonumber(cur[2]) >= epoch then epoch = tonumber(cur[2]) + 1 end
+		local e = string.format('%d', epoch)
+		redis.call('HSET', key, 'node', ARGV[i], 'epoch', e)
+		redis.call('PEXPIRE', key, tonumber(ARGV[3]))
+		return {ARGV[i], e, info}
+	end
+end
+return nil
+`)
+
+// ARGV: prefix, room, node, epoch.
+var unpinScript = redis.NewScript(`
+local key = ARGV[1] .. 'pin:' .. ARGV[2]
+local v = redis.call('HMGET', key, 'node', 'epoch')
+if v[1] == ARGV[3] and v[2] == ARGV[4] then redis.call('DEL', key) end
+return 0
+`)
+
+// ARGV: prefix, id, proposed deadline (ms). Returns the deadline kept.
+var ejectDeadlineScript = redis.NewScript(`
+local key = ARGV[1] .. 'eject:' .. ARGV[2]
+local d = tonumber(ARGV[3])
+if redis.call('SET', key, ARGV[3], 'NX', 'PXAT', d + 60000) then return d end
+return tonumber(redis.call('GET', key))
+`)
+
+// RegisterNode implements cluster.Store.
+func (s *Store) RegisterNode(ctx context.Context, n cluster.Node, ttl time.Duration, held map[string]int64) ([]string, error) {
+	info, err := json.Marshal(n)
+	if err != nil {
+		return nil, err
+	}
+	args := []any{n.ID, info, max(ttl.Milliseconds(), 1)}
+	for room, epoch := range held {
+		args = append(args, room, fmt.Sprint(epoch))
+	}
+	lost, err := s.run(ctx, registerNodeScript, args...).StringSlice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, unavailable(err)
+	}
+	slices.Sort(lost)
+	return lost, nil
+}
+
+// LeaveNode implements cluster.Store.
+func (s *Store) LeaveNode(ctx context.Context, id string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Del(ctx, s.prefix+"node:"+id)
+		p.SRem(ctx, s.prefix+"nodes", id)
+		return nil
+	})
+	return unavailable(err)
+}
+
+// Nodes implements cluster.Store.
+func (s *Store) Nodes(ctx context.Context) ([]cluster.Node, error) {
+	ids, err := s.rdb.SMembers(ctx, s.prefix+"nodes").Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := []cluster.Node{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.prefix + "node:" + id
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var gone []any
+	for i, v := range vals {
+		var n cluster.Node
+		if str, ok := v.(string); ok && json.Unmarshal([]byte(str), &n) == nil {
+			out = append(out, n)
+		} else {
+			gone = append(gone, ids[i])
+		}
+	}
+	if len(gone) > 0 {
+		// A node whose lease lapsed; it adds itself again if it comes back.
+		s.rdb.SRem(ctx, s.prefix+"nodes", gone...)
+	}
+	slices.SortFunc(out, func(a, b cluster.Node) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// Pin implements cluster.Store.
+func (s *Store) Pin(ctx context.Context, room string, choices []string) (cluster.Pin, error) {
+	args := []any{room, cluster.PinTTL.Milliseconds()}
+	for _, c := range choices {
+		args = append(args, c)
+	}
+	v, err := s.run(ctx, pinScript, args...).StringSlice()
+	switch {
+	case errors.Is(err, redis.Nil) || (err == nil && len(v) == 0):
+		return cluster.Pin{}, cluster.ErrNotFound
+	case err != nil:
+		return cluster.Pin{}, unavailable(err)
+	case len(v) != 3:
+		return cluster.Pin{}, fmt.Errorf("pin of room %s: unexpected answer", room)
+	}
+	var p cluster.Pin
+	if _, err := fmt.Sscan(v[1], &p.Epoch); err != nil {
+		return cluster.Pin{}, fmt.Errorf("pin of room %s: bad epoch", room)
+	}
+	if err := json.Unmarshal([]byte(v[2]), &p.Node); err != nil {
+		return cluster.Pin{}, fmt.Errorf("node %s in Redis is damaged", v[0])
+	}
+	return p, nil
+}
+
+// Unpin implements cluster.Store.
+func (s *Store) Unpin(ctx context.Context, room, node string, epoch int64) error {
+	return unavailable(s.run(ctx, unpinScript, room, node, fmt.Sprint(epoch)).Err())
+}
+
+// RoomLocked implements cluster.Store.
+func (s *Store) RoomLocked(ctx context.Context, room string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.prefix+"locked:"+room).Result()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n == 1, nil
+}
+
+// SetRoomLocked implements cluster.Store.
+func (s *Store) SetRoomLocked(ctx context.Context, room string, locked bool) error {
+	key := s.prefix + "locked:" + room
+	if locked {
+		return unavailable(s.rdb.Set(ctx, key, "1", cluster.PinTTL).Err())
+	}
+	return unavailable(s.rdb.Del(ctx, key).Err())
+}
+
+// EjectDeadline implements cluster.Store.
+func (s *Store) EjectDeadline(ctx context.Context, id string, proposed time.Time) (time.Time, error) {
+	d, err := s.run(ctx, ejectDeadlineScript, id, proposed.UnixMilli()).Int64()
+	if err != nil {
+		return time.Time{}, unavailable(err)
+	}
+	return time.UnixMilli(d), nil
+}
