@@ -49,6 +49,12 @@ type Admission struct {
 	// ICEServers are the TURN servers the peer may use, each with a
 	// credential minted for this peer; the media server hands them on.
 	ICEServers []ICEServer `json:"ice,omitempty"`
+	// Node is the media node the room is pinned to, in a cluster; a node
+	// takes only admissions made for it.
+	Node string `json:"node,omitempty"`
+	// Epoch is the pin's epoch: a node refuses an admission made for an
+	// older placement of the room than the one it serves.
+	Epoch int64 `json:"epoch,omitempty"`
 }
 
 // ICEServer is one entry of RTCConfiguration.iceServers.

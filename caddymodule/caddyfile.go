@@ -39,6 +39,11 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		host_grace <duration>
 //		api_key <key>
 //		auto_create_rooms [on|off]
+//		turn <url…>
+//		turn_ttl <duration>
+//		max_connections_per_address <n|off>
+//		pin_rooms [on|off]
+//		region <name>
 //	}
 func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the directive's name
@@ -141,6 +146,18 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_connections_per_address %q must be a positive number or off", v)
 			}
 			g.MaxConnsPerAddress = n
+		case "pin_rooms":
+			v, err := parseFlag(d)
+			if err != nil {
+				return err
+			}
+			g.PinRooms = v
+		case "region":
+			v, err := optionalArg(d)
+			if err != nil || v == "" {
+				return d.Err("region takes one name")
+			}
+			g.Region = v
 		case "turn_ttl":
 			dur, err := parseDuration(d)
 			if err != nil {

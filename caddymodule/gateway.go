@@ -87,6 +87,17 @@ type Gateway struct {
 	// (Caddyfile: off): no bound.
 	MaxConnsPerAddress int `json:"max_connections_per_address,omitempty"`
 
+	// PinRooms sends each room's signalling to the media node the room is
+	// pinned to (roomgate_cluster needed): the first join of a room picks
+	// a live node, everyone after goes there, and a room whose node died
+	// moves on the next join. The site's reverse_proxy names its upstream
+	// {http.vars.roomgate_upstream}.
+	PinRooms bool `json:"pin_rooms,omitempty"`
+
+	// Region is where this gateway runs; new rooms go to media nodes of
+	// the same region first.
+	Region string `json:"region,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 }
@@ -132,6 +143,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		g.stateKey += "/" + c.key
 	case !errors.Is(err, caddy.ErrNotConfigured):
 		return err
+	case g.PinRooms:
+		return fmt.Errorf("roomgate: pin_rooms needs the roomgate_cluster global option: rooms are pinned to the media nodes registered there")
 	}
 	st, _, err := gatewayStates.LoadOrNew(g.stateKey, func() (caddy.Destructor, error) {
 		return gateway.NewState(nil, sharing), nil
@@ -160,6 +173,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		MaxConnsPerAddress: g.MaxConnsPerAddress,
 		ClientIP:           clientIP,
 		Logger:             log,
+		PinRooms:           g.PinRooms,
+		Region:             g.Region,
+		Route:              route,
 	}, secret, st.(*gateway.State))
 	if err != nil {
 		gatewayStates.Delete(g.stateKey)
@@ -196,6 +212,14 @@ func clientIP(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.WithZone("").Unmap()
+}
+
+// UpstreamVar is the request variable that names the media node an
+// admitted request goes to: reverse_proxy {http.vars.roomgate_upstream}.
+const UpstreamVar = "roomgate_upstream"
+
+func route(r *http.Request, upstream string) {
+	caddyhttp.SetVar(r.Context(), UpstreamVar, upstream)
 }
 
 func caddyDuration(d caddy.Duration) time.Duration { return time.Duration(d) }

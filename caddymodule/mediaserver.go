@@ -6,10 +6,13 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway"
 	"github.com/roomgate/roomgate/mediaserver"
 	"go.uber.org/zap"
 )
@@ -52,6 +55,23 @@ type MediaServer struct {
 
 	// MaxPeersPerRoom refuses peers beyond this many. Default: 100.
 	MaxPeersPerRoom int `json:"max_peers_per_room,omitempty"`
+
+	// NodeID names this media server among the nodes of a cluster (with
+	// the roomgate_cluster option). Default: the host name and the signal
+	// port.
+	NodeID string `json:"node_id,omitempty"`
+
+	// Advertise is the host:port gateways reach Signal at, when Signal
+	// listens on every address (:7880). Default: Signal.
+	Advertise string `json:"advertise,omitempty"`
+
+	// Region groups nodes near each other; gateways of a region put new
+	// rooms on its nodes first.
+	Region string `json:"region,omitempty"`
+
+	// TURN are the TURN URLs peers of this node's rooms are given (the
+	// TURN server beside this node), instead of the gateway's.
+	TURN []string `json:"turn,omitempty"`
 
 	cfg       mediaserver.Config
 	engineKey string
@@ -100,6 +120,9 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 	m.cfg = mediaserver.Config{
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
 		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log,
+	}
+	if err := m.joinCluster(ctx); err != nil {
+		return fmt.Errorf("mediaserver: %w", err)
 	}
 	for _, s := range m.PublicIP {
 		ip, err := netip.ParseAddr(s)
@@ -161,6 +184,42 @@ func (m *MediaServer) Start() error {
 func (m *MediaServer) Stop() error {
 	_, err := mediaEngines.Delete(m.engineKey)
 	return err
+}
+
+// joinCluster makes this media server a node of the cluster, when the
+// roomgate_cluster option is set.
+func (m *MediaServer) joinCluster(ctx caddy.Context) error {
+	app, err := ctx.AppIfConfigured("roomgate_cluster")
+	if errors.Is(err, caddy.ErrNotConfigured) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	advertise := m.Advertise
+	if advertise == "" {
+		advertise = m.Signal
+	}
+	host, port, err := net.SplitHostPort(advertise)
+	if err != nil {
+		return fmt.Errorf("advertise %q is not host:port", advertise)
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		return fmt.Errorf("signal %s listens on every address: say with advertise where gateways reach it", m.Signal)
+	}
+	id := m.NodeID
+	if id == "" {
+		h, _ := os.Hostname()
+		id = h + "-" + port
+	}
+	for _, u := range m.TURN {
+		if !gateway.ValidTURNURL(u) {
+			return fmt.Errorf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u)
+		}
+	}
+	m.cfg.Cluster = app.(*Cluster).store
+	m.cfg.Node = cluster.Node{ID: id, Signal: advertise, Region: m.Region, TURN: m.TURN}
+	return nil
 }
 
 // parsePorts is shared by the apps' Caddyfile parsing.

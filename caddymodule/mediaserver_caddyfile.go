@@ -1,11 +1,14 @@
 package caddymodule
 
 import (
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/roomgate/roomgate/gateway"
 )
 
 func init() {
@@ -22,6 +25,10 @@ func init() {
 //		ice_ips <cidr…>
 //		secret <secret>
 //		max_peers_per_room <n>
+//		node_id <name>
+//		advertise <host:port>
+//		region <name>
+//		turn <url…>
 //	}
 func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 	m := new(MediaServer)
@@ -55,6 +62,37 @@ func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			} else if m.TCPPort, err = portOf(v); err != nil {
 				return nil, d.Errf("tcp_port: %v", err)
 			}
+		case "node_id", "region":
+			word := d.Val()
+			v, err := optionalArg(d)
+			if err != nil || v == "" || len(v) > 64 || strings.ContainsAny(v, " |") {
+				return nil, d.Errf("%s takes one name of at most 64 bytes", word)
+			}
+			if word == "node_id" {
+				m.NodeID = v
+			} else {
+				m.Region = v
+			}
+		case "advertise":
+			v, err := optionalArg(d)
+			if err != nil || v == "" {
+				return nil, d.Err("advertise takes host:port")
+			}
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return nil, d.Errf("advertise %q is not host:port", v)
+			}
+			m.Advertise = v
+		case "turn":
+			urls := d.RemainingArgs()
+			if len(urls) == 0 {
+				return nil, d.Err("turn takes one or more turn: or turns: URLs")
+			}
+			for _, u := range urls {
+				if !strings.Contains(u, "{") && !gateway.ValidTURNURL(u) {
+					return nil, d.Errf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u)
+				}
+			}
+			m.TURN = append(m.TURN, urls...)
 		case "public_ip": // no value (an unset placeholder): none
 			m.PublicIP = append(m.PublicIP, d.RemainingArgs()...)
 		case "ice_ips":

@@ -17,6 +17,7 @@ import (
 type entry struct {
 	role    accesstoken.PeerRole
 	session *cluster.Session    // a host's login
+	pin     *cluster.Pin        // the media node the room is on, with PinRooms
 	claims  *accesstoken.Claims // nil when the person came without a token
 	name    string
 	ejectAt time.Time
@@ -58,7 +59,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	defer g.state.release(conn, g.cfg.HostGrace)
 
 	peerID := accesstoken.NewID()
-	adm, err := g.admissions.Mint(accesstoken.Admission{
+	a := accesstoken.Admission{
 		RegisteredClaims: jwt.RegisteredClaims{Subject: peerID},
 		Room:             room,
 		Role:             e.role,
@@ -67,8 +68,13 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		ExternalUserID:   claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
 		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
 		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
-		ICEServers:       g.iceServers(e.role, peerID),
-	})
+		ICEServers:       g.iceServers(e.role, peerID, e.pin),
+	}
+	if e.pin != nil {
+		a.Node, a.Epoch = e.pin.Node.ID, e.pin.Epoch
+		g.cfg.Route(r, e.pin.Node.Signal)
+	}
+	adm, err := g.admissions.Mint(a)
 	if err != nil {
 		g.log.Error("minting an admission", zap.Error(err))
 		refuse(http.StatusInternalServerError, "internal", "the admission could not be made").write(w)
@@ -84,13 +90,18 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 // iceServers are the TURN servers for one admitted peer, with a credential
 // of its own (the user part is the peer id, so the TURN quota counts per
-// peer). Someone in the lobby gets none: they have no media to relay.
-func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string) []accesstoken.ICEServer {
-	if len(g.cfg.TURN) == 0 || role == accesstoken.PeerLobby {
+// peer): those of the media node the room is on, when it names some.
+// Someone in the lobby gets none: they have no media to relay.
+func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string, pin *cluster.Pin) []accesstoken.ICEServer {
+	urls := g.cfg.TURN
+	if pin != nil && len(pin.Node.TURN) > 0 {
+		urls = pin.Node.TURN
+	}
+	if len(urls) == 0 || role == accesstoken.PeerLobby {
 		return nil
 	}
 	c := accesstoken.MintTURN(g.turnSecret, peerID, g.state.clock.Now().Add(g.cfg.TURNTTL))
-	return []accesstoken.ICEServer{{URLs: g.cfg.TURN, Username: c.Username, Credential: c.Password}}
+	return []accesstoken.ICEServer{{URLs: urls, Username: c.Username, Credential: c.Password}}
 }
 
 // readSignalRequest checks what the upgrade and the check have in common:
@@ -163,6 +174,9 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 	for range maxDecisions {
 		cuts := st.cuts.Load()
 		e, apiRoom, rf := g.decide(ctx, addr, room, name, c)
+		if rf == nil {
+			rf = g.settle(ctx, room, c, &e)
+		}
 		if rf != nil {
 			return nil, e, rf
 		}
@@ -177,6 +191,31 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 	}
 	return nil, entry{}, &refusal{status: http.StatusServiceUnavailable, code: "busy",
 		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
+}
+
+// settle fixes what an admission needs beyond the rules: the ejection
+// deadline that held when the token first came in (coming back does not
+// start the clock again), and the media node the room is on.
+func (g *Gateway) settle(ctx context.Context, room string, c *accesstoken.Claims, e *entry) *refusal {
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	if !e.ejectAt.IsZero() {
+		at, err := g.state.shared.EjectDeadline(ctx, c.ID, e.ejectAt)
+		if err != nil {
+			return sharedRefusal(err)
+		}
+		if !g.state.clock.Now().Before(at) {
+			return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
+		}
+		e.ejectAt = at
+	}
+	if g.cfg.PinRooms {
+		var rf *refusal
+		if e.pin, rf = g.pin(ctx, room); rf != nil {
+			return rf
+		}
+	}
+	return nil
 }
 
 // registerLocked applies the rules that count connections and registers

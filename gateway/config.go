@@ -62,6 +62,15 @@ type Config struct {
 	// MaxConnsPerAddress bounds the signalling connections open at once
 	// from one client address (one /64 for IPv6); -1: no bound.
 	MaxConnsPerAddress int
+	// PinRooms sends each room's signalling to the media node the room is
+	// pinned to in the shared state, through Route.
+	PinRooms bool
+	// Route tells the next handler where to send an admitted request: the
+	// pinned node's signalling address.
+	Route func(r *http.Request, upstream string)
+	// Region is where this gateway is; new rooms go to nodes of the same
+	// region first.
+	Region string
 }
 
 // User is a host who may log in.
@@ -123,6 +132,9 @@ func (c *Config) validate() error {
 	}
 	if c.TURNTTL < 0 {
 		errs = append(errs, errors.New("turn_ttl must not be negative"))
+	}
+	if c.PinRooms && c.Route == nil {
+		errs = append(errs, errors.New("pin_rooms needs a way to route requests"))
 	}
 	if c.UserAuth && len(c.Users) == 0 {
 		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))

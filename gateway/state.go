@@ -40,6 +40,8 @@ type State struct {
 	cuts atomic.Uint64
 	// restoring is set while the store is given back its revocations.
 	restoring atomic.Bool
+	// nodes is the list of media nodes rooms are pinned to.
+	nodes nodeList
 
 	mu sync.Mutex
 	// sessions are the host sessions with connections here, or within the

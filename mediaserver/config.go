@@ -9,6 +9,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
@@ -46,6 +47,12 @@ type Config struct {
 	Logger *zap.Logger
 	// Clock is the time source; nil: the real clock.
 	Clock clockwork.Clock
+	// Cluster, when set, is the shared state of a site with several media
+	// nodes: this server registers there as Node, serves only the rooms
+	// pinned to it, and takes only admissions made for it.
+	Cluster cluster.Store
+	// Node is how gateways see this server in a cluster.
+	Node cluster.Node
 }
 
 func (c *Config) fillDefaults() {
@@ -79,6 +86,9 @@ func (c *Config) validate() error {
 	}
 	if c.TCPPort < 0 || c.TCPPort > 65535 {
 		errs = append(errs, fmt.Errorf("tcp_port %d is not a port", c.TCPPort))
+	}
+	if c.Cluster != nil && (c.Node.ID == "" || c.Node.Signal == "") {
+		errs = append(errs, errors.New("a node of a cluster needs an id and the address gateways reach its signalling at"))
 	}
 	if c.MaxPeersPerRoom < 2 || c.MaxTracksPerPeer < 1 {
 		errs = append(errs, errors.New("rooms need room for two peers and one track each"))

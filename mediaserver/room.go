@@ -24,6 +24,10 @@ type Room struct {
 	// the ids of the passes admins handed out, until they expire.
 	lobby  map[string]*Peer
 	passes map[string]time.Time
+	// epoch is the placement of the room this node serves, in a cluster
+	// (0 outside one); moved is set when the room went to another node.
+	epoch int64
+	moved bool
 }
 
 func newRoom(s *Server, name string) *Room {
@@ -51,6 +55,18 @@ func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
 	case len(r.peers) >= r.s.cfg.MaxPeersPerRoom:
 		return "room_full", "the room is full"
 	}
+	return "", ""
+}
+
+// fence refuses an admission made for an older placement of the room; a
+// newer one (the room came back here) becomes the room's.
+func (r *Room) fence(epoch int64) (code, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if epoch < r.epoch {
+		return codeMoved, "the meeting moved to another server; connecting again"
+	}
+	r.epoch = epoch
 	return "", ""
 }
 
@@ -220,6 +236,7 @@ func (r *Room) lock(locked bool) {
 	r.mu.Lock()
 	r.locked = locked
 	r.mu.Unlock()
+	r.s.keepLock(r.name, locked)
 	r.broadcast(signal.Message{Type: signal.TypeRoom, Locked: &locked}, nil)
 }
 

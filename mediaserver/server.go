@@ -30,6 +30,9 @@ type Server struct {
 	closed bool
 	// retired counts what tracks that ended forwarded.
 	retired retired
+	// stopNode ends this node's membership of a cluster; nil outside one.
+	stopNode context.CancelFunc
+	nodeDone chan struct{}
 }
 
 // New opens the media sockets and returns a Server ready to take signalling
@@ -43,7 +46,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{
+	s := &Server{
 		cfg:        cfg,
 		engine:     e,
 		admissions: accesstoken.NewAdmissions(cfg.Secret, cfg.Clock.Now),
@@ -51,11 +54,25 @@ func New(cfg Config) (*Server, error) {
 		log:        cfg.Logger,
 		rooms:      map[string]*Room{},
 		used:       map[string]time.Time{},
-	}, nil
+	}
+	if cfg.Cluster != nil {
+		var ctx context.Context
+		ctx, s.stopNode = context.WithCancel(context.Background())
+		s.nodeDone = make(chan struct{})
+		// Registered before the first join can look for it; a cluster out
+		// of reach now is tried again every second.
+		s.register(ctx)
+		go func() {
+			defer close(s.nodeDone)
+			s.runNode(ctx)
+		}()
+	}
+	return s, nil
 }
 
 // Close tells every peer the server is closing, ends every call and
-// releases the sockets.
+// releases the sockets. A node of a cluster first leaves it, and tells its
+// peers to connect again: their rooms move to another node.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -64,8 +81,17 @@ func (s *Server) Close() error {
 		rooms = append(rooms, r)
 	}
 	s.mu.Unlock()
+	reason, msg := signal.ByeClosing, "the media server is shutting down"
+	if s.stopNode != nil {
+		s.stopNode()
+		<-s.nodeDone
+		reason, msg = signal.ByeMoved, "this media server is shutting down; connecting again"
+	}
 	for _, r := range rooms {
-		r.end(signal.ByeClosing, "the media server is shutting down")
+		r.mu.Lock()
+		r.moved = s.stopNode != nil
+		r.mu.Unlock()
+		r.end(reason, msg)
 	}
 	s.engine.close()
 	return nil
@@ -79,7 +105,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
-	room, code, msg := s.roomFor(adm)
+	room, code, msg := s.enterRoom(adm)
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{signal.Subprotocol},
 		// The gateway checked the Origin; here the admission is what counts.
@@ -91,7 +117,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if room == nil {
 		// A locked, full or ended room: said in the protocol, since a browser
 		// cannot read the status of a refused upgrade.
-		refuseInBand(r.Context(), conn, code, msg)
+		reason := signal.ByeRefused
+		if code == codeMoved {
+			reason = signal.ByeMoved
+		}
+		refuseInBand(r.Context(), conn, reason, code, msg)
 		return
 	}
 	conn.SetReadLimit(signal.MaxMessageBytes)
@@ -112,6 +142,9 @@ func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, st
 	if a.Room != r.URL.Query().Get("room") {
 		return nil, http.StatusUnauthorized, "bad_admission", "the admission is for another room"
 	}
+	if id := s.cfg.Node.ID; s.cfg.Cluster != nil && (a.Node != id || a.Epoch <= 0) {
+		return nil, http.StatusUnauthorized, "bad_admission", "the admission is for another media node"
+	}
 	now := s.cfg.Clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,8 +160,34 @@ func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, st
 	return a, 0, "", ""
 }
 
-// roomFor finds or opens the room, if the peer may enter it.
-func (s *Server) roomFor(a *accesstoken.Admission) (*Room, string, string) {
+// codeMoved refuses an admission made for an older placement of the room
+// than the one this node serves: the peer connects again and is sent where
+// the room is now.
+const codeMoved = "moved"
+
+// enterRoom finds or opens the room, if the peer may enter it. A room this
+// node starts serving in a cluster takes its lock from the cluster.
+func (s *Server) enterRoom(a *accesstoken.Admission) (*Room, string, string) {
+	locked := false
+	if s.cfg.Cluster != nil && !s.serves(a.Room) {
+		var err error
+		if locked, err = s.sharedLock(a.Room); err != nil {
+			s.log.Warn("reading a room's lock from the cluster", zap.Error(err))
+			return nil, "closing", "the media server cannot reach the cluster; try again"
+		}
+	}
+	return s.roomFor(a, locked)
+}
+
+func (s *Server) serves(room string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rooms[room] != nil
+}
+
+// roomFor finds or opens the room, if the peer may enter it; a room it
+// opens starts locked or not.
+func (s *Server) roomFor(a *accesstoken.Admission, locked bool) (*Room, string, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -137,7 +196,11 @@ func (s *Server) roomFor(a *accesstoken.Admission) (*Room, string, string) {
 	r := s.rooms[a.Room]
 	if r == nil {
 		r = newRoom(s, a.Room)
+		r.locked, r.epoch = locked, a.Epoch
 		s.rooms[a.Room] = r
+	}
+	if code, msg := r.fence(a.Epoch); code != "" {
+		return nil, code, msg
 	}
 	if code, msg := r.mayEnter(a); code != "" {
 		return nil, code, msg
@@ -148,19 +211,23 @@ func (s *Server) roomFor(a *accesstoken.Admission) (*Room, string, string) {
 // forget drops an empty or ended room so the name can start afresh.
 func (s *Server) forget(r *Room) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rooms[r.name] == r {
+	mine := s.rooms[r.name] == r
+	if mine {
 		delete(s.rooms, r.name)
+	}
+	s.mu.Unlock()
+	if mine {
+		s.released(r)
 	}
 }
 
 // refuseInBand tells an admitted connection why it may not enter, and closes it.
-func refuseInBand(ctx context.Context, conn *websocket.Conn, code, msg string) {
-	b, _ := json.Marshal(signal.Message{Type: signal.TypeBye, Reason: signal.ByeRefused, Code: code, Message: msg})
+func refuseInBand(ctx context.Context, conn *websocket.Conn, reason, code, msg string) {
+	b, _ := json.Marshal(signal.Message{Type: signal.TypeBye, Reason: reason, Code: code, Message: msg})
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	conn.Write(wctx, websocket.MessageText, b)
-	conn.Close(websocket.StatusPolicyViolation, signal.ByeRefused)
+	conn.Close(websocket.StatusPolicyViolation, reason)
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

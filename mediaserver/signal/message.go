@@ -67,6 +67,10 @@ const (
 	// the pass to connect again with, as a member of the room.
 	ByeAdmitted = "admitted"
 	ByeDenied   = "denied" // an admin turned the waiting peer away
+	// ByeMoved says the room is now served by another media server (this
+	// one lost it, or is leaving): connect again, through any gateway,
+	// with the same credentials.
+	ByeMoved = "moved"
 	// ByeRefused is the first and last message to an admitted connection
 	// that may not enter: Code says why (room_locked, room_full,
 	// room_ended, lobby_full, closing).

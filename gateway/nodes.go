@@ -1,0 +1,86 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/roomgate/roomgate/cluster"
+)
+
+// nodeListAge is how old the list of media nodes a gateway chooses from
+// may be. A node that died since is skipped by the pin itself (its lease
+// is checked in the same step); one that joined waits that long for rooms.
+const nodeListAge = time.Second
+
+// nodeList is the media nodes as this gateway last read them.
+type nodeList struct {
+	mu    sync.Mutex
+	nodes []cluster.Node
+	read  time.Time
+}
+
+// choices orders the live nodes for a new room: this gateway's region
+// first; within it, the less loaded of two picked at random (two random
+// choices: no herd on the one that looked idlest a second ago), then the
+// rest by load.
+func (st *State) nodeChoices(ctx context.Context, region string) ([]string, error) {
+	l := &st.nodes
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := st.clock.Now()
+	if l.nodes == nil || now.Sub(l.read) >= nodeListAge {
+		nodes, err := st.shared.Nodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		l.nodes, l.read = nodes, now
+	}
+	local, far := []cluster.Node{}, []cluster.Node{}
+	for _, n := range l.nodes {
+		if region == "" || n.Region == region {
+			local = append(local, n)
+		} else {
+			far = append(far, n)
+		}
+	}
+	byLoad := func(a, b cluster.Node) int { return a.Load - b.Load }
+	slices.SortStableFunc(local, byLoad)
+	slices.SortStableFunc(far, byLoad)
+	if len(local) >= 2 {
+		i, j := rand.N(len(local)), rand.N(len(local)-1)
+		if j >= i {
+			j++
+		}
+		if local[j].Load < local[i].Load {
+			i = j
+		}
+		local[0], local[i] = local[i], local[0]
+	}
+	ids := make([]string, 0, len(l.nodes))
+	for _, n := range append(local, far...) {
+		ids = append(ids, n.ID)
+	}
+	return ids, nil
+}
+
+// pin finds the media node room is on, placing it when it is on none.
+func (g *Gateway) pin(ctx context.Context, room string) (*cluster.Pin, *refusal) {
+	choices, err := g.state.nodeChoices(ctx, g.cfg.Region)
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	p, err := g.state.shared.Pin(ctx, room, choices)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return nil, &refusal{status: http.StatusServiceUnavailable, code: "no_media_server",
+			message: "no media server is available; try again in a moment", retryAfter: clusterRetryAfter}
+	}
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	return &p, nil
+}

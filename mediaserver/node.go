@@ -1,0 +1,119 @@
+package mediaserver
+
+import (
+	"context"
+	"time"
+
+	"github.com/roomgate/roomgate/mediaserver/signal"
+	"go.uber.org/zap"
+)
+
+// In a cluster, a node's lease lasts nodeLease and is renewed every
+// nodeRenew: a node that died (or froze) loses its rooms to the next join
+// within nodeLease, and one that comes back learns at its next renewal
+// which rooms moved, and ends its copy of them.
+const (
+	nodeLease = 3 * time.Second
+	nodeRenew = time.Second
+)
+
+// register renews this node's lease, tells the cluster its load, and ends
+// the rooms it no longer holds.
+func (s *Server) register(ctx context.Context) {
+	held := map[string]int64{}
+	load := 0
+	s.mu.Lock()
+	rooms := make(map[string]*Room, len(s.rooms))
+	for name, r := range s.rooms {
+		rooms[name] = r
+	}
+	s.mu.Unlock()
+	for name, r := range rooms {
+		r.mu.Lock()
+		if r.epoch != 0 {
+			held[name] = r.epoch
+		}
+		load += len(r.peers)
+		r.mu.Unlock()
+	}
+	n := s.cfg.Node
+	n.Load = load
+	ctx, cancel := context.WithTimeout(ctx, nodeRenew)
+	defer cancel()
+	lost, err := s.cfg.Cluster.RegisterNode(ctx, n, nodeLease, held)
+	if err != nil {
+		s.log.Warn("renewing this node's lease", zap.Error(err))
+		return
+	}
+	for _, name := range lost {
+		if r := rooms[name]; r != nil {
+			s.log.Info("room moved to another node", zap.String("room", name))
+			r.mu.Lock()
+			r.moved = true
+			r.mu.Unlock()
+			r.end(signal.ByeMoved, "the meeting moved to another server; connecting again")
+		}
+	}
+}
+
+// runNode keeps this node registered until ctx ends, then leaves the
+// cluster at once so that its rooms move on the next join.
+func (s *Server) runNode(ctx context.Context) {
+	t := s.cfg.Clock.NewTicker(nodeRenew)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			leave, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			if err := s.cfg.Cluster.LeaveNode(leave, s.cfg.Node.ID); err != nil {
+				s.log.Warn("leaving the cluster", zap.Error(err))
+			}
+			return
+		case <-t.Chan():
+			s.register(ctx)
+		}
+	}
+}
+
+// sharedLock reads a room's lock from the cluster, for a room this node
+// starts serving: a room locked on the node it left is locked here too.
+func (s *Server) sharedLock(room string) (bool, error) {
+	if s.cfg.Cluster == nil {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
+	defer cancel()
+	return s.cfg.Cluster.RoomLocked(ctx, room)
+}
+
+// keepLock tells the cluster a room's lock changed.
+func (s *Server) keepLock(room string, locked bool) {
+	if s.cfg.Cluster == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
+	defer cancel()
+	if err := s.cfg.Cluster.SetRoomLocked(ctx, room, locked); err != nil {
+		s.log.Warn("keeping a room's lock in the cluster", zap.String("room", room), zap.Error(err))
+	}
+}
+
+// released tells the cluster that a room this node served is over here:
+// its pin goes, and, unless it moved, its lock.
+func (s *Server) released(r *Room) {
+	r.mu.Lock()
+	epoch, moved, locked := r.epoch, r.moved, r.locked
+	r.mu.Unlock()
+	if s.cfg.Cluster == nil || epoch == 0 || moved {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
+	defer cancel()
+	if err := s.cfg.Cluster.Unpin(ctx, r.name, s.cfg.Node.ID, epoch); err != nil {
+		s.log.Warn("unpinning a room", zap.Error(err))
+	}
+	if locked {
+		s.keepLock(r.name, false)
+	}
+}
