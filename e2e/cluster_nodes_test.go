@@ -11,9 +11,9 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/redis/go-redis/v9"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
-	"github.com/redis/go-redis/v9"
 )
 
 func TestClusterFiftyFirstJoinsLandOnOneNode(t *testing.T) {
