@@ -273,3 +273,35 @@ func TestTURNCredentialsAreTheRESTKind(t *testing.T) {
 		}
 	}
 }
+
+func TestRejoinPassIsNeitherAnAdmissionNorAPeerToken(t *testing.T) {
+	s := Secret(strings.Repeat("k", 32))
+	adm := NewAdmissions(s, nil)
+	pass, r, err := adm.MintRejoin("standup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := adm.VerifyRejoin(pass)
+	if err != nil || got.Room != "standup" || got.ID != r.ID {
+		t.Fatalf("verify: %+v %v", got, err)
+	}
+	if _, err := adm.Verify(pass); err == nil {
+		t.Fatal("a rejoin pass passed for an admission")
+	}
+	if _, err := NewIssuer(s, nil).Verify(pass); err == nil {
+		t.Fatal("a rejoin pass passed for a peer token")
+	}
+	a, err := adm.Mint(Admission{RegisteredClaims: jwt.RegisteredClaims{Subject: "p"}, Room: "standup", Role: PeerGuest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.VerifyRejoin(a); err == nil {
+		t.Fatal("an admission passed for a rejoin pass")
+	}
+	if _, err := NewAdmissions(Secret(strings.Repeat("x", 32)), nil).VerifyRejoin(pass); err == nil {
+		t.Fatal("a pass from another secret was taken")
+	}
+	if _, _, err := adm.MintRejoin("no room"); err == nil {
+		t.Fatal("a pass for a bad room name was made")
+	}
+}

@@ -55,6 +55,9 @@ type Admission struct {
 	// Epoch is the pin's epoch: a node refuses an admission made for an
 	// older placement of the room than the one it serves.
 	Epoch int64 `json:"epoch,omitempty"`
+	// Rejoin is the id of a valid rejoin pass for the room the peer came
+	// back with: a lock does not keep out someone who was already in.
+	Rejoin string `json:"rejoin,omitempty"`
 }
 
 // ICEServer is one entry of RTCConfiguration.iceServers.
@@ -111,15 +114,18 @@ func (a *Admission) Validate() error {
 
 const admissionAudience = "roomgate:admission"
 
-// Admissions mints and verifies admissions with the admission key.
-type Admissions struct{ c codec }
+// Admissions mints and verifies admissions, and rejoin passes, with the
+// admission key (each kind under its own audience, so one never passes
+// for the other).
+type Admissions struct{ c, rejoin codec }
 
 // NewAdmissions returns an Admissions keyed from s. now is the clock; nil means time.Now.
 func NewAdmissions(s Secret, now func() time.Time) *Admissions {
 	if now == nil {
 		now = time.Now
 	}
-	return &Admissions{newCodec(s.Key(PurposeAdmission), admissionAudience, now)}
+	key := s.Key(PurposeAdmission)
+	return &Admissions{newCodec(key, admissionAudience, now), newCodec(key, rejoinAudience, now)}
 }
 
 // Mint signs a, filling in jti, iat, exp and the audience.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -101,7 +102,12 @@ func (c *cluster) peersOn(t testing.TB) map[string]int {
 // welcome opens a bare signalling connection (no peer connections) and
 // returns the server's first message.
 func (p *person) welcome(room string) (*websocket.Conn, signal.Message, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return p.welcomeWithin(room, 20*time.Second)
+}
+
+// welcomeWithin is welcome, given up after d.
+func (p *person) welcomeWithin(room string, d time.Duration) (*websocket.Conn, signal.Message, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, fmt.Sprintf("ws://localhost:%d/ws?%s", p.port, url.Values{"room": {room}}.Encode()), &websocket.DialOptions{
 		HTTPClient:   &http.Client{Transport: transportFrom(p.ip, p.port)},
@@ -116,3 +122,5 @@ func (p *person) welcome(room string) (*websocket.Conn, signal.Message, error) {
 	err = wsjson.Read(ctx, c, &m)
 	return c, m, err
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

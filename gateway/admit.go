@@ -36,10 +36,10 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").write(w)
 		return nil
 	}
-	room, name, claims, subprotocols, rf := g.readSignalRequest(r)
+	room, name, claims, cred, rf := g.readSignalRequest(r)
 	// From here on the token lives only in claims: the headers, which an
 	// access log may record and the upstream would receive, no longer carry it.
-	scrubCredentials(r.Header, subprotocols)
+	scrubCredentials(r.Header, cred.subprotocols)
 	if rf != nil {
 		g.state.countRefused(rf.code)
 		rf.write(w)
@@ -59,6 +59,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	defer g.state.release(conn, g.cfg.HostGrace)
 
 	peerID := accesstoken.NewID()
+	rejoin := g.rejoinPass(r.Context(), cred.rejoin, room)
 	a := accesstoken.Admission{
 		RegisteredClaims: jwt.RegisteredClaims{Subject: peerID},
 		Room:             room,
@@ -69,6 +70,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
 		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
 		ICEServers:       g.iceServers(e.role, peerID, e.pin),
+		Rejoin:           rejoin,
 	}
 	if e.pin != nil {
 		a.Node, a.Epoch = e.pin.Node.ID, e.pin.Epoch
@@ -106,31 +108,50 @@ func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string, pin *clus
 
 // readSignalRequest checks what the upgrade and the check have in common:
 // the Origin, the room and name, and the token if there is one.
-func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims *accesstoken.Claims, subprotocols bool, rf *refusal) {
-	cred, rf := credentialOf(r)
-	subprotocols = cred.subprotocols
+func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims *accesstoken.Claims, cred signalCredential, rf *refusal) {
+	cred, rf = credentialOf(r)
 	if rf != nil {
 		return
 	}
 	if !sameOrigin(r) {
-		return "", "", nil, subprotocols, refuse(http.StatusForbidden, "bad_origin", "the page is not from this site")
+		return "", "", nil, cred, refuse(http.StatusForbidden, "bad_origin", "the page is not from this site")
 	}
 	q := r.URL.Query()
 	room, name = q.Get("room"), q.Get("name")
 	if !accesstoken.ValidRoom(room) {
-		return "", "", nil, subprotocols, refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -")
+		return "", "", nil, cred, refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -")
 	}
 	if !accesstoken.ValidDisplayName(name) {
-		return "", "", nil, subprotocols, refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters")
+		return "", "", nil, cred, refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters")
 	}
 	if cred.token != "" {
 		c, err := g.issuer.Verify(cred.token)
 		if err != nil {
-			return "", "", nil, subprotocols, tokenRefusal(err)
+			return "", "", nil, cred, tokenRefusal(err)
 		}
 		claims = c
 	}
-	return room, name, claims, subprotocols, nil
+	return room, name, claims, cred, nil
+}
+
+// rejoinPass checks the pass of someone coming back to room, and returns
+// its id when it is good: a pass that is bad, for another room, or barred
+// (its holder was removed) only counts for nothing. It grants no entry
+// itself; the media server lets its holder through the room's lock.
+func (g *Gateway) rejoinPass(ctx context.Context, pass, room string) string {
+	if pass == "" {
+		return ""
+	}
+	p, err := g.admissions.VerifyRejoin(pass)
+	if err != nil || p.Room != room {
+		return ""
+	}
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	if barred, err := g.state.shared.Revoked(ctx, p.ID); err != nil || barred {
+		return ""
+	}
+	return p.ID
 }
 
 // serveSignalCheck answers a plain GET at the signalling path with the

@@ -19,7 +19,8 @@ const (
 // signalCredential is what a signalling request brought.
 type signalCredential struct {
 	token        string
-	subprotocols bool // the client offered subprotocols, so it must get "roomgate"
+	rejoin       string // a rejoin pass, from a client coming back
+	subprotocols bool   // the client offered subprotocols, so it must get "roomgate"
 }
 
 // credentialOf takes the token from the subprotocol list or, for clients that
@@ -34,6 +35,14 @@ func credentialOf(r *http.Request) (signalCredential, *refusal) {
 			case p == "":
 			case p == Subprotocol:
 				offered = true
+			case strings.HasPrefix(p, accesstoken.SubprotocolRejoinPrefix):
+				if c.rejoin != "" {
+					return c, refuse(http.StatusBadRequest, "two_passes", "send one rejoin pass")
+				}
+				c.rejoin = p[len(accesstoken.SubprotocolRejoinPrefix):]
+				if len(c.rejoin) > accesstoken.MaxTokenLen {
+					return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
+				}
 			case strings.HasPrefix(p, SubprotocolTokenPrefix):
 				if c.token != "" {
 					return c, refuse(http.StatusBadRequest, "two_tokens", "send one token")

@@ -50,6 +50,9 @@ type Peer struct {
 	// subs are the tracks this peer receives; guarded by room.mu.
 	subs map[*forwardTrack]*webrtc.RTPSender
 
+	passMu sync.Mutex
+	passes map[string]time.Time // rejoin passes handed out, by id, until expiry
+
 	negMu        sync.Mutex
 	offerPending bool // an offer on sub awaits its answer
 	needOffer    bool // tracks changed while it did
@@ -63,9 +66,10 @@ type outgoing struct {
 func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
 	p := &Peer{
 		id: a.Subject, name: a.Name, role: a.Role, room: room, s: s, conn: conn,
-		log:  s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
-		out:  make(chan outgoing, outQueue),
-		subs: map[*forwardTrack]*webrtc.RTPSender{},
+		log:    s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
+		out:    make(chan outgoing, outQueue),
+		subs:   map[*forwardTrack]*webrtc.RTPSender{},
+		passes: map[string]time.Time{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	return p
@@ -90,9 +94,10 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 		return
 	}
 	ice := iceServers(a.ICEServers)
+	pass := p.newRejoinPass()
 	ok := p.room.join(p, func(others []signal.PeerInfo, locked bool) {
 		p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others,
-			Locked: &locked, ICEServers: ice})
+			Locked: &locked, ICEServers: ice, Token: pass})
 	})
 	if !ok {
 		p.bye(signal.ByeEnded, "the meeting has ended")
@@ -112,6 +117,7 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 		defer t.Stop()
 	}
 	go p.keepAlive()
+	go p.renewRejoinPass()
 	p.readLoop()
 }
 

@@ -28,11 +28,14 @@ type Room struct {
 	// (0 outside one); moved is set when the room went to another node.
 	epoch int64
 	moved bool
+	// barred are the rejoin passes of peers an admin removed, until they
+	// expire: those passes open no locked door.
+	barred map[string]time.Time
 }
 
 func newRoom(s *Server, name string) *Room {
 	return &Room{name: name, s: s, peers: map[string]*Peer{}, tracks: map[*forwardTrack]struct{}{},
-		lobby: map[string]*Peer{}, passes: map[string]time.Time{}}
+		lobby: map[string]*Peer{}, passes: map[string]time.Time{}, barred: map[string]time.Time{}}
 }
 
 func isAdmin(role accesstoken.PeerRole) bool {
@@ -50,7 +53,7 @@ func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
 		if len(r.lobby) >= LobbyLimit {
 			return "lobby_full", "too many people are waiting to join; try again later"
 		}
-	case r.locked && !isAdmin(a.Role) && !r.hasPassLocked(a.TokenID):
+	case r.locked && !isAdmin(a.Role) && !r.hasPassLocked(a.TokenID) && !r.rejoinsLocked(a.Rejoin):
 		return "room_locked", "the room is locked"
 	case len(r.peers) >= r.s.cfg.MaxPeersPerRoom:
 		return "room_full", "the room is full"
@@ -219,16 +222,37 @@ func (r *Room) broadcast(m signal.Message, except *Peer) {
 	}
 }
 
-// kick removes a peer at an admin's word.
+// kick removes a peer at an admin's word; its rejoin passes no longer open
+// the room, here or on the node the room moves to.
 func (r *Room) kick(id string) bool {
 	r.mu.Lock()
 	p := r.peers[id]
+	var passes map[string]time.Time
+	if p != nil {
+		passes = p.rejoinPasses()
+		now := r.s.cfg.Clock.Now()
+		for k, exp := range r.barred {
+			if now.After(exp) {
+				delete(r.barred, k)
+			}
+		}
+		for k, exp := range passes {
+			r.barred[k] = exp
+		}
+	}
 	r.mu.Unlock()
 	if p == nil {
 		return false
 	}
 	p.bye(signal.ByeKicked, "an admin removed you from the room")
+	r.s.revokePasses(passes)
 	return true
+}
+
+// rejoinsLocked says whether pass lets a peer back into the locked room.
+func (r *Room) rejoinsLocked(pass string) bool {
+	_, barred := r.barred[pass]
+	return pass != "" && !barred
 }
 
 // lock shuts the room to new guests, or opens it again.

@@ -249,6 +249,20 @@ func (in *Instance) Stop() {
 	}
 }
 
+// Signal sends sig to the process: SIGSTOP and SIGCONT freeze and thaw it.
+func (in *Instance) Signal(sig os.Signal) {
+	in.t.Helper()
+	if err := in.cmd.Process.Signal(sig); err != nil {
+		in.t.Fatalf("signal %v: %v", sig, err)
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (in *Instance) Kill() {
+	in.cmd.Process.Kill()
+	<-in.done
+}
+
 // Restart stops the process and starts it again on the same directory, so
 // that what it keeps in storage is still there.
 func (in *Instance) Restart() {

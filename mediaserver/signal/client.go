@@ -32,6 +32,9 @@ type DialOptions struct {
 	API *webrtc.API
 	// Configuration is used for both peer connections (ICE servers, policy).
 	Configuration webrtc.Configuration
+	// Rejoin is a rejoin pass from an earlier connection to the room: with
+	// it the client comes back in even if the room was locked meanwhile.
+	Rejoin string
 }
 
 // RemoteTrack is a track the client receives, and whose it is.
@@ -85,6 +88,9 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Client, error) {
 	protos := []string{Subprotocol}
 	if o.Token != "" {
 		protos = append(protos, TokenSubprotocolPrefix+o.Token)
+	}
+	if o.Rejoin != "" {
+		protos = append(protos, accesstoken.SubprotocolRejoinPrefix+o.Rejoin)
 	}
 	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: o.HTTPClient, HTTPHeader: o.Header, Subprotocols: protos,
@@ -151,7 +157,7 @@ func (c *Client) readWelcome(ctx context.Context) error {
 	case TypeWelcome:
 		return nil
 	case TypeBye:
-		if c.Welcome.Reason == ByeRefused {
+		if c.Welcome.Reason == ByeRefused || c.Welcome.Reason == ByeMoved {
 			return &ErrRefused{Code: c.Welcome.Code, Msg: c.Welcome.Message}
 		}
 		return fmt.Errorf("the server said bye (%s): %s", c.Welcome.Reason, c.Welcome.Message)

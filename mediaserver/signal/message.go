@@ -33,7 +33,7 @@ const (
 // Message types.
 const (
 	// Server to client.
-	TypeWelcome    = "welcome"     // you are in: Peer (you), Peers, Room, Locked, ICEServers
+	TypeWelcome    = "welcome"     // you are in: Peer (you), Peers, Room, Locked, ICEServers, Token (a rejoin pass)
 	TypePeerJoined = "peer-joined" // Peer
 	TypePeerLeft   = "peer-left"   // Peer
 	TypeRoom       = "room"        // room state changed: Locked
@@ -41,6 +41,9 @@ const (
 	TypeBye        = "bye"         // Reason, Message: the server is closing the connection
 	TypePong       = "pong"
 	TypeLobby      = "lobby" // to admins: Peers, everyone waiting to be let in
+	// TypePass renews the rejoin pass (Token) a welcome carries: the
+	// client keeps the latest and offers it when it connects again.
+	TypePass = "pass"
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP
