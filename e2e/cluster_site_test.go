@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"net/http"
 	"net/url"
 	"testing"
@@ -124,3 +126,13 @@ func (p *person) welcomeWithin(room string, d time.Duration) (*websocket.Conn, s
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// writeCaddyfile writes a Caddyfile into a fresh directory and returns its path.
+func writeCaddyfile(t testing.TB, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "Caddyfile")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -107,3 +107,21 @@ func (s *Server) Restart(empty bool) {
 	}
 	s.start()
 }
+
+// RequirePassword makes the server ask clients for password (AUTH).
+func (s *Server) RequirePassword(t testing.TB, password string) {
+	t.Helper()
+	c, err := net.Dial("tcp", s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// An inline command: CONFIG SET requirepass <password>.
+	if _, err := fmt.Fprintf(c, "CONFIG SET requirepass %s\r\n", password); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "+OK") {
+		t.Fatalf("CONFIG SET requirepass: %q %v", line, err)
+	}
+}
