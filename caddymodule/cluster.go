@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/roomgate/roomgate/cluster/redisstore"
 	"go.uber.org/zap"
 )
@@ -75,7 +76,8 @@ func (c *Cluster) Provision(ctx caddy.Context) error {
 	c.key = "cluster/" + hex.EncodeToString(sum[:8])
 	log := ctx.Logger()
 	v, _, err := clusterStores.LoadOrNew(c.key, func() (caddy.Destructor, error) {
-		s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix, Logger: log})
+		s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix, Logger: log,
+			Observe: func(d time.Duration) { clusterRoundTrip.Observe(d.Seconds()) }})
 		if err != nil {
 			return nil, err
 		}
@@ -85,6 +87,11 @@ func (c *Cluster) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("roomgate_cluster: %w", err)
 	}
 	c.store = v.(clusterStore).Store
+	for _, m := range []prometheus.Collector{clusterCollector, clusterRoundTrip} {
+		if err := registerCollector(ctx, m); err != nil {
+			return fmt.Errorf("roomgate_cluster: metrics: %w", err)
+		}
+	}
 	log.Info("sharing state through Redis", zap.String("prefix", prefix), zap.String("fingerprint", c.key))
 	return nil
 }

@@ -54,7 +54,59 @@ var (
 	gatewayCollector = newGatewayCollector()
 	mediaCollector   = newMediaCollector()
 	turnCollector    = newTURNCollector()
+	clusterCollector = newClusterCollector()
+	// clusterRoundTrip times each round trip to the cluster's Redis.
+	clusterRoundTrip = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "roomgate_cluster_redis_roundtrip_seconds",
+		Help:    "Time of one round trip to the cluster's Redis (a command, a script or a pipeline).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
 )
+
+func newClusterCollector() prometheus.Collector {
+	var (
+		up        = desc("cluster_redis_up", "1 when the cluster's Redis answered the last command, else 0.")
+		events    = desc("cluster_events_applied_total", "Shared-state events this process applied, by kind.", "kind")
+		failovers = desc("cluster_failovers_total", "Rooms moved off a media node that was gone, by the gateways of this process.")
+		pins      = desc("cluster_pins", "Rooms this process's media node serves under a cluster pin.")
+		moved     = desc("cluster_rooms_moved_total", "Rooms this process's media node lost to another node.")
+	)
+	return &statCollector{
+		descs: []*prometheus.Desc{up, events, failovers, pins, moved},
+		read: func(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string)) {
+			clusterStores.Range(func(_, v any) bool {
+				n := 0.0
+				if v.(clusterStore).Up() {
+					n = 1
+				}
+				emit(up, prometheus.GaugeValue, n)
+				return false // one Redis per process
+			})
+			ev, fo := map[string]uint64{}, uint64(0)
+			gatewayStates.Range(func(_, v any) bool {
+				st := v.(*gateway.State).Stats()
+				for k, n := range st.Events {
+					ev[k] += n
+				}
+				fo += st.Failovers
+				return true
+			})
+			for k, n := range ev {
+				emit(events, prometheus.CounterValue, float64(n), k)
+			}
+			emit(failovers, prometheus.CounterValue, float64(fo))
+			var p, m float64
+			mediaEngines.Range(func(_, v any) bool {
+				st := v.(*mediaEngine).srv.Stats()
+				p += float64(st.Pins)
+				m += float64(st.RoomsMoved)
+				return true
+			})
+			emit(pins, prometheus.GaugeValue, p)
+			emit(moved, prometheus.CounterValue, m)
+		},
+	}
+}
 
 func newGatewayCollector() prometheus.Collector {
 	var (

@@ -86,7 +86,7 @@ func (m *Memory) Pin(ctx context.Context, room string, choices []string) (Pin, e
 		}
 		epoch := max(now.UnixMicro(), p.epoch+1)
 		m.pins[room] = memoryPin{node: id, epoch: epoch, until: now.Add(PinTTL)}
-		return Pin{Node: n, Epoch: epoch}, nil
+		return Pin{Node: n, Epoch: epoch, Moved: pinned && p.node != ""}, nil
 	}
 	return Pin{}, ErrNotFound
 }

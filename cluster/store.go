@@ -131,6 +131,9 @@ type Node struct {
 type Pin struct {
 	Node  Node
 	Epoch int64
+	// Moved says this call moved the room off a node that is gone: a
+	// failover.
+	Moved bool
 }
 
 // PinTTL is how long a room's pin lasts without an admission, when its

@@ -161,8 +161,19 @@ func TestClusterNodeKilledMidCallPeopleComeBackWithMediaAndTheLock(t *testing.T)
 		t.Fatalf("media did not flow again within 10 s: ada got %d, bob %d", adaIn.count(), bobIn.count())
 	}
 	t.Logf("back with media %v after the kill", time.Since(killed).Round(10*time.Millisecond))
-	if now := c.pinnedNode(t, "standup"); now == holder {
+	now := c.pinnedNode(t, "standup")
+	if now == holder {
 		t.Fatal("the room is still pinned to the dead node")
+	}
+	// What an operator watches saw it.
+	if f := metric(t, g1.Instance, "roomgate_cluster_failovers_total") + metric(t, g2.Instance, "roomgate_cluster_failovers_total"); f < 1 {
+		t.Fatalf("failovers counted: %v", f)
+	}
+	if p := metric(t, now.Instance, "roomgate_cluster_pins"); p != 1 {
+		t.Fatalf("pins on the node the room moved to: %v", p)
+	}
+	if n := metric(t, g1.Instance, "roomgate_cluster_redis_roundtrip_seconds_count"); n < 1 || metric(t, g1.Instance, "roomgate_cluster_redis_up") != 1 {
+		t.Fatalf("Redis round trips timed: %v, up %v", n, metric(t, g1.Instance, "roomgate_cluster_redis_up"))
 	}
 	// The room is still locked: a newcomer is kept out, Bob (a guest who
 	// was in) came back in.

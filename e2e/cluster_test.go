@@ -167,6 +167,9 @@ func TestClusterRevocationCutsOnEveryGatewayEvenOneAwayFromRedis(t *testing.T) {
 	if !c.closedWithin(10 * time.Second) {
 		t.Fatal("gateway 1 did not cut the revoked token's connection once it reached Redis again")
 	}
+	if n := metric(t, g1.Instance, `roomgate_cluster_events_applied_total{kind="revoked"}`); n < 2 {
+		t.Fatalf("revocations applied by gateway 1: %v", n)
+	}
 	if a := g1.person(t, "127.0.0.2").refusedSignal("standup", signalOpts{token: tok}, http.StatusUnauthorized); a.errorCode() != "invalid_token" {
 		t.Fatalf("the token revoked while gateway 1 was away: %s", a.body)
 	}

@@ -11,6 +11,7 @@ import (
 // apply acts here on a change made anywhere in the site: the connections
 // this gateway holds that the change shuts out are cut.
 func (st *State) apply(e cluster.Event) {
+	st.countEvent(e.Kind)
 	switch e.Kind {
 	case cluster.EventRevoked:
 		st.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/cluster"
+	"go.uber.org/zap"
 )
 
 // nodeListAge is how old the list of media nodes a gateway chooses from
@@ -81,6 +82,10 @@ func (g *Gateway) pin(ctx context.Context, room string) (*cluster.Pin, *refusal)
 	}
 	if err != nil {
 		return nil, sharedRefusal(err)
+	}
+	if p.Moved {
+		g.state.countFailover()
+		g.log.Info("room moved off a media node that is gone", zap.String("room", room), zap.String("node", p.Node.ID))
 	}
 	return &p, nil
 }

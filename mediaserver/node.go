@@ -48,6 +48,7 @@ func (s *Server) register(ctx context.Context) {
 	for _, name := range lost {
 		if r := rooms[name]; r != nil {
 			s.log.Info("room moved to another node", zap.String("room", name))
+			s.roomsMoved.Add(1)
 			r.mu.Lock()
 			r.moved = true
 			r.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -30,6 +31,7 @@ type Server struct {
 	closed bool
 	// retired counts what tracks that ended forwarded.
 	retired retired
+	roomsMoved atomic.Uint64
 	// stopNode ends this node's membership of a cluster; nil outside one.
 	stopNode context.CancelFunc
 	nodeDone chan struct{}

@@ -10,6 +10,8 @@ type Stats struct {
 	Tracks           int    // published now
 	ForwardedPackets uint64 // RTP packets sent to subscribers, one per copy
 	ForwardedBytes   uint64 // their payload bytes
+	Pins             int    // rooms served under a cluster pin now
+	RoomsMoved       uint64 // rooms this node lost to another
 }
 
 // retired holds the forwarding counts of tracks that ended.
@@ -28,12 +30,16 @@ func (s *Server) Stats() Stats {
 		rooms = append(rooms, r)
 	}
 	s.mu.Unlock()
-	st := Stats{Rooms: len(rooms), ForwardedPackets: s.retired.packets.Load(), ForwardedBytes: s.retired.bytes.Load()}
+	st := Stats{Rooms: len(rooms), ForwardedPackets: s.retired.packets.Load(), ForwardedBytes: s.retired.bytes.Load(),
+		RoomsMoved: s.roomsMoved.Load()}
 	for _, r := range rooms {
 		r.mu.Lock()
 		st.Peers += len(r.peers)
 		st.Waiting += len(r.lobby)
 		st.Tracks += len(r.tracks)
+		if r.epoch != 0 {
+			st.Pins++
+		}
 		for t := range r.tracks {
 			st.ForwardedPackets += t.local.sentPackets.Load()
 			st.ForwardedBytes += t.local.sentBytes.Load()

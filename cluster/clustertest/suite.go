@@ -449,7 +449,7 @@ func testPinning(t *testing.T, a, b cluster.Store) {
 	must(t, b.LeaveNode(ctx, "n2"))
 	moved, err := a.Pin(ctx, "standup", []string{"n2", "n1"})
 	must(t, err)
-	if moved.Node.ID != "n1" || moved.Epoch <= p.Epoch {
+	if moved.Node.ID != "n1" || moved.Epoch <= p.Epoch || !moved.Moved || p.Moved || again.Moved {
 		t.Fatalf("after n2 left: %+v (was %+v)", moved, p)
 	}
 	lost, err = b.RegisterNode(ctx, node("n2"), time.Minute, map[string]int64{"standup": p.Epoch})

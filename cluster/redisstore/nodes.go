@@ -28,7 +28,8 @@ return lost
 `)
 
 // ARGV: prefix, room, pin ttl (ms), then the node ids to choose from.
-// Returns {node id, epoch, node JSON}, or nil when no choice is live.
+// Returns {node id, epoch, node JSON, moved (1: off a dead node)}, or nil
+// when no choice is live.
 var pinScript = redis.NewScript(`
 local p, room = ARGV[1], ARGV[2]
 local key = p .. 'pin:' .. room
@@ -37,7 +38,7 @@ if cur[1] then
 	local info = redis.call('GET', p .. 'node:' .. cur[1])
 	if info then
 		redis.call('PEXPIRE', key, tonumber(ARGV[3]))
-		return {cur[1], cur[2], info}
+		return {cur[1], cur[2], info, '0'}
 	end
 end
 for i = 4, #ARGV do
@@ -49,7 +50,9 @@ for i = 4, #ARGV do
 		local e = string.format('%d', epoch)
 		redis.call('HSET', key, 'node', ARGV[i], 'epoch', e)
 		redis.call('PEXPIRE', key, tonumber(ARGV[3]))
-		return {ARGV[i], e, info}
+		local moved = '0'
+		if cur[1] then moved = '1' end
+		return {ARGV[i], e, info, moved}
 	end
 end
 return nil
@@ -146,10 +149,10 @@ func (s *Store) Pin(ctx context.Context, room string, choices []string) (cluster
 		return cluster.Pin{}, cluster.ErrNotFound
 	case err != nil:
 		return cluster.Pin{}, unavailable(err)
-	case len(v) != 3:
+	case len(v) != 4:
 		return cluster.Pin{}, fmt.Errorf("pin of room %s: unexpected answer", room)
 	}
-	var p cluster.Pin
+	p := cluster.Pin{Moved: v[3] == "1"}
 	if _, err := fmt.Sscan(v[1], &p.Epoch); err != nil {
 		return cluster.Pin{}, fmt.Errorf("pin of room %s: bad epoch", room)
 	}

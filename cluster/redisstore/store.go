@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,13 +36,17 @@ type Options struct {
 	Prefix string
 	// Logger hears of outages and recoveries; nil: none.
 	Logger *zap.Logger
+	// Observe, when set, is told how long each round trip to Redis took.
+	Observe func(time.Duration)
 }
 
 // Store is a cluster.Store on Redis.
 type Store struct {
-	rdb    *redis.Client
-	prefix string
-	log    *zap.Logger
+	rdb     *redis.Client
+	prefix  string
+	log     *zap.Logger
+	observe func(time.Duration)
+	up      atomic.Bool
 }
 
 // Timeouts: an admission waits at most this long for Redis before it is
@@ -78,7 +83,9 @@ func New(o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	return &Store{rdb: redis.NewClient(ro), prefix: o.Prefix, log: o.Logger}, nil
+	s := &Store{rdb: redis.NewClient(ro), prefix: o.Prefix, log: o.Logger, observe: o.Observe}
+	s.rdb.AddHook(roundTrips{s})
+	return s, nil
 }
 
 // Close lets go of the connections.
