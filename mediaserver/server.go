@@ -30,7 +30,7 @@ type Server struct {
 	used   map[string]time.Time
 	closed bool
 	// retired counts what tracks that ended forwarded.
-	retired retired
+	retired    retired
 	roomsMoved atomic.Uint64
 	// stopNode ends this node's membership of a cluster; nil outside one.
 	stopNode context.CancelFunc
