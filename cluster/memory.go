@@ -31,6 +31,7 @@ type Memory struct {
 	pins      map[string]memoryPin
 	locked    map[string]time.Time
 	deadlines map[string]time.Time
+	places    map[string]int
 
 	// wmu orders deliveries: one event reaches every watcher before the next.
 	wmu      sync.Mutex
@@ -66,6 +67,7 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		pins:      map[string]memoryPin{},
 		locked:    map[string]time.Time{},
 		deadlines: map[string]time.Time{},
+		places:    map[string]int{},
 		watchers:  map[*watcher]struct{}{},
 	}
 }

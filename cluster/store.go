@@ -68,6 +68,16 @@ type Store interface {
 	// SessionPresent reports whether host session sess is present anywhere.
 	SessionPresent(ctx context.Context, sess string) (bool, error)
 
+	// Take takes one place under each of places for holder (a gateway),
+	// all or none, atomically: it returns the key of the first place whose
+	// limit is reached (counting the places of live holders only), or "".
+	Take(ctx context.Context, holder string, places []Place) (full string, err error)
+	// Give gives back places holder took.
+	Give(ctx context.Context, holder string, places []Place) error
+	// RenewHolder keeps holder's places counted for ttl more: the places
+	// of a gateway that died stop counting when its lease lapses.
+	RenewHolder(ctx context.Context, holder string, ttl time.Duration) error
+
 	// RegisterNode records a media node as live for ttl, with what a
 	// gateway needs to send it a room; the node renews it while it runs.
 	// held are the rooms the node serves, with the epoch of the pin it
@@ -110,6 +120,14 @@ type Session struct {
 	User    string
 	Addr    netip.Addr
 	Expires time.Time
+}
+
+// Place is one thing counted across gateways: connections from one
+// address, people in one room or its lobby.
+type Place struct {
+	Key string
+	// Limit is how many places Key has; 0: no limit.
+	Limit int
 }
 
 // Node is a media server as gateways see it.

@@ -218,3 +218,52 @@ func TestClusterRedisDownFailsClosedAndComesBack(t *testing.T) {
 		t.Fatal("the call in progress did not survive the outage")
 	}
 }
+
+func TestClusterCountsConnectionsAndLobbyPlacesAcrossGateways(t *testing.T) {
+	redis := redisrun.Start(t)
+	words := "api_key " + apiKey + "\n\t\tmax_connections_per_address 3"
+	gws := []*site{clusterGateway(t, redis.Addr, words), clusterGateway(t, redis.Addr, words)}
+	admin := gws[0].person(t, "127.0.0.1")
+
+	// Three connections from one address, over two gateways: a fourth
+	// through either is one too many.
+	for i := range 3 {
+		gws[i%2].person(t, "127.0.0.5").mustSignal("standup", signalOpts{})
+	}
+	for i, g := range gws {
+		if a := g.person(t, "127.0.0.5").refusedSignal("standup", signalOpts{}, http.StatusTooManyRequests); a.errorCode() != "too_many_connections" {
+			t.Fatalf("a fourth connection through gateway %d: %s", i+1, a.body)
+		}
+	}
+
+	// A room for two, filled through both gateways.
+	if a := admin.apiCall("POST", "/api/v1/room", `{"roomName":"pair","maxParticipants":2}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	first := gws[0].person(t, "127.0.0.6").mustSignal("pair", signalOpts{})
+	gws[1].person(t, "127.0.0.7").mustSignal("pair", signalOpts{})
+	if a := gws[0].person(t, "127.0.0.8").refusedSignal("pair", signalOpts{}, http.StatusForbidden); a.errorCode() != "room_full" {
+		t.Fatalf("a third in a room for two: %s", a.body)
+	}
+	// One leaves through gateway 1: a place is free through gateway 2.
+	first.conn.CloseNow()
+	if !eventually(5*time.Second, func() bool {
+		s, _ := gws[1].person(t, "127.0.0.8").signal("pair", signalOpts{})
+		return s != nil
+	}) {
+		t.Fatal("the place given back through gateway 1 was not free through gateway 2")
+	}
+
+	// Knocking on a private room's lobby: three places per address in all.
+	if a := admin.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	for i := range 3 {
+		if s := gws[i%2].person(t, "127.0.0.9").mustSignal("board", signalOpts{}); s.hello.Role != "lobby" {
+			t.Fatalf("knock %d admitted as %q", i, s.hello.Role)
+		}
+	}
+	if a := gws[1].person(t, "127.0.0.9").refusedSignal("board", signalOpts{}, http.StatusTooManyRequests); a.errorCode() != "too_many_connections" {
+		t.Fatalf("a fourth knock from one address: %s", a.body)
+	}
+}

@@ -165,9 +165,7 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 		var apiRoom *Room
 		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims)
 		if rf == nil {
-			g.state.mu.Lock()
-			rf = g.roomRulesLocked(room, apiRoom, claims, &e)
-			g.state.mu.Unlock()
+			rf = g.roomRules(apiRoom, claims, &e)
 		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
@@ -201,14 +199,22 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		if rf != nil {
 			return nil, e, rf
 		}
+		if rf := g.roomRules(apiRoom, c, &e); rf != nil {
+			return nil, e, rf
+		}
+		places := g.places(addr, room, apiRoom, e)
+		if rf := g.takePlaces(ctx, places); rf != nil {
+			return nil, e, rf
+		}
 		st.mu.Lock()
 		if st.cuts.Load() != cuts {
 			st.mu.Unlock()
+			g.givePlaces(places)
 			continue
 		}
-		conn, rf := g.registerLocked(addr, room, apiRoom, c, &e, cancel)
+		conn := g.registerLocked(addr, room, apiRoom, c, e, places, cancel)
 		st.mu.Unlock()
-		return conn, e, rf
+		return conn, e, nil
 	}
 	return nil, entry{}, &refusal{status: http.StatusServiceUnavailable, code: "busy",
 		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
@@ -239,23 +245,10 @@ func (g *Gateway) settle(ctx context.Context, room string, c *accesstoken.Claims
 	return nil
 }
 
-// registerLocked applies the rules that count connections and registers
-// the connection.
-func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e *entry, cancel context.CancelFunc) (*liveConn, *refusal) {
+// registerLocked registers an admitted connection, with the places it took.
+func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e entry, places []cluster.Place, cancel context.CancelFunc) *liveConn {
 	st := g.state
-	if rf := g.roomRulesLocked(room, apiRoom, c, e); rf != nil {
-		return nil, rf
-	}
-	key := addrKey(addr)
-	if max := g.cfg.MaxConnsPerAddress; max > 0 && st.perAddr[key] >= max {
-		return nil, refuse(http.StatusTooManyRequests, "too_many_connections",
-			"too many signalling connections from this address")
-	}
-	if e.role == accesstoken.PeerLobby && st.lobbyFromLocked(key) >= maxLobbyPerAddress {
-		return nil, refuse(http.StatusTooManyRequests, "too_many_connections",
-			"this address is already waiting to be let in")
-	}
-	conn := &liveConn{room: room, cancel: cancel, addrKey: key, apiRoom: apiRoom != nil, who: participant{
+	conn := &liveConn{room: room, cancel: cancel, places: places, apiRoom: apiRoom != nil, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
@@ -271,7 +264,7 @@ func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c 
 	if apiRoom != nil {
 		st.armRoomLocked(apiRoom)
 	}
-	return conn, nil
+	return conn
 }
 
 // decide applies, with what the shared store says now, the rules about the
@@ -293,30 +286,18 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	return e, r, nil
 }
 
-// roomRulesLocked applies what an API room itself says: its privacy, and
-// its size. A person without credentials for a private room that takes
-// requests to join goes to its lobby: e's role becomes lobby.
-func (g *Gateway) roomRulesLocked(room string, r *Room, c *accesstoken.Claims, e *entry) *refusal {
-	if r == nil {
-		return nil
-	}
+// roomRules applies what an API room itself says about who may come in: a
+// person without credentials for a private room that takes requests to
+// join goes to its lobby (e's role becomes lobby). How many may come in is
+// counted by places.
+func (g *Gateway) roomRules(r *Room, c *accesstoken.Claims, e *entry) *refusal {
 	// A private room needs a token for it, a global token, or a host login;
 	// decidePerson has already checked whichever came.
-	if r.private() && c == nil {
+	if r != nil && r.private() && c == nil {
 		if !r.EnableRequestToJoin {
 			return refuse(http.StatusForbidden, "private_room", "this room is private: join with an invitation link or log in")
 		}
-		if g.state.countLocked(room, true) >= MaxLobby {
-			return refuse(http.StatusServiceUnavailable, "lobby_full", "too many people are waiting to join; try again later")
-		}
 		e.role = accesstoken.PeerLobby
-		return nil
-	}
-	if r.MaxParticipants > 0 && e.role != accesstoken.PeerHost {
-		n := g.state.countLocked(room, false)
-		if n >= r.MaxParticipants {
-			return refuse(http.StatusForbidden, "room_full", "the room is full")
-		}
 	}
 	return nil
 }

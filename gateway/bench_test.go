@@ -54,7 +54,7 @@ func BenchmarkAdmissionToAFullishRoom(b *testing.B) {
 	}
 	st.mu.Lock()
 	for range 5000 {
-		st.trackLocked(&liveConn{room: "other", addrKey: "127.0.0.3", cancel: func() {}}, time.Time{})
+		st.trackLocked(&liveConn{room: "other", cancel: func() {}}, time.Time{})
 	}
 	st.mu.Unlock()
 	tok, _, err := g.issuer.Mint(accesstoken.Claims{Role: accesstoken.RolePeer, Room: "big",

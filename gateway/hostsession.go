@@ -201,8 +201,17 @@ func (st *State) endSessionQuietly(id, reason string) {
 	}
 }
 
-// renewPresence renews, every third of the lease, this gateway's word that
-// its connected hosts are in their rooms.
+// renewHolder renews this gateway's lease on the places it holds.
+func (st *State) renewHolder(ctx context.Context) {
+	ctx, cancel := st.sharedCtx(ctx)
+	defer cancel()
+	if err := st.shared.RenewHolder(ctx, st.holder, st.lease); err != nil {
+		st.log().Warn("renewing this gateway's lease", zap.Error(err))
+	}
+}
+
+// renewPresence renews, every third of the lease, this gateway's lease on
+// its places and its word that its connected hosts are in their rooms.
 func (st *State) renewPresence(ctx context.Context) {
 	t := st.clock.NewTicker(st.lease / 3)
 	defer t.Stop()
@@ -212,6 +221,7 @@ func (st *State) renewPresence(ctx context.Context) {
 			return
 		case <-t.Chan():
 		}
+		st.renewHolder(ctx)
 		type held struct {
 			s    *hostSession
 			room string

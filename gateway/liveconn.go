@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/cluster"
 )
 
 // liveConn is one admitted signalling connection, from the upgrade request
@@ -18,10 +19,10 @@ type liveConn struct {
 	room    string
 	session *hostSession // the host's session, nil for everyone else
 	tokenID string
-	who     participant // for the participants API
-	lobby   bool        // waiting to be let in: not in the room yet
-	addrKey string      // the client's address, as perAddr counts it
-	apiRoom bool        // the room was made through the API
+	who     participant     // for the participants API
+	lobby   bool            // waiting to be let in: not in the room yet
+	places  []cluster.Place // taken in the shared store, given back at release
+	apiRoom bool            // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded
@@ -53,10 +54,6 @@ func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 		st.byRoom[c.room] = map[*liveConn]struct{}{}
 	}
 	st.byRoom[c.room][c] = struct{}{}
-	st.perAddr[c.addrKey]++
-	if c.lobby {
-		st.lobbyPerAddr[c.addrKey]++
-	}
 	if !ejectAt.IsZero() {
 		c.eject = st.clock.AfterFunc(ejectAt.Add(ejectBackstop).Sub(st.clock.Now()), func() {
 			st.mu.Lock()
@@ -105,11 +102,9 @@ func (st *State) hijacked(c *liveConn, nc net.Conn) {
 // release forgets a connection whose proxying has ended.
 func (st *State) release(c *liveConn, grace time.Duration) {
 	st.mu.Lock()
+	var places []cluster.Place
 	if _, ok := st.conns[c]; ok {
-		decrement(st.perAddr, c.addrKey)
-		if c.lobby {
-			decrement(st.lobbyPerAddr, c.addrKey)
-		}
+		places = c.places
 		delete(st.byRoom[c.room], c)
 		if len(st.byRoom[c.room]) == 0 {
 			delete(st.byRoom, c.room)
@@ -130,15 +125,9 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 		after = st.hostLeftLocked(c.session, c.room, grace)
 	}
 	st.mu.Unlock()
+	st.givePlaces(places)
 	if after != nil {
 		after()
-	}
-}
-
-// decrement takes one from a count, forgetting it at zero.
-func decrement(counts map[string]int, key string) {
-	if counts[key]--; counts[key] <= 0 {
-		delete(counts, key)
 	}
 }
 

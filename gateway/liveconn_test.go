@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"github.com/roomgate/roomgate/cluster"
 	"io"
 	"net"
 	"runtime"
@@ -60,13 +62,18 @@ func TestStreamConnHidesCopyShortcutsAndSerializesWrites(t *testing.T) {
 	}
 }
 
-// The per-room and per-address indexes follow every connection in and out:
-// counts are right while people are connected, and nothing is left behind
-// once they are gone.
-func TestConnectionIndexesFollowJoinsAndLeaves(t *testing.T) {
-	st := NewState(nil, Sharing{})
+// The per-room index follows every connection in and out, and the places
+// connections took in the shared store are given back: nothing is left
+// behind once people are gone.
+func TestConnectionIndexAndPlacesFollowJoinsAndLeaves(t *testing.T) {
+	mem := cluster.NewMemory(nil)
+	st := NewState(nil, Sharing{Store: mem})
 	mk := func(room, addr string, lobby bool) *liveConn {
-		c := &liveConn{room: room, addrKey: addr, lobby: lobby, cancel: func() {}}
+		places := []cluster.Place{{Key: placeRoom + room}, {Key: placeAddr + addr}}
+		if full, err := mem.Take(context.Background(), st.holder, places); full != "" || err != nil {
+			t.Fatalf("take: %q %v", full, err)
+		}
+		c := &liveConn{room: room, places: places, lobby: lobby, cancel: func() {}}
 		st.mu.Lock()
 		st.trackLocked(c, time.Time{})
 		st.mu.Unlock()
@@ -74,33 +81,27 @@ func TestConnectionIndexesFollowJoinsAndLeaves(t *testing.T) {
 	}
 	a := mk("standup", "10.0.0.1", false)
 	b := mk("standup", "10.0.0.2", false)
-	k1 := mk("standup", "10.0.0.3", true)
-	k2 := mk("retro", "10.0.0.3", true)
-	other := mk("retro", "10.0.0.1", false)
-
+	k := mk("retro", "10.0.0.3", true)
 	st.mu.Lock()
-	if n := st.countLocked("standup", false); n != 2 {
-		t.Errorf("standup has %d people, want 2", n)
-	}
-	if n := st.countLocked("standup", true); n != 1 {
-		t.Errorf("standup's lobby has %d, want 1", n)
-	}
-	if n := st.lobbyFromLocked("10.0.0.3"); n != 2 {
-		t.Errorf("10.0.0.3 waits in %d lobbies, want 2", n)
-	}
-	a.closeLocked() // cut, not yet released: no longer counted in the room
-	if n := st.countLocked("standup", false); n != 1 {
-		t.Errorf("after a cut, standup has %d people, want 1", n)
+	if n := len(st.byRoom["standup"]); n != 2 {
+		t.Errorf("standup has %d connections, want 2", n)
 	}
 	st.mu.Unlock()
-
-	for _, c := range []*liveConn{a, b, k1, k2, other, a} { // a twice: release is idempotent
+	// A room of two is full for a third.
+	if full, _ := mem.Take(context.Background(), st.holder, []cluster.Place{{Key: placeRoom + "standup", Limit: 2}}); full == "" {
+		t.Error("standup's two places were not counted")
+	}
+	for _, c := range []*liveConn{a, b, k, a} { // a twice: release is idempotent
 		st.release(c, 0)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if len(st.conns) != 0 || len(st.byRoom) != 0 || len(st.perAddr) != 0 || len(st.lobbyPerAddr) != 0 {
-		t.Errorf("left behind: %d conns, rooms %v, addresses %v, lobby addresses %v",
-			len(st.conns), st.byRoom, st.perAddr, st.lobbyPerAddr)
+	if len(st.conns) != 0 || len(st.byRoom) != 0 {
+		t.Errorf("left behind: %d conns, rooms %v", len(st.conns), st.byRoom)
+	}
+	for _, key := range []string{placeRoom + "standup", placeAddr + "10.0.0.1", placeAddr + "10.0.0.3"} {
+		if full, _ := mem.Take(context.Background(), st.holder, []cluster.Place{{Key: key, Limit: 1}}); full != "" {
+			t.Errorf("%s was not given back", key)
+		}
 	}
 }

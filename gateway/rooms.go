@@ -160,30 +160,6 @@ func (st *State) participantsLocked(room string) []participant {
 	return out
 }
 
-// MaxLobby is how many may wait in one room's lobby at once; the media
-// server holds to the same number.
-const MaxLobby = 50
-
-// maxLobbyPerAddress is how many lobby places one address may hold at
-// once, in all rooms: a person knocks once; a crowd cannot fill a lobby
-// from one machine.
-const maxLobbyPerAddress = 3
-
-// lobbyFromLocked counts the lobby connections from one address.
-func (st *State) lobbyFromLocked(key string) int { return st.lobbyPerAddr[key] }
-
-// countLocked counts the live connections to a room: those in its lobby, or
-// those in the room itself.
-func (st *State) countLocked(room string, lobby bool) int {
-	n := 0
-	for c := range st.byRoom[room] {
-		if !c.closed && c.lobby == lobby {
-			n++
-		}
-	}
-	return n
-}
-
 // participant is who is in a room, in Metered's words.
 type participant struct {
 	Name           string    `json:"name"`

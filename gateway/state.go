@@ -51,11 +51,6 @@ type State struct {
 	// byRoom holds the same connections by room, so that counting a room's
 	// people costs the room's size, not the whole gateway's.
 	byRoom map[string]map[*liveConn]struct{}
-	// perAddr counts live signalling connections by client address (/64
-	// for IPv6), for Config.MaxConnsPerAddress; lobbyPerAddr those of them
-	// waiting in a lobby.
-	perAddr      map[string]int
-	lobbyPerAddr map[string]int
 	// revoked is every revocation this gateway heard of, until expiry: the
 	// copy kept in Caddy's storage, which a store that lost its data is
 	// given back.
@@ -91,23 +86,23 @@ func NewState(clock clockwork.Clock, sh Sharing) *State {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	st := &State{
-		clock:        clock,
-		guard:        newLoginGuard(clock),
-		shared:       sh.Store,
-		holder:       accesstoken.NewID()[:16],
-		lease:        sh.Lease,
-		stop:         stop,
-		sessions:     map[string]*hostSession{},
-		conns:        map[*liveConn]struct{}{},
-		byRoom:       map[string]map[*liveConn]struct{}{},
-		perAddr:      map[string]int{},
-		lobbyPerAddr: map[string]int{},
-		revoked:      map[string]time.Time{},
-		roomExpiry:   map[string]roomTimer{},
+		clock:      clock,
+		guard:      newLoginGuard(clock),
+		shared:     sh.Store,
+		holder:     accesstoken.NewID()[:16],
+		lease:      sh.Lease,
+		stop:       stop,
+		sessions:   map[string]*hostSession{},
+		conns:      map[*liveConn]struct{}{},
+		byRoom:     map[string]map[*liveConn]struct{}{},
+		revoked:    map[string]time.Time{},
+		roomExpiry: map[string]roomTimer{},
 	}
 	st.logger.Store(zap.NewNop())
 	st.shared.Watch(ctx, st.apply)
 	if st.lease > 0 {
+		// This gateway's places count from its first admission.
+		st.renewHolder(ctx)
 		go st.renewPresence(ctx)
 	}
 	return st

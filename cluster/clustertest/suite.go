@@ -41,6 +41,8 @@ func Run(t *testing.T, newPair Pair) {
 		{"NodeLeaseLapses", testNodeLeaseLapses},
 		{"ConcurrentFirstJoinsAgree", testConcurrentFirstJoinsAgree},
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
+		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
+		{"PlacesOfADeadHolderStopCounting", testPlacesOfADeadHolderStopCounting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -541,5 +543,58 @@ func testRoomLockAndEjectDeadline(t *testing.T, a, b cluster.Store) {
 	must(t, err)
 	if !d.Equal(first) {
 		t.Fatalf("coming back moved the deadline to %v from %v", d, first)
+	}
+}
+
+func testPlacesCountAcrossHolders(t *testing.T, a, b cluster.Store) {
+	must(t, a.RenewHolder(ctx, "g1", time.Minute))
+	must(t, b.RenewHolder(ctx, "g2", time.Minute))
+	addr := cluster.Place{Key: "addr:192.0.2.7", Limit: 3}
+	room := cluster.Place{Key: "room:standup", Limit: 0}
+	take := func(s cluster.Store, holder string, places ...cluster.Place) string {
+		t.Helper()
+		full, err := s.Take(ctx, holder, places)
+		must(t, err)
+		return full
+	}
+	for i, s := range []cluster.Store{a, b, a} {
+		if full := take(s, []string{"g1", "g2", "g1"}[i], addr, room); full != "" {
+			t.Fatalf("place %d: %s full", i, full)
+		}
+	}
+	// The fourth, through either holder, finds the address full, and takes
+	// nothing (the room's count is unchanged).
+	if full := take(b, "g2", room, addr); full != addr.Key {
+		t.Fatalf("the fourth place: full %q", full)
+	}
+	roomOf3 := cluster.Place{Key: room.Key, Limit: 3}
+	if full := take(b, "g2", roomOf3); full != room.Key {
+		t.Fatalf("the room holds %q places, not 3", full)
+	}
+	must(t, a.Give(ctx, "g1", []cluster.Place{addr, room}))
+	if full := take(b, "g2", addr, room); full != "" {
+		t.Fatalf("after one was given back: %s full", full)
+	}
+	if full := take(a, "g1", addr); full != addr.Key {
+		t.Fatal("given back twice")
+	}
+}
+
+func testPlacesOfADeadHolderStopCounting(t *testing.T, a, b cluster.Store) {
+	if _, ok := a.(*cluster.Memory); ok {
+		t.Skip("in one process, no holder outlives the store")
+	}
+	must(t, a.RenewHolder(ctx, "dies", 30*time.Millisecond))
+	must(t, b.RenewHolder(ctx, "lives", time.Minute))
+	one := cluster.Place{Key: "addr:192.0.2.9", Limit: 1}
+	if full, err := a.Take(ctx, "dies", []cluster.Place{one}); err != nil || full != "" {
+		t.Fatalf("take: %q %v", full, err)
+	}
+	if full, _ := b.Take(ctx, "lives", []cluster.Place{one}); full != one.Key {
+		t.Fatal("a live holder's place did not count")
+	}
+	time.Sleep(60 * time.Millisecond) // the holder's lease, not a condition
+	if full, err := b.Take(ctx, "lives", []cluster.Place{one}); err != nil || full != "" {
+		t.Fatalf("a dead holder's place still counts: %q %v", full, err)
 	}
 }

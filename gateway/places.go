@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
+	"go.uber.org/zap"
+)
+
+// MaxLobby is how many may wait in one room's lobby at once; the media
+// server holds to the same number.
+const MaxLobby = 50
+
+// maxLobbyPerAddress is how many lobby places one address may hold at
+// once, in all rooms: a person knocks once; a crowd cannot fill a lobby
+// from one machine.
+const maxLobbyPerAddress = 3
+
+// Places are counted in the shared store, so that limits hold across
+// gateways: a connection takes a place in its room (or the room's lobby)
+// and one for its address, and gives them back when it ends.
+const (
+	placeRoom      = "room:"
+	placeLobby     = "lobby:"
+	placeAddr      = "addr:"
+	placeLobbyAddr = "lobby-addr:"
+)
+
+// places are what a connection takes: in the room, or in its lobby; and
+// from its address (IPv6: its /64). The first full one decides the
+// refusal, so the room's own limit speaks before the address's.
+func (g *Gateway) places(addr netip.Addr, room string, r *Room, e entry) []cluster.Place {
+	key := addrKey(addr)
+	perAddr := max(g.cfg.MaxConnsPerAddress, 0)
+	if e.role == accesstoken.PeerLobby {
+		return []cluster.Place{
+			{Key: placeLobby + room, Limit: MaxLobby},
+			{Key: placeAddr + key, Limit: perAddr},
+			{Key: placeLobbyAddr + key, Limit: maxLobbyPerAddress},
+		}
+	}
+	roomLimit := 0
+	if r != nil && e.role != accesstoken.PeerHost {
+		roomLimit = r.MaxParticipants
+	}
+	return []cluster.Place{{Key: placeRoom + room, Limit: roomLimit}, {Key: placeAddr + key, Limit: perAddr}}
+}
+
+// takePlaces takes the places, or says which was full.
+func (g *Gateway) takePlaces(ctx context.Context, places []cluster.Place) *refusal {
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	full, err := g.state.shared.Take(ctx, g.state.holder, places)
+	switch {
+	case err != nil:
+		return sharedRefusal(err)
+	case full == "":
+		return nil
+	case strings.HasPrefix(full, placeLobbyAddr):
+		return refuse(http.StatusTooManyRequests, "too_many_connections", "this address is already waiting to be let in")
+	case strings.HasPrefix(full, placeLobby):
+		return refuse(http.StatusServiceUnavailable, "lobby_full", "too many people are waiting to join; try again later")
+	case strings.HasPrefix(full, placeRoom):
+		return refuse(http.StatusForbidden, "room_full", "the room is full")
+	}
+	return refuse(http.StatusTooManyRequests, "too_many_connections", "too many signalling connections from this address")
+}
+
+// givePlaces gives back what a connection took.
+func (g *Gateway) givePlaces(places []cluster.Place) { g.state.givePlaces(places) }
+
+func (st *State) givePlaces(places []cluster.Place) {
+	if len(places) == 0 {
+		return
+	}
+	ctx, cancel := st.sharedCtx(context.Background())
+	defer cancel()
+	if err := st.shared.Give(ctx, st.holder, places); err != nil {
+		// The holder's lease outlives nothing: a place it could not give
+		// back stops counting when this gateway's lease lapses.
+		st.log().Warn("giving back a connection's places", zap.Error(err))
+	}
+}
