@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway"
 )
 
@@ -123,6 +124,7 @@ type signalOpts struct {
 	origin string      // "" : the site's own origin; "-": none
 	header http.Header // anything else
 	name   string
+	rejoin string // a rejoin pass, offered as a subprotocol
 }
 
 // signalling is an open signalling WebSocket and the upstream's greeting.
@@ -152,6 +154,9 @@ func (p *person) signal(room string, o signalOpts) (*signalling, answer) {
 	protos := []string{"roomgate"}
 	if o.token != "" {
 		protos = append(protos, gateway.SubprotocolTokenPrefix+o.token)
+	}
+	if o.rejoin != "" {
+		protos = append(protos, accesstoken.SubprotocolRejoinPrefix+o.rejoin)
 	}
 	q := url.Values{"room": {room}}
 	if o.name != "" {
