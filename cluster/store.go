@@ -68,6 +68,15 @@ type Store interface {
 	// SessionPresent reports whether host session sess is present anywhere.
 	SessionPresent(ctx context.Context, sess string) (bool, error)
 
+	// Facts reads, at once, what the decision on one admission needs (one
+	// round trip to Redis, where the single calls above would take several).
+	// ErrReset as for Revoked when a token was asked about.
+	Facts(ctx context.Context, q FactsQuery) (Facts, error)
+	// Enter pins the room (when choices are given) and takes places, at
+	// once; a place that is full takes nothing, a room with no live node
+	// among choices takes nothing (ErrNotFound).
+	Enter(ctx context.Context, room string, choices []string, holder string, places []Place) (Entered, error)
+
 	// Take takes one place under each of places for holder (a gateway),
 	// all or none, atomically: it returns the key of the first place whose
 	// limit is reached (counting the places of live holders only), or "".
@@ -120,6 +129,30 @@ type Session struct {
 	User    string
 	Addr    netip.Addr
 	Expires time.Time
+}
+
+// FactsQuery says what Facts reads about one admission.
+type FactsQuery struct {
+	Room    string // the room's properties (an API room)
+	Token   string // whether this token id is revoked; "": none
+	Session string // this host session; "": none
+	Hosted  bool   // whether a host is present in Room
+	Rejoin  string // whether this rejoin pass is barred; "": none
+}
+
+// Facts is what Facts read.
+type Facts struct {
+	Room         []byte   // nil: not an API room
+	Revoked      bool     // the token is revoked
+	Session      *Session // nil: no such live session
+	Hosted       bool
+	RejoinBarred bool
+}
+
+// Entered is what Enter did.
+type Entered struct {
+	Pin  *Pin   // nil when no choices were given
+	Full string // the key of the first full place ("": all taken)
 }
 
 // Place is one thing counted across gateways: connections from one

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -18,6 +17,7 @@ type entry struct {
 	role    accesstoken.PeerRole
 	session *cluster.Session    // a host's login
 	pin     *cluster.Pin        // the media node the room is on, with PinRooms
+	rejoin  string              // a rejoin pass's id, when it counts
 	claims  *accesstoken.Claims // nil when the person came without a token
 	name    string
 	ejectAt time.Time
@@ -49,7 +49,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	addr := g.cfg.ClientIP(r)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, cancel)
+	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, g.rejoinPass(cred.rejoin, room), cancel)
 	if rf != nil {
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
 		g.state.countRefused(rf.code)
@@ -59,7 +59,6 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	defer g.state.release(conn, g.cfg.HostGrace)
 
 	peerID := accesstoken.NewID()
-	rejoin := g.rejoinPass(r.Context(), cred.rejoin, room)
 	a := accesstoken.Admission{
 		RegisteredClaims: jwt.RegisteredClaims{Subject: peerID},
 		Room:             room,
@@ -70,7 +69,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		TokenID:          claimOr(e.claims, func(c *accesstoken.Claims) string { return c.ID }),
 		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
 		ICEServers:       g.iceServers(e.role, peerID, e.pin),
-		Rejoin:           rejoin,
+		Rejoin:           e.rejoin,
 	}
 	if e.pin != nil {
 		a.Node, a.Epoch = e.pin.Node.ID, e.pin.Epoch
@@ -135,20 +134,16 @@ func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims 
 }
 
 // rejoinPass checks the pass of someone coming back to room, and returns
-// its id when it is good: a pass that is bad, for another room, or barred
-// (its holder was removed) only counts for nothing. It grants no entry
-// itself; the media server lets its holder through the room's lock.
-func (g *Gateway) rejoinPass(ctx context.Context, pass, room string) string {
+// its id when it is good; decide drops it if it was barred (its holder was
+// removed). A pass that is bad or for another room only counts for
+// nothing: it grants no entry itself, the media server lets its holder
+// through the room's lock.
+func (g *Gateway) rejoinPass(pass, room string) string {
 	if pass == "" {
 		return ""
 	}
 	p, err := g.admissions.VerifyRejoin(pass)
 	if err != nil || p.Room != room {
-		return ""
-	}
-	ctx, cancel := g.state.sharedCtx(ctx)
-	defer cancel()
-	if barred, err := g.state.shared.Revoked(ctx, p.ID); err != nil || barred {
 		return ""
 	}
 	return p.ID
@@ -163,7 +158,7 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 	if rf == nil {
 		var e entry
 		var apiRoom *Room
-		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims)
+		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, "")
 		if rf == nil {
 			rf = g.roomRules(apiRoom, claims, &e)
 		}
@@ -187,23 +182,24 @@ const maxDecisions = 3
 // when they may, registers the connection. An event that cuts connections
 // (a revocation, a logout, a deleted room) arriving between the decision
 // and the registration makes it decide again, so that nothing it would
-// have cut slips in.
-func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
+// have cut slips in. Through Redis, a decision costs two round trips: the
+// facts, then the pin and the places.
+func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin string, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
 	st := g.state
 	for range maxDecisions {
 		cuts := st.cuts.Load()
-		e, apiRoom, rf := g.decide(ctx, addr, room, name, c)
+		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin)
 		if rf == nil {
-			rf = g.settle(ctx, room, c, &e)
+			rf = g.ejectDeadline(ctx, c, &e)
+		}
+		if rf == nil {
+			rf = g.roomRules(apiRoom, c, &e)
 		}
 		if rf != nil {
 			return nil, e, rf
 		}
-		if rf := g.roomRules(apiRoom, c, &e); rf != nil {
-			return nil, e, rf
-		}
 		places := g.places(addr, room, apiRoom, e)
-		if rf := g.takePlaces(ctx, places); rf != nil {
+		if e.pin, rf = g.takePlaces(ctx, room, places); rf != nil {
 			return nil, e, rf
 		}
 		st.mu.Lock()
@@ -220,28 +216,22 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
 }
 
-// settle fixes what an admission needs beyond the rules: the ejection
-// deadline that held when the token first came in (coming back does not
-// start the clock again), and the media node the room is on.
-func (g *Gateway) settle(ctx context.Context, room string, c *accesstoken.Claims, e *entry) *refusal {
+// ejectDeadline fixes the ejection deadline that held when the token first
+// came in: coming back does not start the clock again.
+func (g *Gateway) ejectDeadline(ctx context.Context, c *accesstoken.Claims, e *entry) *refusal {
+	if e.ejectAt.IsZero() {
+		return nil
+	}
 	ctx, cancel := g.state.sharedCtx(ctx)
 	defer cancel()
-	if !e.ejectAt.IsZero() {
-		at, err := g.state.shared.EjectDeadline(ctx, c.ID, e.ejectAt)
-		if err != nil {
-			return sharedRefusal(err)
-		}
-		if !g.state.clock.Now().Before(at) {
-			return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
-		}
-		e.ejectAt = at
+	at, err := g.state.shared.EjectDeadline(ctx, c.ID, e.ejectAt)
+	if err != nil {
+		return sharedRefusal(err)
 	}
-	if g.cfg.PinRooms {
-		var rf *refusal
-		if e.pin, rf = g.pin(ctx, room); rf != nil {
-			return rf
-		}
+	if !g.state.clock.Now().Before(at) {
+		return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
 	}
+	e.ejectAt = at
 	return nil
 }
 
@@ -268,15 +258,35 @@ func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c 
 }
 
 // decide applies, with what the shared store says now, the rules about the
-// person and reads the room's properties; nil when it is not an API room.
-func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims) (entry, *Room, *refusal) {
-	ctx, cancel := g.state.sharedCtx(ctx)
+// person, and reads the room's properties (nil when it is not an API room).
+// rejoin is the id of a rejoin pass whose signature was checked; it counts
+// unless it was barred.
+func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin string) (entry, *Room, *refusal) {
+	st := g.state
+	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
-	e, rf := g.decidePerson(ctx, addr, room, name, c)
+	q := cluster.FactsQuery{Room: room, Rejoin: rejoin}
+	switch {
+	case c == nil:
+		q.Hosted = g.cfg.HostProtected && !g.cfg.UserAuth
+	case c.Role == accesstoken.RoleHost:
+		q.Session = c.ID
+	default:
+		q.Token = c.ID
+	}
+	f, err := st.shared.Facts(ctx, q)
+	if err != nil {
+		st.sharedReset(err)
+		return entry{}, nil, sharedRefusal(err)
+	}
+	e, rf := g.decidePerson(ctx, addr, room, name, c, f)
 	if rf != nil {
 		return e, nil, rf
 	}
-	r, err := g.state.room(ctx, room)
+	if !f.RejoinBarred {
+		e.rejoin = rejoin
+	}
+	r, err := st.roomOf(room, f.Room)
 	if err != nil {
 		return e, nil, sharedRefusal(err)
 	}
@@ -302,31 +312,21 @@ func (g *Gateway) roomRules(r *Room, c *accesstoken.Claims, e *entry) *refusal {
 	return nil
 }
 
-func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims) (entry, *refusal) {
-	st := g.state
+func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, f cluster.Facts) (entry, *refusal) {
 	switch {
 	case c == nil:
 		if g.cfg.UserAuth {
 			return entry{}, refuse(http.StatusUnauthorized, "credentials_required", "log in or use a link with a token to join")
 		}
-		if g.cfg.HostProtected {
-			hosted, err := st.shared.Hosted(ctx, room)
-			if err != nil {
-				return entry{}, sharedRefusal(err)
-			}
-			if !hosted {
-				return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
-			}
+		if g.cfg.HostProtected && !f.Hosted {
+			return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
 		}
 		return entry{role: accesstoken.PeerGuest, name: nameOr(name, "Guest")}, nil
 
 	case c.Role == accesstoken.RoleHost:
-		s, err := st.shared.Session(ctx, c.ID)
-		if errors.Is(err, cluster.ErrNotFound) {
+		s := f.Session
+		if s == nil {
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
-		}
-		if err != nil {
-			return entry{}, sharedRefusal(err)
 		}
 		// Host rights need the token and a request from the address that logged in.
 		if s.Addr != addr.Unmap() {
@@ -334,7 +334,7 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 		}
 		u := g.users[s.User]
 		if u == nil {
-			if err := st.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
+			if err := g.state.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
 				return entry{}, sharedRefusal(err)
 			}
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
@@ -342,15 +342,10 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 		if !u.mayEnter(room) {
 			return entry{}, refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
 		}
-		return entry{role: accesstoken.PeerHost, session: &s, claims: c, name: nameOr(name, c.Name)}, nil
+		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
 
 	default:
-		revoked, err := st.shared.Revoked(ctx, c.ID)
-		if err != nil {
-			st.sharedReset(err)
-			return entry{}, sharedRefusal(err)
-		}
-		if revoked {
+		if f.Revoked {
 			return entry{}, refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked")
 		}
 		if !c.Global && c.Room != room {
@@ -361,7 +356,7 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 			role = accesstoken.PeerAdmin
 		}
 		// A name in the token is the name the issuer vouched for.
-		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(st.clock.Now())}, nil
+		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(g.state.clock.Now())}, nil
 	}
 }
 

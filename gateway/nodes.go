@@ -2,15 +2,12 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/roomgate/roomgate/cluster"
-	"go.uber.org/zap"
 )
 
 // nodeListAge is how old the list of media nodes a gateway chooses from
@@ -67,25 +64,4 @@ func (st *State) nodeChoices(ctx context.Context, region string) ([]string, erro
 		ids = append(ids, n.ID)
 	}
 	return ids, nil
-}
-
-// pin finds the media node room is on, placing it when it is on none.
-func (g *Gateway) pin(ctx context.Context, room string) (*cluster.Pin, *refusal) {
-	choices, err := g.state.nodeChoices(ctx, g.cfg.Region)
-	if err != nil {
-		return nil, sharedRefusal(err)
-	}
-	p, err := g.state.shared.Pin(ctx, room, choices)
-	if errors.Is(err, cluster.ErrNotFound) {
-		return nil, &refusal{status: http.StatusServiceUnavailable, code: "no_media_server",
-			message: "no media server is available; try again in a moment", retryAfter: clusterRetryAfter}
-	}
-	if err != nil {
-		return nil, sharedRefusal(err)
-	}
-	if p.Moved {
-		g.state.countFailover()
-		g.log.Info("room moved off a media node that is gone", zap.String("room", room), zap.String("node", p.Node.ID))
-	}
-	return &p, nil
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -50,16 +51,44 @@ func (g *Gateway) places(addr netip.Addr, room string, r *Room, e entry) []clust
 	return []cluster.Place{{Key: placeRoom + room, Limit: roomLimit}, {Key: placeAddr + key, Limit: perAddr}}
 }
 
-// takePlaces takes the places, or says which was full.
-func (g *Gateway) takePlaces(ctx context.Context, places []cluster.Place) *refusal {
+// takePlaces takes the places and, with PinRooms, finds the media node the
+// room is on (placing it when it is on none), or says what was full.
+func (g *Gateway) takePlaces(ctx context.Context, room string, places []cluster.Place) (*cluster.Pin, *refusal) {
 	ctx, cancel := g.state.sharedCtx(ctx)
 	defer cancel()
-	full, err := g.state.shared.Take(ctx, g.state.holder, places)
+	var choices []string
+	if g.cfg.PinRooms {
+		var err error
+		if choices, err = g.state.nodeChoices(ctx, g.cfg.Region); err != nil {
+			return nil, sharedRefusal(err)
+		}
+		if len(choices) == 0 {
+			return nil, noMediaServer
+		}
+	}
+	e, err := g.state.shared.Enter(ctx, room, choices, g.state.holder, places)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return nil, noMediaServer
+	}
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	if e.Pin != nil && e.Pin.Moved {
+		g.state.countFailover()
+		g.log.Info("room moved off a media node that is gone", zap.String("room", room), zap.String("node", e.Pin.Node.ID))
+	}
+	if e.Full == "" {
+		return e.Pin, nil
+	}
+	return nil, fullRefusal(e.Full)
+}
+
+var noMediaServer = &refusal{status: http.StatusServiceUnavailable, code: "no_media_server",
+	message: "no media server is available; try again in a moment", retryAfter: clusterRetryAfter}
+
+// fullRefusal says which place was full.
+func fullRefusal(full string) *refusal {
 	switch {
-	case err != nil:
-		return sharedRefusal(err)
-	case full == "":
-		return nil
 	case strings.HasPrefix(full, placeLobbyAddr):
 		return refuse(http.StatusTooManyRequests, "too_many_connections", "this address is already waiting to be let in")
 	case strings.HasPrefix(full, placeLobby):

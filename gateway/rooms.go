@@ -52,6 +52,15 @@ func (st *State) room(ctx context.Context, name string) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
+	return st.roomOf(name, b)
+}
+
+// roomOf decodes a room read from the shared store; nil when there was
+// none, or it has expired.
+func (st *State) roomOf(name string, b []byte) (*Room, error) {
+	if b == nil {
+		return nil, nil
+	}
 	var r Room
 	if err := json.Unmarshal(b, &r); err != nil {
 		st.log().Error("a room in the shared state is damaged", zap.String("room", name), zap.Error(err))

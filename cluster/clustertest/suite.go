@@ -43,6 +43,8 @@ func Run(t *testing.T, newPair Pair) {
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
 		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
 		{"PlacesOfADeadHolderStopCounting", testPlacesOfADeadHolderStopCounting},
+		{"FactsAgreeWithSingleCalls", testFactsAgreeWithSingleCalls},
+		{"EnterPinsAndTakesAtOnce", testEnterPinsAndTakesAtOnce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -596,5 +598,69 @@ func testPlacesOfADeadHolderStopCounting(t *testing.T, a, b cluster.Store) {
 	time.Sleep(60 * time.Millisecond) // the holder's lease, not a condition
 	if full, err := b.Take(ctx, "lives", []cluster.Place{one}); err != nil || full != "" {
 		t.Fatalf("a dead holder's place still counts: %q %v", full, err)
+	}
+}
+
+func testFactsAgreeWithSingleCalls(t *testing.T, a, b cluster.Store) {
+	must(t, a.Restored(ctx))
+	_, err := a.OpenSession(ctx, session("s1", "alice"), 16)
+	must(t, err)
+	must(t, a.HostPresent(ctx, "standup", "s1", "g1", time.Minute))
+	must(t, a.CreateRoom(ctx, "standup", []byte(`{"v":1}`), time.Time{}))
+	must(t, a.Revoke(ctx, "bad", time.Now().Add(time.Hour)))
+	must(t, a.Revoke(ctx, "barred-pass", time.Now().Add(time.Hour)))
+	for _, q := range []cluster.FactsQuery{
+		{Room: "standup"},
+		{Room: "retro"},
+		{Room: "standup", Token: "bad", Rejoin: "barred-pass"},
+		{Room: "standup", Token: "good", Rejoin: "good-pass"},
+		{Room: "standup", Session: "s1", Hosted: true},
+		{Room: "retro", Session: "nobody", Hosted: true},
+	} {
+		got, err := b.Facts(ctx, q)
+		must(t, err)
+		want, err := cluster.FactsFromSingleCalls(ctx, b, q)
+		must(t, err)
+		if string(got.Room) != string(want.Room) || got.Revoked != want.Revoked || got.Hosted != want.Hosted ||
+			got.RejoinBarred != want.RejoinBarred || (got.Session == nil) != (want.Session == nil) ||
+			(got.Session != nil && (got.Session.User != want.Session.User || got.Session.Addr != want.Session.Addr || !got.Session.Expires.Equal(want.Session.Expires))) {
+			t.Fatalf("%+v: Facts %+v, single calls %+v", q, got, want)
+		}
+	}
+	f, _ := b.Facts(ctx, cluster.FactsQuery{Room: "standup", Token: "bad", Session: "s1", Hosted: true, Rejoin: "barred-pass"})
+	if string(f.Room) != `{"v":1}` || !f.Revoked || f.Session == nil || f.Session.User != "alice" || !f.Hosted || !f.RejoinBarred {
+		t.Fatalf("every fact at once: %+v", f)
+	}
+}
+
+func testEnterPinsAndTakesAtOnce(t *testing.T, a, b cluster.Store) {
+	must(t, a.RenewHolder(ctx, "g1", time.Minute))
+	must(t, b.RenewHolder(ctx, "g2", time.Minute))
+	if _, err := a.Enter(ctx, "standup", []string{"n1"}, "g1", []cluster.Place{{Key: "room:standup"}}); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("with no live node: %v", err)
+	}
+	// Nothing was taken for nowhere to go.
+	if full, _ := b.Take(ctx, "g1", []cluster.Place{{Key: "room:standup", Limit: 1}}); full != "" {
+		t.Fatal("a place was kept for an admission with no node")
+	}
+	must(t, b.Give(ctx, "g1", []cluster.Place{{Key: "room:standup"}}))
+	_, err := a.RegisterNode(ctx, node("n1"), time.Minute, nil)
+	must(t, err)
+	one := cluster.Place{Key: "room:standup", Limit: 1}
+	e, err := b.Enter(ctx, "standup", []string{"n1"}, "g1", []cluster.Place{one})
+	must(t, err)
+	if e.Pin == nil || e.Pin.Node.ID != "n1" || e.Full != "" {
+		t.Fatalf("enter: %+v", e)
+	}
+	e2, err := a.Enter(ctx, "standup", []string{"n1"}, "g2", []cluster.Place{one})
+	must(t, err)
+	if e2.Full != one.Key || e2.Pin == nil || e2.Pin.Epoch != e.Pin.Epoch {
+		t.Fatalf("a second into a room for one: %+v", e2)
+	}
+	// Without choices, no pin.
+	e3, err := a.Enter(ctx, "retro", nil, "g1", []cluster.Place{{Key: "room:retro"}})
+	must(t, err)
+	if e3.Pin != nil || e3.Full != "" {
+		t.Fatalf("enter without pinning: %+v", e3)
 	}
 }

@@ -144,6 +144,11 @@ func (s *Store) Pin(ctx context.Context, room string, choices []string) (cluster
 		args = append(args, c)
 	}
 	v, err := s.run(ctx, pinScript, args...).StringSlice()
+	return pinOf(room, v, err)
+}
+
+// pinOf reads the pin script's answer.
+func pinOf(room string, v []string, err error) (cluster.Pin, error) {
 	switch {
 	case errors.Is(err, redis.Nil) || (err == nil && len(v) == 0):
 		return cluster.Pin{}, cluster.ErrNotFound
