@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,4 +267,43 @@ func TestClusterCountsConnectionsAndLobbyPlacesAcrossGateways(t *testing.T) {
 	if a := gws[1].person(t, "127.0.0.9").refusedSignal("board", signalOpts{}, http.StatusTooManyRequests); a.errorCode() != "too_many_connections" {
 		t.Fatalf("a fourth knock from one address: %s", a.body)
 	}
+}
+
+// BenchmarkClusterRevocationCutOff revokes, through gateway 2, a token
+// whose signalling connection came in through gateway 1, sixty times, and
+// reports how long from the revoke call to the connection's end (two
+// roomgate processes and a redis-server on loopback).
+//
+//	go test ./e2e -run '^$' -bench ClusterRevocationCutOff -benchtime 1x
+func BenchmarkClusterRevocationCutOff(b *testing.B) {
+	redis := redisrun.Start(b)
+	g1 := clusterGateway(b, redis.Addr, "api_key "+apiKey)
+	g2 := clusterGateway(b, redis.Addr, "api_key "+apiKey)
+	admin := g2.person(b, "127.0.0.1")
+	const tries = 60
+	var cut []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for range tries {
+			tok := admin.mintToken(`{"roomName":"standup"}`)
+			c := g1.person(b, "127.0.0.2").mustSignal("standup", signalOpts{token: tok})
+			closed := make(chan time.Time, 1)
+			go func() {
+				c.closedWithin(10 * time.Second)
+				closed <- time.Now()
+			}()
+			start := time.Now()
+			if a := admin.api("/api/v1/token/revoke", `{"token":"`+tok+`"}`, nil); a.status != http.StatusNoContent {
+				b.Fatalf("revoke: %d %s", a.status, a.body)
+			}
+			cut = append(cut, (<-closed).Sub(start))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(cut)
+	at := func(q float64) float64 { return float64(cut[int(q*float64(len(cut)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(at(1), "max-ms")
+	b.ReportMetric(float64(len(cut)), "revocations")
 }

@@ -23,6 +23,11 @@ let admin = false;      // host or admin: may let people in, remove, lock, end
 let locked = false;
 let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
+// Coming back after a lost connection (docs/signalling.md, "Coming back").
+let attempts = 0;       // tries since the connection was lost
+let giveUpAt = 0;       // when to stop trying; 0: connected
+let lastPass = null;    // the rejoin pass of the connection that was lost
+let rejoining = false;  // the connection being made replaces a lost one
 
 function setState(state, status) {
   body.dataset.state = state;
@@ -62,7 +67,7 @@ function renderParticipants() {
     role.textContent = p.role;
     li.append(label, role);
     if (admin && id !== self?.id) {
-      li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => signal.kick(id)));
+      li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => signal?.kick(id)));
     }
     ul.append(li);
   }
@@ -93,8 +98,8 @@ function renderLobby(list) {
     label.textContent = n || 'Guest';
     const who = n || 'this guest';
     li.append(label,
-      button('Admit', 'admit', `Let ${who} in`, () => signal.admit(id)),
-      button('Deny', 'deny', `Turn ${who} away`, () => signal.deny(id)));
+      button('Admit', 'admit', `Let ${who} in`, () => signal?.admit(id)),
+      button('Deny', 'deny', `Turn ${who} away`, () => signal?.deny(id)));
     ul.append(li);
   }
   $('lobby-count').textContent = `(${waiting.size})`;
@@ -195,19 +200,24 @@ function connect() {
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
-    if (e.target !== signal) return; // a lobby connection we have moved on from
+    if (e.target !== signal) return; // a connection we have moved on from
     const state = body.dataset.state;
     if (['ejected', 'ended', 'denied'].includes(state)) return;
-    if (!e.detail.welcomed) {
+    if (!e.detail.welcomed && !rejoining) {
       gate('denied', 'You cannot join this room', 'The room may be locked or full.', { home: true });
     } else {
-      gate('error', 'Disconnected', 'The connection to the meeting was lost. Reload the page to rejoin.', { home: true });
+      comeBack();
     }
   });
   signal.join();
 }
 
 function onWelcome(m) {
+  const again = rejoining;
+  rejoining = false;
+  attempts = 0;
+  giveUpAt = 0;
+  if (again) notice('Reconnected');
   self = m.peer;
   admin = self.role === 'host' || self.role === 'admin';
   locked = !!m.locked;
@@ -216,13 +226,60 @@ function onWelcome(m) {
   for (const p of m.peers || []) peers.set(p.id, p);
   renderParticipants();
   setState('joined', `In ${room}`);
+  // Coming back, we send again what we were sending when the connection
+  // was lost; the first time, what the link asked for.
   for (const t of local?.getTracks() || []) {
-    if (opts[t.kind]) senders[t.kind] = signal.pub.addTrack(t, local);
+    if (again ? t.kind in senders : opts[t.kind]) senders[t.kind] = signal.pub.addTrack(t, local);
     else t.enabled = false;
   }
   setButton('audio');
   setButton('video');
-  if (opts.screen) toggleScreen();
+  if (again && screen) screen.senders = signal.publish(screen.stream, { screen: true });
+  else if (!again && opts.screen) toggleScreen();
+}
+
+// comeBack leaves a connection that was lost without a final word (the
+// media server died, the room moved, the network dropped) and tries again
+// after a random wait that doubles up to 4 s, for two minutes.
+function comeBack() {
+  lastPass = signal?.pass || lastPass;
+  signal?.close();
+  signal = null;
+  // The others come back with new ids: their tiles and entries go.
+  document.querySelectorAll('.tile:not(.self)').forEach((t) => t.remove());
+  peers.clear();
+  renderParticipants();
+  renderLobby([]);
+  if (!giveUpAt) giveUpAt = Date.now() + 120000;
+  if (Date.now() > giveUpAt) {
+    stopAll();
+    return gate('error', 'Disconnected', 'The meeting could not be reached again. Reload the page to try once more.', { home: true });
+  }
+  $('gate').hidden = true;
+  setState('reconnecting', attempts ? `Reconnecting… (attempt ${attempts + 1})` : 'Connection lost. Reconnecting…');
+  const wait = Math.random() * Math.min(4000, 250 * 2 ** attempts++);
+  clearTimeout(retry);
+  retry = setTimeout(rejoin, wait);
+}
+
+async function rejoin() {
+  rejoining = true;
+  signal = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
+  signal.forceRelay = params.get('relay') === '1';
+  signal.rejoin = lastPass;
+  let check;
+  try {
+    check = await signal.check();
+  } catch {
+    return comeBack();
+  }
+  if (!check.ok) {
+    if (check.status === 429 || check.status >= 500) return comeBack();
+    stopAll();
+    return refused(check); // a refusal at the door is final
+  }
+  if (check.role === 'lobby') gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
+  connect();
 }
 
 function onTrack({ track, stream }) {
@@ -260,6 +317,10 @@ function onBye(m) {
     setState('joining', 'Joining…');
     $('gate').hidden = true;
     start();
+    return;
+  }
+  if (['moved', 'closing', 'error'].includes(m.reason) || (m.reason === 'refused' && ['moved', 'closing'].includes(m.code))) {
+    comeBack();
     return;
   }
   const reasons = {
@@ -327,6 +388,7 @@ const toggleMute = () => toggleSend('audio');
 const toggleCamera = () => toggleSend('video');
 
 async function toggleScreen() {
+  if (!signal?.pub) return;
   if (screen) {
     signal.unpublishScreen(screen.stream, screen.senders);
     screen.stream.getTracks().forEach((t) => t.stop());
@@ -349,8 +411,8 @@ async function toggleScreen() {
 $('mute').addEventListener('click', toggleMute);
 $('camera').addEventListener('click', toggleCamera);
 $('screen').addEventListener('click', toggleScreen);
-$('lock').addEventListener('click', () => signal.lock(!locked));
-$('end').addEventListener('click', () => signal.end());
+$('lock').addEventListener('click', () => signal?.lock(!locked));
+$('end').addEventListener('click', () => signal?.end());
 $('copy').addEventListener('click', async () => {
   const link = `${location.origin}/join/${room}`;
   try {

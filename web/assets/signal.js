@@ -11,6 +11,8 @@ export class Signal extends EventTarget {
     this.ws = null;
     this.welcomed = false;
     this.screens = new Set(); // ids of our streams that are screen shares
+    this.rejoin = null; // a rejoin pass from an earlier connection, to offer
+    this.pass = null;   // the latest rejoin pass the server gave this one
   }
 
   // check asks the gateway, without joining, whether we may enter.
@@ -33,6 +35,8 @@ export class Signal extends EventTarget {
   join() {
     const protocols = ['roomgate'];
     if (this.token) protocols.push(`roomgate.token.${this.token}`);
+    // Coming back: the pass lets us through a lock set while we were in.
+    if (this.rejoin) protocols.push(`roomgate.rejoin.${this.rejoin}`);
     this.ws = new WebSocket(this.#url('ws'), protocols);
     this.ws.onmessage = (e) => this.#onMessage(JSON.parse(e.data));
     this.ws.onclose = (e) => this.#emit('closed', { code: e.code, welcomed: this.welcomed });
@@ -76,6 +80,7 @@ export class Signal extends EventTarget {
           break;
         }
         if (m.iceServers) this.iceServers = m.iceServers;
+        if (m.token) this.pass = m.token;
         this.#setup();
         this.#emit('welcome', m);
         break;
@@ -86,6 +91,9 @@ export class Signal extends EventTarget {
         break;
       case 'answer':
         await this.pub.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        break;
+      case 'pass':
+        this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby':
         this.#emit(m.type, m);
