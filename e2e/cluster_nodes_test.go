@@ -21,12 +21,16 @@ func TestClusterFiftyFirstJoinsLandOnOneNode(t *testing.T) {
 	const n = 50
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	turnURLs := make(chan string, n)
 	for i := range n {
 		wg.Go(func() {
 			g := c.gateways[i%2]
 			_, m, err := g.person(t, fmt.Sprintf("127.0.0.%d", 2+i%5)).welcome("standup")
-			if err == nil && m.Type != signal.TypeWelcome {
+			if err == nil && (m.Type != signal.TypeWelcome || len(m.ICEServers) != 1 || len(m.ICEServers[0].URLs) != 1) {
 				err = fmt.Errorf("first message %+v", m)
+			}
+			if err == nil {
+				turnURLs <- m.ICEServers[0].URLs[0]
 			}
 			errs <- err
 		})
@@ -51,6 +55,13 @@ func TestClusterFiftyFirstJoinsLandOnOneNode(t *testing.T) {
 	}
 	if on == "" {
 		t.Fatalf("peers per node %v", peers)
+	}
+	// Everyone was handed the TURN server of the node the room is on.
+	close(turnURLs)
+	for u := range turnURLs {
+		if u != "turn:"+on+".example.test:3478" {
+			t.Fatalf("a peer of a room on %s was handed %s", on, u)
+		}
 	}
 	// The room's pin names that node, and later joins go there too.
 	rdb := redis.NewClient(&redis.Options{Addr: c.redis.Addr})

@@ -64,9 +64,10 @@ func (c *cluster) startNode(t testing.TB, id, ip string) *mediaNode {
 		ice_ips 127.0.0.1/32
 		secret %s
 		node_id %s
+		turn turn:%s.example.test:3478
 	}
 }
-`, c.globals(), ip, sig, udp, testSecret, id)
+`, c.globals(), ip, sig, udp, testSecret, id, id)
 	return &mediaNode{Instance: caddyrun.Start(t, cf), id: id, signalAddr: fmt.Sprintf("%s:%d", ip, sig), udpPort: udp}
 }
 

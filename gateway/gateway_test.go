@@ -244,6 +244,31 @@ func TestEjectionDeadlineCutsThePeer(t *testing.T) {
 	}
 }
 
+func TestComingBackDoesNotRestartTheEjectionClock(t *testing.T) {
+	r := newRig(t, Config{})
+	tok, _, err := accesstoken.NewIssuer(secret, r.clock.Now).Mint(accesstoken.Claims{
+		Role: accesstoken.RolePeer, Room: "standup", EjectAfter: 60,
+		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(r.clock.Now().Add(time.Hour))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := r.clock.Now().Add(time.Minute)
+	p, _ := r.join("127.0.0.2", "standup", tok)
+	p.leave()
+	// Back 20 s later (a node died, a page reloaded): the same deadline.
+	r.clock.Advance(20 * time.Second)
+	p, _ = r.join("127.0.0.2", "standup", tok)
+	if !p.adm.EjectAt().Equal(deadline) {
+		t.Fatalf("coming back moved the deadline to %v from %v", p.adm.EjectAt(), deadline)
+	}
+	p.leave()
+	// Past it, the token opens nothing.
+	r.clock.Advance(41 * time.Second)
+	if _, code := r.join("127.0.0.2", "standup", tok); code != http.StatusForbidden {
+		t.Fatalf("past the deadline: %d", code)
+	}
+}
+
 func TestSeventeenthLoginEndsTheOldest(t *testing.T) {
 	r := newRig(t, Config{})
 	first := r.login("127.0.0.1")
