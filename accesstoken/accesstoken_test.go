@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,24 @@ func TestVerifyRefuses(t *testing.T) {
 		tampered = goodTok[:len(goodTok)-2] + "BB"
 	}
 	admissionKeyed := signRaw(jwt.SigningMethodHS256, testSecret.Key(PurposeAdmission), full(good))
+	noIAT := *full(good)
+	noIAT.IssuedAt = nil
+	// signParts signs a header and payload written by hand.
+	signParts := func(header, payload string) string {
+		t.Helper()
+		enc := base64.RawURLEncoding.EncodeToString
+		unsigned := enc([]byte(header)) + "." + enc([]byte(payload))
+		sig, err := jwt.SigningMethodHS256.Sign(unsigned, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unsigned + "." + enc(sig)
+	}
+	claimsJSON := func(exp, iat string) string {
+		return fmt.Sprintf(`{"jti":"id1","aud":["%s"],"role":"peer","room":"standup","exp":%s,"iat":%s}`, peerAudience, exp, iat)
+	}
+	expNum, iatNum := fmt.Sprint(now.Add(time.Hour).Unix()), fmt.Sprint(now.Unix())
+	handMade := signParts(`{"alg":"HS256","typ":"JWT"}`, claimsJSON(expNum, iatNum))
 
 	cases := []struct {
 		name  string
@@ -134,6 +154,14 @@ func TestVerifyRefuses(t *testing.T) {
 		{"garbage", "not.a.token", ErrMalformed},
 		{"empty", "", ErrMalformed},
 		{"9 KiB", strings.Repeat("a", 9<<10), ErrTooLarge},
+		{"no iat", signRaw(jwt.SigningMethodHS256, key, &noIAT), ErrInvalid},
+		{"crit header", signParts(`{"alg":"HS256","typ":"JWT","crit":["exp"]}`, claimsJSON(expNum, iatNum)), ErrInvalid},
+		{"exp as a string", signParts(`{"alg":"HS256","typ":"JWT"}`, claimsJSON(`"`+expNum+`"`, iatNum)), ErrInvalid},
+		{"iat as a string", signParts(`{"alg":"HS256","typ":"JWT"}`, claimsJSON(expNum, `"`+iatNum+`"`)), ErrInvalid},
+	}
+	// The hand-made token itself is good: the cases above differ from it in one thing each.
+	if _, err := iss.Verify(handMade); err != nil {
+		t.Fatalf("the hand-made control token: %v", err)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

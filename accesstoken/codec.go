@@ -3,8 +3,10 @@ package accesstoken
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -60,6 +62,9 @@ func (c codec) parse(token string, into jwt.Claims) error {
 	if len(token) > MaxTokenLen {
 		return ErrTooLarge
 	}
+	if err := strictShape(token); err != nil {
+		return err
+	}
 	_, err := c.parser.ParseWithClaims(token, into, func(t *jwt.Token) (any, error) {
 		if t.Method != method {
 			return nil, ErrSignature
@@ -85,6 +90,42 @@ func (c codec) parse(token string, into jwt.Claims) error {
 		}
 		return ErrInvalid
 	}
+}
+
+// strictShape refuses what golang-jwt lets through and the documented
+// format does not (RFC 8725: a verifier is exactly as strict as its spec):
+// a header with critical extensions (RFC 7515 4.1.11: none is understood
+// here), time claims written as strings, and a missing iat. Only a key
+// holder can make such a token; it is refused all the same.
+func strictShape(token string) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ErrMalformed
+	}
+	var header, payload map[string]json.RawMessage
+	if decodeSegment(parts[0], &header) != nil || decodeSegment(parts[1], &payload) != nil {
+		return ErrMalformed
+	}
+	if _, ok := header["crit"]; ok {
+		return fmt.Errorf("%w: token uses a critical extension this server does not understand", ErrInvalid)
+	}
+	for _, k := range []string{"exp", "nbf", "iat"} {
+		if v, ok := payload[k]; ok && (len(v) == 0 || v[0] < '0' || v[0] > '9') {
+			return fmt.Errorf("%w: %s must be a number of seconds", ErrInvalid, k)
+		}
+	}
+	if _, ok := payload["iat"]; !ok {
+		return fmt.Errorf("%w: iat is required", ErrInvalid)
+	}
+	return nil
+}
+
+func decodeSegment(seg string, into any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
 }
 
 // claimError names a claim that breaks the rules; it carries no claim value.

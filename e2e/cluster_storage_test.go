@@ -19,6 +19,13 @@ import (
 // generated master secret.
 func TestClusterGatewaysSharingStorageMakeOneCertificate(t *testing.T) {
 	shared := t.TempDir()
+	// Caddy's local CA is made without the storage's lock: two processes
+	// making it at once on empty storage can trip over each other's half
+	// written root (seen here: "loading root key: no such file"). One
+	// process makes it first, as an operator's first gateway would; the
+	// certificate is then obtained by two at once.
+	prime := caddyrun.Start(t, fmt.Sprintf("{\n\tstorage file_system %s\n\tskip_install_trust\n}\nhttps://prime.localhost:%d {\n\ttls internal\n\trespond ok\n}\n", shared, caddyrun.FreePort(t)))
+	prime.Stop()
 	ports := []int{caddyrun.FreePort(t), caddyrun.FreePort(t)}
 	var wg sync.WaitGroup
 	gws := make([]*caddyrun.Instance, 2)
