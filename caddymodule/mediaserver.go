@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -222,10 +223,11 @@ func (m *MediaServer) joinCluster(ctx caddy.Context) error {
 	return nil
 }
 
-// parsePorts is shared by the apps' Caddyfile parsing.
+// portOf reads a port, whole, for the apps' Caddyfile parsing.
 func portOf(s string) (int, error) {
-	var p int
-	if _, err := fmt.Sscanf(strings.TrimPrefix(s, ":"), "%d", &p); err != nil || p < 1 || p > 65535 {
+	// Whole: Sscanf would read "78x2" as 78.
+	p, err := strconv.Atoi(strings.TrimPrefix(s, ":"))
+	if err != nil || p < 1 || p > 65535 {
 		return 0, fmt.Errorf("%q is not a port", s)
 	}
 	return p, nil

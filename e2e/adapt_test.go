@@ -215,3 +215,19 @@ func TestAdaptRepositoryCaddyfile(t *testing.T) {
 		t.Fatal("the secret's placeholder was expanded at adapt time")
 	}
 }
+
+func TestAdaptReadsEveryNumberWhole(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ global, says string }{
+		{"mediaserver {\n\t\tudp_port 78x2\n\t}", `78x2\" is not a port`},
+		{"mediaserver {\n\t\ttcp_port 7881abc\n\t}", `7881abc\" is not a port`},
+		{"mediaserver {\n\t\tmax_peers_per_room 10x\n\t}", "max_peers_per_room"},
+		{"turn {\n\t\trelay_ip 127.0.0.1\n\t\trelay_ports 49152-6553x\n\t}", `6553x\" is not a port`},
+		{"turn {\n\t\trelay_ip 127.0.0.1\n\t\tquota 4q\n\t}", "quota"},
+	} {
+		out, err := adapt(t, "{\n\t"+tc.global+"\n}\n")
+		if err == nil || !strings.Contains(out, "Caddyfile:") || !strings.Contains(out, tc.says) {
+			t.Errorf("%q: err %v, output:\n%s\nwant the line and %q", tc.global, err, out, tc.says)
+		}
+	}
+}
