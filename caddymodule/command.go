@@ -70,6 +70,11 @@ func cmdToken(fl caddycmd.Flags) (int, error) {
 	if err != nil {
 		return caddy.ExitCodeFailedStartup, err
 	}
+	// The API's words for the room are roomName and globalToken; here they
+	// are flags, and the message says so.
+	if (fl.String("room") == "") == !fl.Bool("global") {
+		return caddy.ExitCodeFailedStartup, fmt.Errorf("give --room <name> or --global, not both")
+	}
 	p := gateway.TokenProperties{
 		RoomName: fl.String("room"), GlobalToken: fl.Bool("global"), IsAdmin: fl.Bool("admin"),
 		Name: fl.String("name"), Email: fl.String("email"), Meta: fl.String("meta"),

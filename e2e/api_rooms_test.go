@@ -33,8 +33,16 @@ func TestRoomsAPIMakesReadsChangesAndDeletesRooms(t *testing.T) {
 	if a.status != http.StatusCreated || json.Unmarshal(a.body, &named) != nil || named["roomName"] == "" || named["privacy"] != "public" {
 		t.Fatalf("create without a name: %d %s", a.status, a.body)
 	}
+	// With no body at all, as docs/api.md says: every property is optional.
+	if a := p.apiCall("POST", "/api/v1/room", ""); a.status != http.StatusCreated {
+		t.Fatalf("create with no body: %d %s", a.status, a.body)
+	}
+	// A property in another case is not that property.
+	if a := p.apiCall("POST", "/api/v1/room", `{"ROOMNAME":"x","PRIVACY":"private"}`); a.status != http.StatusBadRequest || !strings.Contains(string(a.body), `ROOMNAME`) {
+		t.Fatalf("properties in capitals: %d %s", a.status, a.body)
+	}
 	var list []map[string]any
-	if a := p.apiCall("GET", "/api/v1/rooms", ""); a.status != 200 || json.Unmarshal(a.body, &list) != nil || len(list) != 2 {
+	if a := p.apiCall("GET", "/api/v1/rooms", ""); a.status != 200 || json.Unmarshal(a.body, &list) != nil || len(list) != 3 {
 		t.Fatalf("list: %d %s", a.status, a.body)
 	}
 	if a := p.apiCall("GET", "/api/v1/room/board", ""); a.status != 200 || !strings.Contains(string(a.body), `"private"`) {

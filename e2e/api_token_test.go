@@ -108,20 +108,21 @@ func TestAPITokenRequestsRefuseBadInput(t *testing.T) {
 		body   string
 		status int
 	}{
-		"meta of 1001":      {`{"roomName":"a","meta":"` + strings.Repeat("m", 1001) + `"}`, 400},
-		"not JSON":          {`roomName=a`, 400},
-		"two objects":       {`{"roomName":"a"}{}`, 400},
-		"unknown property":  {`{"roomName":"a","isAdmn":true}`, 400},
-		"wrong type":        {`{"roomName":7}`, 400},
-		"room and global":   {`{"roomName":"a","globalToken":true}`, 400},
-		"neither":           {`{"name":"x"}`, 400},
-		"bad room":          {`{"roomName":"a/b"}`, 400},
-		"expired":           {fmt.Sprintf(`{"roomName":"a","expireUnixSec":%d}`, past), 400},
-		"ten years":         {fmt.Sprintf(`{"roomName":"a","expireUnixSec":%d}`, time.Now().AddDate(10, 0, 0).Unix()), 400},
-		"negative eject":    {`{"roomName":"a","ejectAfterElapsedTimeInSec":-1}`, 400},
-		"65 KiB":            {`{"roomName":"a","name":"` + strings.Repeat("n", 65<<10) + `"}`, 413},
-		"validate garbage":  {`{"token":"garbage"}`, 401},
-		"validate not JSON": {`token`, 400},
+		"meta of 1001":           {`{"roomName":"a","meta":"` + strings.Repeat("m", 1001) + `"}`, 400},
+		"not JSON":               {`roomName=a`, 400},
+		"two objects":            {`{"roomName":"a"}{}`, 400},
+		"unknown property":       {`{"roomName":"a","isAdmn":true}`, 400},
+		"property in other case": {`{"ROOMNAME":"a"}`, 400},
+		"wrong type":             {`{"roomName":7}`, 400},
+		"room and global":        {`{"roomName":"a","globalToken":true}`, 400},
+		"neither":                {`{"name":"x"}`, 400},
+		"bad room":               {`{"roomName":"a/b"}`, 400},
+		"expired":                {fmt.Sprintf(`{"roomName":"a","expireUnixSec":%d}`, past), 400},
+		"ten years":              {fmt.Sprintf(`{"roomName":"a","expireUnixSec":%d}`, time.Now().AddDate(10, 0, 0).Unix()), 400},
+		"negative eject":         {`{"roomName":"a","ejectAfterElapsedTimeInSec":-1}`, 400},
+		"65 KiB":                 {`{"roomName":"a","name":"` + strings.Repeat("n", 65<<10) + `"}`, 413},
+		"validate garbage":       {`{"token":"garbage"}`, 401},
+		"validate not JSON":      {`token`, 400},
 	} {
 		path := "/api/v1/token"
 		if strings.HasPrefix(name, "validate") {

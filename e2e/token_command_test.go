@@ -34,15 +34,18 @@ func TestTokenCommandMintsWhatTheGatewayTakes(t *testing.T) {
 	p.refusedSignal("retro", signalOpts{token: tok}, http.StatusUnauthorized)
 
 	// Bad properties stop the command with the rule they break, and no token.
-	for _, args := range [][]string{
-		{"--room", "a/b"},
-		{"--room", "a", "--global"},
-		{},
-		{"--room", "a", "--meta", strings.Repeat("m", 1001)},
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--room", "a/b"}, "room"},
+		{[]string{"--room", "a", "--global"}, "--room <name> or --global"},
+		{[]string{}, "--room <name> or --global"},
+		{[]string{"--room", "a", "--meta", strings.Repeat("m", 1001)}, "meta"},
 	} {
-		out, err := caddyrun.Run(t, append([]string{"token", "--secret", testSecret}, args...)...)
-		if err == nil || strings.Contains(out, "eyJ") {
-			t.Errorf("token %v: %v %s", args, err, out)
+		out, err := caddyrun.Run(t, append([]string{"token", "--secret", testSecret}, tc.args...)...)
+		if err == nil || strings.Contains(out, "eyJ") || !strings.Contains(out, tc.says) {
+			t.Errorf("token %v: %v %s; want %q", tc.args, err, out, tc.says)
 		}
 	}
 }
