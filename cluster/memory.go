@@ -32,6 +32,7 @@ type Memory struct {
 	locked    map[string]time.Time
 	deadlines map[string]time.Time
 	places    map[string]int
+	known     map[string]map[string]time.Time // user → address → until
 
 	// wmu orders deliveries: one event reaches every watcher before the next.
 	wmu      sync.Mutex
@@ -68,6 +69,7 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		locked:    map[string]time.Time{},
 		deadlines: map[string]time.Time{},
 		places:    map[string]int{},
+		known:     map[string]map[string]time.Time{},
 		watchers:  map[*watcher]struct{}{},
 	}
 }
@@ -294,40 +296,40 @@ func (m *Memory) Rooms(ctx context.Context) ([][]byte, error) {
 }
 
 // LoginWait implements Store.
-func (m *Memory) LoginWait(ctx context.Context, keys ...string) (time.Duration, error) {
+func (m *Memory) LoginWait(ctx context.Context, buckets ...Bucket) (time.Duration, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock.Now()
 	var wait time.Duration
-	for _, k := range keys {
-		lim := m.logins[k]
+	for _, b := range buckets {
+		lim := m.logins[b.Key]
 		if lim == nil {
 			if len(m.logins) >= maxLoginKeys && !m.pruneLoginsLocked(now) {
 				// Under a flood of distinct keys, fail closed rather than forget.
-				wait = max(wait, LoginRefill)
+				wait = max(wait, b.Refill)
 			}
 			continue
 		}
 		if t := lim.TokensAt(now); t < 1 {
-			wait = max(wait, time.Duration((1-t)*float64(LoginRefill)))
+			wait = max(wait, time.Duration((1-t)*float64(b.Refill)))
 		}
 	}
 	return wait, nil
 }
 
 // LoginFailed implements Store.
-func (m *Memory) LoginFailed(ctx context.Context, keys ...string) error {
+func (m *Memory) LoginFailed(ctx context.Context, buckets ...Bucket) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock.Now()
-	for _, k := range keys {
-		lim := m.logins[k]
+	for _, b := range buckets {
+		lim := m.logins[b.Key]
 		if lim == nil {
 			if len(m.logins) >= maxLoginKeys && !m.pruneLoginsLocked(now) {
 				continue
 			}
-			lim = rate.NewLimiter(rate.Every(LoginRefill), LoginBurst)
-			m.logins[k] = lim
+			lim = rate.NewLimiter(rate.Every(b.Refill), b.Burst)
+			m.logins[b.Key] = lim
 		}
 		lim.AllowN(now, 1)
 	}
@@ -338,7 +340,7 @@ func (m *Memory) LoginFailed(ctx context.Context, keys ...string) error {
 // whether room was made.
 func (m *Memory) pruneLoginsLocked(now time.Time) bool {
 	for k, lim := range m.logins {
-		if lim.TokensAt(now) >= LoginBurst {
+		if lim.TokensAt(now) >= float64(lim.Burst()) {
 			delete(m.logins, k)
 		}
 	}
@@ -351,6 +353,45 @@ func (m *Memory) LoginSucceeded(ctx context.Context, key string) error {
 	defer m.mu.Unlock()
 	delete(m.logins, key)
 	return nil
+}
+
+// RememberLogin implements Store.
+func (m *Memory) RememberLogin(ctx context.Context, user, addr string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	known := m.known[user]
+	if known == nil {
+		if len(m.known) >= maxLoginKeys {
+			return nil // remembering is a kindness, not a duty
+		}
+		known = map[string]time.Time{}
+		m.known[user] = known
+	}
+	for a, until := range known {
+		if !now.Before(until) {
+			delete(known, a)
+		}
+	}
+	if _, ok := known[addr]; !ok && len(known) >= MaxKnownLogins {
+		oldest := ""
+		for a, until := range known {
+			if oldest == "" || until.Before(known[oldest]) {
+				oldest = a
+			}
+		}
+		delete(known, oldest)
+	}
+	known[addr] = now.Add(LoginMemory)
+	return nil
+}
+
+// KnownLogin implements Store.
+func (m *Memory) KnownLogin(ctx context.Context, user, addr string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.known[user][addr]
+	return ok && m.clock.Now().Before(until), nil
 }
 
 // HostPresent implements Store.

@@ -47,13 +47,19 @@ type Store interface {
 	// Rooms returns every live room's data.
 	Rooms(ctx context.Context) ([][]byte, error)
 
-	// LoginWait says how long logins under any of keys must wait because
-	// of earlier failures; 0: go ahead.
-	LoginWait(ctx context.Context, keys ...string) (time.Duration, error)
-	// LoginFailed counts one failed login against each key.
-	LoginFailed(ctx context.Context, keys ...string) error
-	// LoginSucceeded forgets the failures counted against key.
+	// LoginWait says how long logins under any of buckets must wait
+	// because of earlier failures; 0: go ahead.
+	LoginWait(ctx context.Context, buckets ...Bucket) (time.Duration, error)
+	// LoginFailed counts one failed login in each bucket.
+	LoginFailed(ctx context.Context, buckets ...Bucket) error
+	// LoginSucceeded forgets the failures counted in the bucket with key.
 	LoginSucceeded(ctx context.Context, key string) error
+	// RememberLogin notes that user logged in from addr (an address key),
+	// for KnownLogin, for LoginMemory.
+	RememberLogin(ctx context.Context, user, addr string) error
+	// KnownLogin reports whether user logged in from addr within
+	// LoginMemory.
+	KnownLogin(ctx context.Context, user, addr string) (bool, error)
 
 	// HostPresent records that host session sess is in room, held by
 	// holder (one gateway), for ttl: a holder renews it while the host is
@@ -224,12 +230,20 @@ const (
 	SessionKeep = 12 * time.Hour
 )
 
-// Login failure limits: a bucket per key that holds LoginBurst failures
-// and lets one more through every LoginRefill.
-const (
-	LoginBurst  = 10
-	LoginRefill = 6 * time.Second
-)
+// Bucket counts failed logins under Key: it holds Burst failures and
+// lets one more through every Refill.
+type Bucket struct {
+	Key    string
+	Burst  int
+	Refill time.Duration
+}
+
+// LoginMemory is how long a user's successful login from an address is
+// remembered (at most MaxKnownLogins addresses per user).
+const LoginMemory = 30 * 24 * time.Hour
+
+// MaxKnownLogins bounds the addresses remembered per user.
+const MaxKnownLogins = 20
 
 var (
 	ErrNotFound = errors.New("not found")

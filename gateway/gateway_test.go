@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -14,7 +15,6 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
-	"github.com/roomgate/roomgate/cluster"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -291,7 +291,7 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 		r.g.ServeHTTP(w, req, nil)
 		return w
 	}
-	for i := range cluster.LoginBurst {
+	for i := range addrFailures {
 		if w := try(); w.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, w.Code)
 		}
@@ -300,12 +300,57 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "6" {
 		t.Fatalf("over the limit: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	r.clock.Advance(cluster.LoginRefill)
+	r.clock.Advance(addrRefill)
 	if w := try(); w.Code != http.StatusUnauthorized {
 		t.Fatalf("after a refill: %d", w.Code)
 	}
 	if w := try(); w.Code != http.StatusTooManyRequests {
 		t.Fatalf("refill allowed more than one attempt: %d", w.Code)
+	}
+}
+
+// A stranger guessing alice's password cannot lock alice out: her own
+// addresses are never held up, and new ones only after many failures from
+// several addresses.
+func TestGuessingAUsersPasswordDoesNotLockTheUserOut(t *testing.T) {
+	r := newRig(t, Config{})
+	try := func(from, pw string) int {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"alice","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = from + ":1"
+		w := httptest.NewRecorder()
+		r.g.ServeHTTP(w, req, nil)
+		return w.Code
+	}
+	if code := try("127.0.0.1", "pw"); code != http.StatusOK {
+		t.Fatalf("alice at home: %d", code)
+	}
+	for i := range addrFailures {
+		if code := try("127.0.0.9", "nope"); code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d", i, code)
+		}
+	}
+	// The guesser's address is held up; alice is not, at home or elsewhere.
+	if code := try("127.0.0.9", "pw"); code != http.StatusTooManyRequests {
+		t.Fatalf("the guesser's address after 10 failures: %d", code)
+	}
+	if code := try("127.0.0.1", "pw"); code != http.StatusOK {
+		t.Fatalf("alice at home after a stranger's 10 guesses: %d", code)
+	}
+	if code := try("127.0.0.2", "pw"); code != http.StatusOK {
+		t.Fatalf("alice from a new address after a stranger's 10 guesses: %d", code)
+	}
+	// Guesses from many addresses: new addresses wait, known ones do not.
+	for i := range userFailures - addrFailures {
+		try(fmt.Sprintf("127.0.1.%d", i/addrFailures+1), "nope")
+	}
+	if code := try("127.0.0.30", "pw"); code != http.StatusTooManyRequests {
+		t.Fatalf("a new address after %d guesses from several: %d", userFailures, code)
+	}
+	for _, home := range []string{"127.0.0.1", "127.0.0.2"} {
+		if code := try(home, "pw"); code != http.StatusOK {
+			t.Fatalf("alice from %s, where she logged in before: %d", home, code)
+		}
 	}
 }
 

@@ -11,7 +11,20 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
+)
+
+// Login limits: failures fill a bucket per address (10 at once, one more
+// every 6 s) and one per username (50 at once, one more every 6 s). The
+// username's bucket only holds back logins from addresses the user has
+// not logged in from in the last 30 days: a stranger's guessing slows down
+// everyone else's guesses, never the user's own logins.
+const (
+	addrFailures = 10
+	addrRefill   = 6 * time.Second
+	userFailures = 50
+	userRefill   = 6 * time.Second
 )
 
 // Limits on a login request.
@@ -86,8 +99,21 @@ func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*
 	st := g.state
 	ctx, cancel := st.sharedCtx(r.Context())
 	defer cancel()
-	addrKey, userKey := "a:"+addrKey(addr), "u:"+c.Username
-	wait, err := st.shared.LoginWait(ctx, addrKey, userKey)
+	key := addrKey(addr)
+	perAddr := cluster.Bucket{Key: "a:" + key, Burst: addrFailures, Refill: addrRefill}
+	perUser := cluster.Bucket{Key: "u:" + c.Username, Burst: userFailures, Refill: userRefill}
+	// A user's failures from anywhere slow down logins as that user from
+	// addresses it has not logged in from; its own known addresses are
+	// never held up by what strangers do.
+	known, err := st.shared.KnownLogin(ctx, c.Username, key)
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	buckets := []cluster.Bucket{perAddr}
+	if !known {
+		buckets = append(buckets, perUser)
+	}
+	wait, err := st.shared.LoginWait(ctx, buckets...)
 	if err != nil {
 		return nil, sharedRefusal(err)
 	}
@@ -105,14 +131,14 @@ func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*
 	ctx, cancel = st.sharedCtx(r.Context())
 	defer cancel()
 	if u == nil {
-		if err := st.shared.LoginFailed(ctx, addrKey, userKey); err != nil {
+		if err := st.shared.LoginFailed(ctx, perAddr, perUser); err != nil {
 			g.log.Warn("counting a failed login", zap.Error(err))
 		}
 		g.log.Info("login refused", zap.String("reason", "wrong username or password"))
 		return nil, errBadCredentials
 	}
-	if err := st.shared.LoginSucceeded(ctx, userKey); err != nil {
-		g.log.Warn("forgetting failed logins", zap.Error(err))
+	if err := st.shared.RememberLogin(ctx, u.Name, key); err != nil {
+		g.log.Warn("remembering a login's address", zap.Error(err))
 	}
 	return u, nil
 }

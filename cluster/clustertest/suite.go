@@ -261,35 +261,53 @@ func testRoomExpiry(t *testing.T, a, b cluster.Store) {
 }
 
 func testLoginLimits(t *testing.T, a, b cluster.Store) {
-	for i := range cluster.LoginBurst {
+	addr := cluster.Bucket{Key: "addr:192.0.2.7", Burst: 10, Refill: 6 * time.Second}
+	user := cluster.Bucket{Key: "user:alice", Burst: 50, Refill: time.Second}
+	for i := range addr.Burst {
 		s := a
 		if i%2 == 1 {
 			s = b
 		}
-		wait, err := s.LoginWait(ctx, "addr:192.0.2.7", "user:alice")
+		wait, err := s.LoginWait(ctx, addr, user)
 		must(t, err)
 		if wait != 0 {
 			t.Fatalf("failure %d: already told to wait %v", i, wait)
 		}
-		must(t, s.LoginFailed(ctx, "addr:192.0.2.7", "user:alice"))
+		must(t, s.LoginFailed(ctx, addr, user))
 	}
-	wait, err := a.LoginWait(ctx, "addr:192.0.2.7")
+	wait, err := a.LoginWait(ctx, addr)
 	must(t, err)
-	if wait <= 0 || wait > cluster.LoginRefill {
-		t.Fatalf("after %d failures split over two handles: wait %v", cluster.LoginBurst, wait)
+	if wait <= 0 || wait > addr.Refill {
+		t.Fatalf("after %d failures split over two handles: wait %v", addr.Burst, wait)
 	}
-	if wait, _ := b.LoginWait(ctx, "addr:192.0.2.8", "user:bob"); wait != 0 {
+	// Each bucket keeps its own size: the user's holds 50.
+	if wait, _ := b.LoginWait(ctx, user); wait != 0 {
+		t.Fatalf("a bucket of 50 full after 10: wait %v", wait)
+	}
+	other := cluster.Bucket{Key: "addr:192.0.2.8", Burst: 10, Refill: 6 * time.Second}
+	if wait, _ := b.LoginWait(ctx, other); wait != 0 {
 		t.Fatalf("other keys must not wait: %v", wait)
 	}
-	if wait, _ := b.LoginWait(ctx, "addr:192.0.2.8", "user:alice"); wait == 0 {
-		t.Fatal("a user's failures count from any address")
+	must(t, b.LoginSucceeded(ctx, addr.Key))
+	if wait, _ := a.LoginWait(ctx, addr); wait != 0 {
+		t.Fatalf("a success forgets the bucket's failures: wait %v", wait)
 	}
-	must(t, b.LoginSucceeded(ctx, "user:alice"))
-	if wait, _ := a.LoginWait(ctx, "user:alice"); wait != 0 {
-		t.Fatalf("a success forgets the user's failures: wait %v", wait)
+
+	if k, err := a.KnownLogin(ctx, "alice", "192.0.2.7"); err != nil || k {
+		t.Fatalf("known before any login: %v %v", k, err)
 	}
-	if wait, _ := a.LoginWait(ctx, "addr:192.0.2.7"); wait == 0 {
-		t.Fatal("a success must not forget the address's failures")
+	must(t, b.RememberLogin(ctx, "alice", "192.0.2.7"))
+	if k, err := a.KnownLogin(ctx, "alice", "192.0.2.7"); err != nil || !k {
+		t.Fatalf("not known after a login: %v %v", k, err)
+	}
+	if k, _ := a.KnownLogin(ctx, "bob", "192.0.2.7"); k {
+		t.Fatal("known for another user")
+	}
+	for i := range cluster.MaxKnownLogins {
+		must(t, b.RememberLogin(ctx, "alice", fmt.Sprint("10.0.0.", i)))
+	}
+	if k, _ := a.KnownLogin(ctx, "alice", "192.0.2.7"); k {
+		t.Fatal("more addresses than the bound are remembered")
 	}
 }
 

@@ -126,10 +126,10 @@ return 1
 `)
 
 // The login buckets: a hash per key with the tokens left and when they
-// were counted. ARGV: prefix, burst, refill (ms), then the keys.
+// were counted. ARGV: prefix, then key, burst, refill (ms) triples.
 const loginBucket = nowMs + `
-local p, burst, refill = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local function tokens(key)
+local p = ARGV[1]
+local function tokens(key, burst, refill)
 	local v = redis.call('HMGET', key, 'tokens', 'at')
 	if not v[1] then return burst end
 	return math.min(burst, tonumber(v[1]) + (now - tonumber(v[2])) / refill)
@@ -139,21 +139,47 @@ end
 // Returns the longest wait in ms.
 var loginWaitScript = redis.NewScript(loginBucket + `
 local wait = 0
-for i = 4, #ARGV do
-	local t = tokens(p .. 'login:' .. ARGV[i])
+for i = 2, #ARGV, 3 do
+	local refill = tonumber(ARGV[i + 2])
+	local t = tokens(p .. 'login:' .. ARGV[i], tonumber(ARGV[i + 1]), refill)
 	if t < 1 then wait = math.max(wait, math.ceil((1 - t) * refill)) end
 end
 return wait
 `)
 
 var loginFailedScript = redis.NewScript(loginBucket + `
-for i = 4, #ARGV do
+for i = 2, #ARGV, 3 do
 	local key = p .. 'login:' .. ARGV[i]
-	local t = tokens(key)
+	local burst, refill = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+	local t = tokens(key, burst, refill)
 	if t >= 1 then t = t - 1 end
 	redis.call('HSET', key, 'tokens', tostring(t), 'at', now)
 	redis.call('PEXPIRE', key, burst * refill)
 end
+return 0
+`)
+
+// nowUs puts Redis's clock in now (microseconds): logins remembered in one
+// millisecond still have an order.
+const nowUs = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`
+
+// ARGV: prefix, user, address, memory (ms), most addresses kept.
+var rememberLoginScript = redis.NewScript(nowUs + `
+local key = ARGV[1] .. 'known:' .. ARGV[2]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+redis.call('ZADD', key, now + tonumber(ARGV[4]) * 1000, ARGV[3])
+local n = redis.call('ZCARD', key)
+if n > tonumber(ARGV[5]) then redis.call('ZREMRANGEBYRANK', key, 0, n - tonumber(ARGV[5]) - 1) end
+redis.call('PEXPIRE', key, tonumber(ARGV[4]))
+return 0
+`)
+
+// ARGV: prefix, user, address. Returns 1 when known.
+var knownLoginScript = redis.NewScript(nowUs + `
+local expiry = redis.call('ZSCORE', ARGV[1] .. 'known:' .. ARGV[2], ARGV[3])
+if expiry and tonumber(expiry) > now then return 1 end
 return 0
 `)
 

@@ -269,17 +269,17 @@ func (s *Store) Rooms(ctx context.Context) ([][]byte, error) {
 	return out, nil
 }
 
-func (s *Store) loginArgs(keys []string) []any {
-	args := []any{cluster.LoginBurst, cluster.LoginRefill.Milliseconds()}
-	for _, k := range keys {
-		args = append(args, k)
+func loginArgs(buckets []cluster.Bucket) []any {
+	args := []any{}
+	for _, b := range buckets {
+		args = append(args, b.Key, b.Burst, b.Refill.Milliseconds())
 	}
 	return args
 }
 
 // LoginWait implements cluster.Store.
-func (s *Store) LoginWait(ctx context.Context, keys ...string) (time.Duration, error) {
-	n, err := s.run(ctx, loginWaitScript, s.loginArgs(keys)...).Int64()
+func (s *Store) LoginWait(ctx context.Context, buckets ...cluster.Bucket) (time.Duration, error) {
+	n, err := s.run(ctx, loginWaitScript, loginArgs(buckets)...).Int64()
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -287,13 +287,27 @@ func (s *Store) LoginWait(ctx context.Context, keys ...string) (time.Duration, e
 }
 
 // LoginFailed implements cluster.Store.
-func (s *Store) LoginFailed(ctx context.Context, keys ...string) error {
-	return unavailable(s.run(ctx, loginFailedScript, s.loginArgs(keys)...).Err())
+func (s *Store) LoginFailed(ctx context.Context, buckets ...cluster.Bucket) error {
+	return unavailable(s.run(ctx, loginFailedScript, loginArgs(buckets)...).Err())
 }
 
 // LoginSucceeded implements cluster.Store.
 func (s *Store) LoginSucceeded(ctx context.Context, key string) error {
 	return unavailable(s.rdb.Del(ctx, s.prefix+"login:"+key).Err())
+}
+
+// RememberLogin implements cluster.Store.
+func (s *Store) RememberLogin(ctx context.Context, user, addr string) error {
+	return unavailable(s.run(ctx, rememberLoginScript, user, addr, cluster.LoginMemory.Milliseconds(), cluster.MaxKnownLogins).Err())
+}
+
+// KnownLogin implements cluster.Store.
+func (s *Store) KnownLogin(ctx context.Context, user, addr string) (bool, error) {
+	n, err := s.run(ctx, knownLoginScript, user, addr).Int()
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return n == 1, nil
 }
 
 // HostPresent implements cluster.Store.
