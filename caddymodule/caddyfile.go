@@ -11,7 +11,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway"
-	"golang.org/x/crypto/bcrypt"
 )
 
 func init() {
@@ -32,7 +31,7 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		secret <secret>
 //		host_protected [on|off]
 //		user_auth [on|off]
-//		user <username> <bcrypt-hash> [rooms <room,room…>]
+//		user <username> <bcrypt or argon2id hash> [rooms <room,room…>]
 //		users_json <json>
 //		token_ttl <duration>
 //		signal_path <path>
@@ -222,10 +221,10 @@ func parseFlag(d *caddyfile.Dispenser) (bool, error) {
 func parseUser(d *caddyfile.Dispenser) (UserConfig, error) {
 	var u UserConfig
 	if !d.Args(&u.Username, &u.Password) {
-		return u, d.Err("user takes a username and a bcrypt hash: user <name> <hash> [rooms a,b]")
+		return u, d.Err("user takes a username and a password hash: user <name> <hash> [rooms a,b]")
 	}
-	if _, err := bcrypt.Cost([]byte(u.Password)); err != nil && !strings.Contains(u.Password, "{") {
-		return u, d.Errf("the password of user %q is not a bcrypt hash; make one with `roomgate hash-password`", u.Username)
+	if _, err := comparerFor(u.Password); err != nil && !strings.Contains(u.Password, "{") {
+		return u, d.Errf("the password of user %q is %v; make one with `roomgate hash-password`", u.Username, err)
 	}
 	if d.NextArg() {
 		if d.Val() != "rooms" || !d.NextArg() {

@@ -40,8 +40,9 @@ type Gateway struct {
 	// (MiroTalk's HOST_USER_AUTH).
 	UserAuth bool `json:"user_auth,omitempty"`
 
-	// Users are the hosts who may log in, with bcrypt password hashes as
-	// `roomgate hash-password` prints them.
+	// Users are the hosts who may log in, with password hashes as
+	// `roomgate hash-password` prints them: bcrypt or argon2id, checked by
+	// Caddy's own comparers.
 	Users []UserConfig `json:"users,omitempty"`
 
 	// UsersJSON takes MiroTalk's HOST_USERS JSON,
@@ -106,7 +107,7 @@ type Gateway struct {
 type UserConfig struct {
 	// Username is what the host types to log in.
 	Username string `json:"username"`
-	// Password is the bcrypt hash of the password.
+	// Password is the hash of the password (bcrypt or argon2id).
 	Password string `json:"password"`
 	// Rooms are the rooms the host may open; empty means all.
 	Rooms []string `json:"rooms,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/caddyauth"
 	"github.com/roomgate/roomgate/gateway"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
@@ -24,7 +25,11 @@ type mirotalkUser struct {
 func (g *Gateway) loadUsers(log *zap.Logger) ([]gateway.User, error) {
 	var users []gateway.User
 	for _, u := range g.Users {
-		users = append(users, gateway.User{Name: u.Username, Hash: []byte(u.Password), Rooms: allRoomsIfStar(u.Rooms)})
+		cmp, err := comparerFor(u.Password)
+		if err != nil {
+			return nil, fmt.Errorf("the password of user %q is %v; make one with `roomgate hash-password`", u.Username, err)
+		}
+		users = append(users, gateway.User{Name: u.Username, Hash: []byte(u.Password), Comparer: cmp, Rooms: allRoomsIfStar(u.Rooms)})
 	}
 	raw := caddy.NewReplacer().ReplaceKnown(g.UsersJSON, "")
 	if raw == "" {
@@ -47,16 +52,18 @@ func (g *Gateway) loadUsers(log *zap.Logger) ([]gateway.User, error) {
 			return nil, fmt.Errorf("users_json entry %d needs a username and a password", i+1)
 		}
 		hash := []byte(u.Password)
-		if _, err := bcrypt.Cost(hash); err != nil {
+		cmp, err := comparerFor(u.Password)
+		if err != nil {
 			if len(u.Password) > 72 {
 				return nil, fmt.Errorf("users_json: the password of %q is longer than bcrypt's 72 bytes", u.Username)
 			}
 			if hash, err = bcrypt.GenerateFromPassword([]byte(u.Password), cost); err != nil {
 				return nil, fmt.Errorf("users_json: hashing the password of %q: %w", u.Username, err)
 			}
+			cmp = caddyauth.BcryptHash{}
 			plain++
 		}
-		users = append(users, gateway.User{Name: u.Username, Hash: hash, Rooms: allRoomsIfStar(u.AllowedRooms)})
+		users = append(users, gateway.User{Name: u.Username, Hash: hash, Comparer: cmp, Rooms: allRoomsIfStar(u.AllowedRooms)})
 	}
 	if plain > 0 {
 		log.Warn("users_json holds plain passwords; they were hashed at load, but they stay readable in the config: replace them with the output of `roomgate hash-password`",

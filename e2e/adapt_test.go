@@ -122,7 +122,7 @@ func TestAdaptRefusesWithTheLine(t *testing.T) {
 		{"unknown word", "host_protectd", nil, "Caddyfile:3", "unknown roomgate option"},
 		{"short secret", "secret tooshort", nil, "Caddyfile:3", "at least 32"},
 		{"short secret from the environment", "secret {$RG_SECRET}", []string{"RG_SECRET=abc"}, "Caddyfile:3", "at least 32"},
-		{"plain password", "user alice hunter2", nil, "Caddyfile:3", "not a bcrypt hash"},
+		{"plain password", "user alice hunter2", nil, "Caddyfile:3", "not a bcrypt or argon2id hash"},
 		{"user without hash", "user alice", nil, "Caddyfile:3", "user takes"},
 		{"bad room", "user bob " + h + " rooms a/b", nil, "Caddyfile:3", "room"},
 		{"short token_ttl", "token_ttl 10s", nil, "Caddyfile:3", "shorter than a minute"},

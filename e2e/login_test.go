@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/internal/caddyrun"
 )
 
 func TestLoginFailuresAreLimitedPerAddressAndPerUser(t *testing.T) {
@@ -108,4 +109,21 @@ func TestLoginRefusesBadInput(t *testing.T) {
 	if st := p.logout(mintPeer(t, accesstoken.Claims{Room: "standup"})); st != http.StatusBadRequest {
 		t.Fatalf("logout with a guest's token: %d", st)
 	}
+}
+
+// Every hash `roomgate hash-password` makes is taken, through Caddy's own
+// comparers.
+func TestArgon2idHashesLogIn(t *testing.T) {
+	t.Parallel()
+	out, err := caddyrun.Run(t, "hash-password", "--plaintext", "battery staple", "--algorithm", "argon2id")
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(out), "$argon2id$") {
+		t.Fatalf("hash-password --algorithm argon2id: %v %s", err, out)
+	}
+	s := gatewaySite(t, "user carol "+strings.TrimSpace(out), "")
+	p := s.person(t, "127.0.0.2")
+	if a, _ := p.login("carol", "wrong staple"); a.status != http.StatusUnauthorized {
+		t.Fatalf("a wrong password against argon2id: %d %s", a.status, a.body)
+	}
+	p.mustLogin("carol", "battery staple")
+	p.mustLogin("alice", password) // bcrypt beside it
 }

@@ -76,10 +76,18 @@ type Config struct {
 // User is a host who may log in.
 type User struct {
 	Name string
-	// Hash is the bcrypt hash of the password.
+	// Hash is the hash of the password.
 	Hash []byte
+	// Comparer checks a password against Hash; nil: bcrypt.
+	Comparer Comparer
 	// Rooms limits the rooms the user may open; empty means all.
 	Rooms []string
+}
+
+// Comparer checks a password against a stored hash: Caddy's bcrypt and
+// argon2id comparers, in roomgate.
+type Comparer interface {
+	Compare(hashed, plaintext []byte) (bool, error)
 }
 
 func (u *User) mayEnter(room string) bool {
@@ -148,7 +156,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf("user %q is configured twice", u.Name))
 		}
 		seen[u.Name] = true
-		if _, err := bcrypt.Cost(u.Hash); err != nil {
+		if _, err := bcrypt.Cost(u.Hash); err != nil && u.Comparer == nil {
 			errs = append(errs, fmt.Errorf("user %q: password is not a bcrypt hash (make one with `roomgate hash-password`)", u.Name))
 		}
 		for _, r := range u.Rooms {

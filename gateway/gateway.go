@@ -7,6 +7,7 @@ import (
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Next is the handler after the gateway, reverse_proxy in a Caddyfile.
@@ -16,7 +17,8 @@ type Next func(http.ResponseWriter, *http.Request) error
 type Gateway struct {
 	cfg        Config
 	users      map[string]*User
-	fakeHash   []byte
+	fakeHash   []byte // for a gateway with no users
+	decoy      *User  // the user an unknown name is checked as
 	issuer     *accesstoken.Issuer
 	admissions *accesstoken.Admissions
 	turnSecret string // TURN REST shared secret, for the credentials in admissions
@@ -33,7 +35,6 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	g := &Gateway{
 		cfg:        cfg,
 		users:      make(map[string]*User, len(cfg.Users)),
-		fakeHash:   fakeHash(highestCost(cfg.Users)),
 		issuer:     accesstoken.NewIssuer(secret, st.clock.Now),
 		admissions: accesstoken.NewAdmissions(secret, st.clock.Now),
 		turnSecret: accesstoken.TURNSharedSecret(secret),
@@ -43,6 +44,10 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	for i := range cfg.Users {
 		u := cfg.Users[i]
 		g.users[u.Name] = &u
+	}
+	g.decoy = decoyUser(g.users)
+	if g.decoy == nil {
+		g.fakeHash = fakeHash(bcrypt.DefaultCost)
 	}
 	st.logger.Store(cfg.Logger)
 	// Bounded: the shared store may be out of reach at start; the gateway

@@ -27,29 +27,43 @@ func fakeHash(cost int) []byte {
 }
 
 // checkPassword returns the user when name and password match, and nil
-// otherwise, with one bcrypt comparison either way.
+// otherwise, with one comparison either way. An unknown name is compared
+// against the costliest configured user's own hash (a random password
+// cannot match it), so it costs exactly what a wrong password costs,
+// whatever the algorithm.
 func (g *Gateway) checkPassword(name, password string) *User {
 	u := g.users[name]
-	hash := g.fakeHash
-	if u != nil {
-		hash = u.Hash
+	known := u != nil
+	if !known {
+		u = g.decoy
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || u == nil {
+	var ok bool
+	if u == nil {
+		ok = bcrypt.CompareHashAndPassword(g.fakeHash, []byte(password)) == nil
+	} else if u.Comparer != nil {
+		ok, _ = u.Comparer.Compare(u.Hash, []byte(password))
+	} else {
+		ok = bcrypt.CompareHashAndPassword(u.Hash, []byte(password)) == nil
+	}
+	if !ok || !known {
 		return nil
 	}
 	return u
 }
 
-// highestCost is the bcrypt cost the fake hash must match.
-func highestCost(users []User) int {
-	c := bcrypt.DefaultCost
-	if len(users) > 0 {
-		c = bcrypt.MinCost
-	}
+// decoyUser is the user an unknown name is checked as: the one whose hash
+// costs most to compare (bcrypt's cost; argon2id counts as costliest).
+func decoyUser(users map[string]*User) *User {
+	var best *User
+	bestCost := -1
 	for _, u := range users {
-		if uc, err := bcrypt.Cost(u.Hash); err == nil && uc > c {
-			c = uc
+		c, err := bcrypt.Cost(u.Hash)
+		if err != nil {
+			c = 1 << 10 // argon2id: compared by its own parameters
+		}
+		if c > bestCost || (c == bestCost && u.Name < best.Name) {
+			best, bestCost = u, c
 		}
 	}
-	return c
+	return best
 }
