@@ -123,19 +123,46 @@ func (m *Memory) SetRoomLocked(ctx context.Context, room string, locked bool) er
 	return nil
 }
 
-// EjectDeadline implements Store.
-func (m *Memory) EjectDeadline(ctx context.Context, id string, proposed time.Time) (time.Time, error) {
+// ejectClock is one token's time in rooms.
+type ejectClock struct {
+	left     time.Duration // while no connection is open
+	open     int
+	deadline time.Time // while one is
+	expires  time.Time
+}
+
+// EjectStart implements Store.
+func (m *Memory) EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock.Now()
-	for k, d := range m.deadlines {
-		if now.After(d.Add(time.Minute)) {
-			delete(m.deadlines, k)
+	for k, c := range m.clocks {
+		if now.After(c.expires) {
+			delete(m.clocks, k)
 		}
 	}
-	if d, ok := m.deadlines[id]; ok {
-		return d, nil
+	c, ok := m.clocks[id]
+	if !ok {
+		c = &ejectClock{left: limit, expires: expires}
+		m.clocks[id] = c
 	}
-	m.deadlines[id] = proposed
-	return proposed, nil
+	if c.open == 0 {
+		c.deadline = now.Add(c.left)
+	}
+	c.open++
+	return c.deadline, nil
+}
+
+// EjectStop implements Store.
+func (m *Memory) EjectStop(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.clocks[id]
+	if !ok || c.open == 0 {
+		return nil
+	}
+	if c.open--; c.open == 0 {
+		c.left = max(0, c.deadline.Sub(m.clock.Now()))
+	}
+	return nil
 }

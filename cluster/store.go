@@ -116,10 +116,14 @@ type Store interface {
 	RoomLocked(ctx context.Context, room string) (bool, error)
 	SetRoomLocked(ctx context.Context, room string, locked bool) error
 
-	// EjectDeadline returns when a peer who came with token id must be
-	// removed: the first deadline proposed for that token, so that coming
-	// back (another gateway, another node) does not start the clock again.
-	EjectDeadline(ctx context.Context, id string, proposed time.Time) (time.Time, error)
+	// EjectStart starts (or joins) the clock of token id, which may spend
+	// limit in rooms in all, across its joins and gateways, and returns
+	// when the time left runs out. Several connections of one token at
+	// once share one clock. The record lasts until expires.
+	EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error)
+	// EjectStop stops the clock of token id when its last connection ends,
+	// keeping the time left for its next join.
+	EjectStop(ctx context.Context, id string) error
 
 	// Watch arranges for apply to be called, from one goroutine, with every
 	// event published after Watch returns, by any process, in order, until

@@ -15,12 +15,15 @@ import (
 // entry is the gateway's decision for one signalling request.
 type entry struct {
 	role    accesstoken.PeerRole
-	session *cluster.Session    // a host's login
-	pin     *cluster.Pin        // the media node the room is on, with PinRooms
-	rejoin  string              // a rejoin pass's id, when it counts
-	claims  *accesstoken.Claims // nil when the person came without a token
-	name    string
-	ejectAt time.Time
+	session *cluster.Session // a host's login
+	pin     *cluster.Pin     // the media node the room is on, with PinRooms
+	rejoin  string           // a rejoin pass's id, when it counts
+	// ejectClock is the token whose time in rooms runs while this
+	// connection is open ("" when it has no limit).
+	ejectClock string
+	claims     *accesstoken.Claims // nil when the person came without a token
+	name       string
+	ejectAt    time.Time
 }
 
 // serveSignal decides at the WebSocket upgrade whether this person may enter
@@ -190,9 +193,6 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		cuts := st.cuts.Load()
 		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin)
 		if rf == nil {
-			rf = g.ejectDeadline(ctx, c, &e)
-		}
-		if rf == nil {
 			rf = g.roomRules(apiRoom, c, &e)
 		}
 		if rf != nil {
@@ -202,10 +202,15 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		if e.pin, rf = g.takePlaces(ctx, room, places); rf != nil {
 			return nil, e, rf
 		}
+		if rf := g.startEjectClock(ctx, c, &e); rf != nil {
+			g.givePlaces(places)
+			return nil, e, rf
+		}
 		st.mu.Lock()
 		if st.cuts.Load() != cuts {
 			st.mu.Unlock()
 			g.givePlaces(places)
+			st.stopEjectClock(e.ejectClock)
 			continue
 		}
 		conn := g.registerLocked(addr, room, apiRoom, c, e, places, cancel)
@@ -216,29 +221,35 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
 }
 
-// ejectDeadline fixes the ejection deadline that held when the token first
-// came in: coming back does not start the clock again.
-func (g *Gateway) ejectDeadline(ctx context.Context, c *accesstoken.Claims, e *entry) *refusal {
-	if e.ejectAt.IsZero() {
+// startEjectClock starts the token's clock in rooms, when it has a limit
+// (ejectAfterElapsedTimeInSec): the time spent in rooms counts across
+// joins and gateways, and the time away does not. ejectAtTokenExp caps the
+// deadline at the token's expiry.
+func (g *Gateway) startEjectClock(ctx context.Context, c *accesstoken.Claims, e *entry) *refusal {
+	if c == nil || c.EjectAfter <= 0 || c.ExpiresAt == nil {
 		return nil
 	}
 	ctx, cancel := g.state.sharedCtx(ctx)
 	defer cancel()
-	at, err := g.state.shared.EjectDeadline(ctx, c.ID, e.ejectAt)
+	at, err := g.state.shared.EjectStart(ctx, c.ID, time.Duration(c.EjectAfter)*time.Second, c.ExpiresAt.Time)
 	if err != nil {
 		return sharedRefusal(err)
 	}
+	if c.EjectAtExpiry && c.ExpiresAt.Time.Before(at) {
+		at = c.ExpiresAt.Time
+	}
 	if !g.state.clock.Now().Before(at) {
+		g.state.stopEjectClock(c.ID)
 		return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
 	}
-	e.ejectAt = at
+	e.ejectAt, e.ejectClock = at, c.ID
 	return nil
 }
 
 // registerLocked registers an admitted connection, with the places it took.
 func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e entry, places []cluster.Place, cancel context.CancelFunc) *liveConn {
 	st := g.state
-	conn := &liveConn{room: room, cancel: cancel, places: places, apiRoom: apiRoom != nil, who: participant{
+	conn := &liveConn{room: room, cancel: cancel, places: places, ejectClock: e.ejectClock, apiRoom: apiRoom != nil, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
@@ -356,7 +367,11 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 			role = accesstoken.PeerAdmin
 		}
 		// A name in the token is the name the issuer vouched for.
-		return entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest")), ejectAt: c.EjectAt(g.state.clock.Now())}, nil
+		e := entry{role: role, claims: c, name: nameOr(c.Name, nameOr(name, "Guest"))}
+		if c.EjectAtExpiry && c.ExpiresAt != nil && c.EjectAfter <= 0 {
+			e.ejectAt = c.ExpiresAt.Time
+		}
+		return e, nil
 	}
 }
 

@@ -114,3 +114,17 @@ func (st *State) givePlaces(places []cluster.Place) {
 		st.log().Warn("giving back a connection's places", zap.Error(err))
 	}
 }
+
+// stopEjectClock stops a token's clock in rooms when a connection of it
+// ends.
+func (st *State) stopEjectClock(token string) {
+	if token == "" {
+		return
+	}
+	ctx, cancel := st.sharedCtx(context.Background())
+	defer cancel()
+	if err := st.shared.EjectStop(ctx, token); err != nil {
+		// Left running, the clock only ever ejects sooner.
+		st.log().Warn("stopping a token's clock in rooms", zap.Error(err))
+	}
+}

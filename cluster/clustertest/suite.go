@@ -553,17 +553,28 @@ func testRoomLockAndEjectDeadline(t *testing.T, a, b cluster.Store) {
 		t.Fatal("still locked after unlocking")
 	}
 
-	first := time.Now().Add(time.Minute).Truncate(time.Millisecond)
-	d, err := a.EjectDeadline(ctx, "tok", first)
+	// A token with a minute in rooms: two connections at once share one
+	// clock; the time away does not count.
+	exp := time.Now().Add(time.Hour)
+	d1, err := a.EjectStart(ctx, "tok", time.Minute, exp)
 	must(t, err)
-	if !d.Equal(first) {
-		t.Fatalf("first deadline %v, proposed %v", d, first)
+	if left := time.Until(d1); left < 59*time.Second || left > time.Minute {
+		t.Fatalf("first join: %v left", left)
 	}
-	d, err = b.EjectDeadline(ctx, "tok", first.Add(time.Hour))
+	d2, err := b.EjectStart(ctx, "tok", time.Minute, exp)
 	must(t, err)
-	if !d.Equal(first) {
-		t.Fatalf("coming back moved the deadline to %v from %v", d, first)
+	if !d2.Equal(d1) {
+		t.Fatalf("a second connection at once got its own clock: %v, %v", d2, d1)
 	}
+	must(t, a.EjectStop(ctx, "tok"))
+	must(t, b.EjectStop(ctx, "tok"))
+	time.Sleep(100 * time.Millisecond) // time away, not a condition
+	d3, err := a.EjectStart(ctx, "tok", time.Minute, exp)
+	must(t, err)
+	if moved := d3.Sub(d1); moved < 80*time.Millisecond || moved > 2*time.Second {
+		t.Fatalf("coming back after 100 ms away moved the deadline by %v", moved)
+	}
+	must(t, a.EjectStop(ctx, "tok"))
 }
 
 func testPlacesCountAcrossHolders(t *testing.T, a, b cluster.Store) {

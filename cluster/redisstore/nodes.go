@@ -66,12 +66,28 @@ if v[1] == ARGV[3] and v[2] == ARGV[4] then redis.call('DEL', key) end
 return 0
 `)
 
-// ARGV: prefix, id, proposed deadline (ms). Returns the deadline kept.
-var ejectDeadlineScript = redis.NewScript(`
+// A token's clock: a hash with the time left (ms, while no connection is
+// open), the connections open, and the deadline (while one is).
+// ARGV: prefix, id, limit (ms), expires (ms). Returns the deadline (ms).
+var ejectStartScript = redis.NewScript(nowMs + `
 local key = ARGV[1] .. 'eject:' .. ARGV[2]
-local d = tonumber(ARGV[3])
-if redis.call('SET', key, ARGV[3], 'NX', 'PXAT', d + 60000) then return d end
-return tonumber(redis.call('GET', key))
+local v = redis.call('HMGET', key, 'left', 'open', 'deadline')
+local left, open, deadline = tonumber(v[1] or ARGV[3]), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+if open <= 0 then deadline = now + left; open = 0 end
+redis.call('HSET', key, 'left', left, 'open', open + 1, 'deadline', deadline)
+redis.call('PEXPIREAT', key, tonumber(ARGV[4]))
+return deadline
+`)
+
+// ARGV: prefix, id.
+var ejectStopScript = redis.NewScript(nowMs + `
+local key = ARGV[1] .. 'eject:' .. ARGV[2]
+local v = redis.call('HMGET', key, 'open', 'deadline')
+if not v[1] or tonumber(v[1]) <= 0 then return 0 end
+local open = tonumber(v[1]) - 1
+redis.call('HSET', key, 'open', open)
+if open == 0 then redis.call('HSET', key, 'left', math.max(0, tonumber(v[2]) - now)) end
+return 0
 `)
 
 // RegisterNode implements cluster.Store.
@@ -190,11 +206,16 @@ func (s *Store) SetRoomLocked(ctx context.Context, room string, locked bool) err
 	return unavailable(s.rdb.Del(ctx, key).Err())
 }
 
-// EjectDeadline implements cluster.Store.
-func (s *Store) EjectDeadline(ctx context.Context, id string, proposed time.Time) (time.Time, error) {
-	d, err := s.run(ctx, ejectDeadlineScript, id, proposed.UnixMilli()).Int64()
+// EjectStart implements cluster.Store.
+func (s *Store) EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error) {
+	d, err := s.run(ctx, ejectStartScript, id, limit.Milliseconds(), expires.UnixMilli()).Int64()
 	if err != nil {
 		return time.Time{}, unavailable(err)
 	}
 	return time.UnixMilli(d), nil
+}
+
+// EjectStop implements cluster.Store.
+func (s *Store) EjectStop(ctx context.Context, id string) error {
+	return unavailable(s.run(ctx, ejectStopScript, id).Err())
 }
