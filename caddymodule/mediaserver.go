@@ -57,6 +57,10 @@ type MediaServer struct {
 	// MaxPeersPerRoom refuses peers beyond this many. Default: 100.
 	MaxPeersPerRoom int `json:"max_peers_per_room,omitempty"`
 
+	// EndedFor is how long a meeting an admin ended ("end for all") stays
+	// closed to everyone but hosts and admins, who open it again. Default: 1h.
+	EndedFor caddy.Duration `json:"ended_for,omitempty"`
+
 	// NodeID names this media server among the nodes of a cluster (with
 	// the roomgate_cluster option). Default: the host name and the signal
 	// port.
@@ -120,7 +124,7 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 	}
 	m.cfg = mediaserver.Config{
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
-		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log,
+		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor),
 	}
 	if err := m.joinCluster(ctx); err != nil {
 		return fmt.Errorf("mediaserver: %w", err)

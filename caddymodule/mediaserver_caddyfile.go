@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
@@ -25,6 +26,7 @@ func init() {
 //		ice_ips <cidr…>
 //		secret <secret>
 //		max_peers_per_room <n>
+//		ended_for <duration>
 //		node_id <name>
 //		advertise <host:port>
 //		region <name>
@@ -73,6 +75,15 @@ func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 			} else {
 				m.Region = v
 			}
+		case "ended_for":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
+			}
+			if dur < 0 {
+				return nil, d.Err("ended_for must not be negative")
+			}
+			m.EndedFor = caddy.Duration(dur)
 		case "advertise":
 			v, err := optionalArg(d)
 			if err != nil || v == "" {

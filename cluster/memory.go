@@ -26,13 +26,13 @@ type Memory struct {
 	rooms    map[string]memoryRoom
 	logins   map[string]*rate.Limiter
 	// presence is until when each holder keeps each host session in each room.
-	presence map[presenceKey]time.Time
-	nodes    map[string]memoryNode
-	pins     map[string]memoryPin
-	locked   map[string]time.Time
-	clocks   map[string]*ejectClock
-	places   map[string]int
-	known    map[string]map[string]time.Time // user → address → until
+	presence   map[presenceKey]time.Time
+	nodes      map[string]memoryNode
+	pins       map[string]memoryPin
+	roomStates map[string]memoryRoomState
+	clocks     map[string]*ejectClock
+	places     map[string]int
+	known      map[string]map[string]time.Time // user → address → until
 
 	// wmu orders deliveries: one event reaches every watcher before the next.
 	wmu      sync.Mutex
@@ -57,20 +57,20 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		clock = clockwork.NewRealClock()
 	}
 	return &Memory{
-		clock:    clock,
-		sessions: map[string]Session{},
-		byUser:   map[string][]string{},
-		revoked:  map[string]time.Time{},
-		rooms:    map[string]memoryRoom{},
-		logins:   map[string]*rate.Limiter{},
-		presence: map[presenceKey]time.Time{},
-		nodes:    map[string]memoryNode{},
-		pins:     map[string]memoryPin{},
-		locked:   map[string]time.Time{},
-		clocks:   map[string]*ejectClock{},
-		places:   map[string]int{},
-		known:    map[string]map[string]time.Time{},
-		watchers: map[*watcher]struct{}{},
+		clock:      clock,
+		sessions:   map[string]Session{},
+		byUser:     map[string][]string{},
+		revoked:    map[string]time.Time{},
+		rooms:      map[string]memoryRoom{},
+		logins:     map[string]*rate.Limiter{},
+		presence:   map[presenceKey]time.Time{},
+		nodes:      map[string]memoryNode{},
+		pins:       map[string]memoryPin{},
+		roomStates: map[string]memoryRoomState{},
+		clocks:     map[string]*ejectClock{},
+		places:     map[string]int{},
+		known:      map[string]map[string]time.Time{},
+		watchers:   map[*watcher]struct{}{},
 	}
 }
 

@@ -103,24 +103,37 @@ func (m *Memory) Unpin(ctx context.Context, room, node string, epoch int64) erro
 	return nil
 }
 
-// RoomLocked implements Store.
-func (m *Memory) RoomLocked(ctx context.Context, room string) (bool, error) {
+// RoomState implements Store.
+func (m *Memory) RoomState(ctx context.Context, room string) (RoomState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	until, ok := m.locked[room]
-	return ok && m.clock.Now().Before(until), nil
+	st, ok := m.roomStates[room]
+	if !ok || !m.clock.Now().Before(st.until) {
+		delete(m.roomStates, room)
+		return RoomState{}, nil
+	}
+	return st.RoomState, nil
 }
 
-// SetRoomLocked implements Store.
-func (m *Memory) SetRoomLocked(ctx context.Context, room string, locked bool) error {
+// SetRoomState implements Store.
+func (m *Memory) SetRoomState(ctx context.Context, room string, st RoomState) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if locked {
-		m.locked[room] = m.clock.Now().Add(PinTTL)
-	} else {
-		delete(m.locked, room)
+	if st == (RoomState{}) {
+		delete(m.roomStates, room)
+		return nil
 	}
+	until := m.clock.Now().Add(PinTTL)
+	if st.EndedUntil.After(until) {
+		until = st.EndedUntil
+	}
+	m.roomStates[room] = memoryRoomState{st, until}
 	return nil
+}
+
+type memoryRoomState struct {
+	RoomState
+	until time.Time
 }
 
 // ejectClock is one token's time in rooms.

@@ -111,10 +111,11 @@ type Store interface {
 	// emptied).
 	Unpin(ctx context.Context, room, node string, epoch int64) error
 
-	// RoomLocked and SetRoomLocked keep a room's lock beyond the node that
-	// serves it, so the room is still locked after it moves to another.
-	RoomLocked(ctx context.Context, room string) (bool, error)
-	SetRoomLocked(ctx context.Context, room string, locked bool) error
+	// RoomState and SetRoomState keep what a room's node decided beyond
+	// that node: the room is still locked, or still ended, on the next.
+	// The zero state forgets the room.
+	RoomState(ctx context.Context, room string) (RoomState, error)
+	SetRoomState(ctx context.Context, room string, st RoomState) error
 
 	// EjectStart starts (or joins) the clock of token id, which may spend
 	// limit in rooms in all, across its joins and gateways, and returns
@@ -195,6 +196,14 @@ type Pin struct {
 	// Moved says this call moved the room off a node that is gone: a
 	// failover.
 	Moved bool
+}
+
+// RoomState is what a node starting to serve a room must know of it.
+type RoomState struct {
+	Locked bool
+	// EndedUntil: an admin ended the meeting; until then only hosts and
+	// admins open it again.
+	EndedUntil time.Time
 }
 
 // PinTTL is how long a room's pin lasts without an admission, when its

@@ -161,6 +161,17 @@ func TestAdminsKickLockAndEndGuestsCannot(t *testing.T) {
 			t.Fatalf("%s was not closed at the end", c.ID())
 		}
 	}
+
+	// Ended stays ended: a guest, with or without a token, cannot open the
+	// room again; the host can, and then guests come in.
+	for name, o := range map[string]joinOpts{"a guest": {}, "a token holder": {token: mintPeer(t, accesstoken.Claims{Room: "standup"})}} {
+		_, err := s.person(t, "127.0.0.5").join("standup", o)
+		if !errors.As(err, &refused) || refused.Code != "room_ended" {
+			t.Fatalf("%s after the end: %v", name, err)
+		}
+	}
+	host = hostP.mustJoin("standup", joinOpts{token: hostP.mustLogin("alice", password)})
+	s.person(t, "127.0.0.5").mustJoin("standup", joinOpts{})
 }
 
 func TestEjectionRemovesThePeerAtItsDeadline(t *testing.T) {

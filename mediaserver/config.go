@@ -19,6 +19,9 @@ const (
 	DefaultMaxPeersPerRoom  = 100
 	DefaultMaxTracksPerPeer = 6 // camera, microphone, screen video and audio, and room to spare
 	DefaultKeepAlive        = 20 * time.Second
+	// DefaultEndedFor is how long a meeting an admin ended stays closed to
+	// everyone but hosts and admins.
+	DefaultEndedFor = time.Hour
 )
 
 // Config is how one media server runs.
@@ -47,6 +50,9 @@ type Config struct {
 	Logger *zap.Logger
 	// Clock is the time source; nil: the real clock.
 	Clock clockwork.Clock
+	// EndedFor is how long a meeting an admin ended stays closed to
+	// everyone but hosts and admins (who open it again).
+	EndedFor time.Duration
 	// Cluster, when set, is the shared state of a site with several media
 	// nodes: this server registers there as Node, serves only the rooms
 	// pinned to it, and takes only admissions made for it.
@@ -67,6 +73,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.KeepAlive == 0 {
 		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.EndedFor == 0 {
+		c.EndedFor = DefaultEndedFor
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/roomgate/roomgate/cluster"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 	"go.uber.org/zap"
 )
@@ -77,29 +78,6 @@ func (s *Server) runNode(ctx context.Context) {
 	}
 }
 
-// sharedLock reads a room's lock from the cluster, for a room this node
-// starts serving: a room locked on the node it left is locked here too.
-func (s *Server) sharedLock(room string) (bool, error) {
-	if s.cfg.Cluster == nil {
-		return false, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
-	defer cancel()
-	return s.cfg.Cluster.RoomLocked(ctx, room)
-}
-
-// keepLock tells the cluster a room's lock changed.
-func (s *Server) keepLock(room string, locked bool) {
-	if s.cfg.Cluster == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
-	defer cancel()
-	if err := s.cfg.Cluster.SetRoomLocked(ctx, room, locked); err != nil {
-		s.log.Warn("keeping a room's lock in the cluster", zap.String("room", room), zap.Error(err))
-	}
-}
-
 // released tells the cluster that a room this node served is over here:
 // its pin goes, and, unless it moved, its lock.
 func (s *Server) released(r *Room) {
@@ -115,6 +93,6 @@ func (s *Server) released(r *Room) {
 		s.log.Warn("unpinning a room", zap.Error(err))
 	}
 	if locked {
-		s.keepLock(r.name, false)
+		s.keepState(r.name, cluster.RoomState{})
 	}
 }

@@ -226,7 +226,7 @@ func (p *Peer) handle(m *signal.Message) error {
 		if !isAdmin(p.role) {
 			return errNotAdmin
 		}
-		p.room.end(signal.ByeEnded, "the meeting was ended by "+p.name)
+		p.s.endByAdmin(p.room, p.name)
 	case signal.TypeAdmit, signal.TypeDeny:
 		if !isAdmin(p.role) {
 			return errNotAdmin

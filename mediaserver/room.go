@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -260,7 +261,7 @@ func (r *Room) lock(locked bool) {
 	r.mu.Lock()
 	r.locked = locked
 	r.mu.Unlock()
-	r.s.keepLock(r.name, locked)
+	r.s.keepState(r.name, cluster.RoomState{Locked: locked})
 	r.broadcast(signal.Message{Type: signal.TypeRoom, Locked: &locked}, nil)
 }
 

@@ -32,6 +32,9 @@ type Server struct {
 	// retired counts what tracks that ended forwarded.
 	retired    retired
 	roomsMoved atomic.Uint64
+	// ended are the meetings an admin ended here, until anyone but a host
+	// or an admin may open them again.
+	ended map[string]time.Time
 	// stopNode ends this node's membership of a cluster; nil outside one.
 	stopNode context.CancelFunc
 	nodeDone chan struct{}
@@ -56,6 +59,7 @@ func New(cfg Config) (*Server, error) {
 		log:        cfg.Logger,
 		rooms:      map[string]*Room{},
 		used:       map[string]time.Time{},
+		ended:      map[string]time.Time{},
 	}
 	if cfg.Cluster != nil {
 		var ctx context.Context
@@ -168,15 +172,23 @@ func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, st
 const codeMoved = "moved"
 
 // enterRoom finds or opens the room, if the peer may enter it. A room this
-// node starts serving in a cluster takes its lock from the cluster.
+// node starts serving takes its lock (in a cluster) and whether an admin
+// ended it: an ended meeting is opened again only by a host or an admin.
 func (s *Server) enterRoom(a *accesstoken.Admission) (*Room, string, string) {
 	locked := false
-	if s.cfg.Cluster != nil && !s.serves(a.Room) {
-		var err error
-		if locked, err = s.sharedLock(a.Room); err != nil {
-			s.log.Warn("reading a room's lock from the cluster", zap.Error(err))
+	if !s.serves(a.Room) {
+		st, err := s.roomStateFor(a.Room)
+		if err != nil {
+			s.log.Warn("reading a room's state from the cluster", zap.Error(err))
 			return nil, "closing", "the media server cannot reach the cluster; try again"
 		}
+		if !st.EndedUntil.IsZero() {
+			if !isAdmin(a.Role) {
+				return nil, codeEnded, "the meeting has ended"
+			}
+			s.reopened(a.Room)
+		}
+		locked = st.Locked && st.EndedUntil.IsZero()
 	}
 	return s.roomFor(a, locked)
 }

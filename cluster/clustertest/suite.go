@@ -541,16 +541,21 @@ func testConcurrentFirstJoinsAgree(t *testing.T, a, b cluster.Store) {
 }
 
 func testRoomLockAndEjectDeadline(t *testing.T, a, b cluster.Store) {
-	if l, err := b.RoomLocked(ctx, "standup"); err != nil || l {
-		t.Fatalf("locked before anyone locked it: %v %v", l, err)
+	if st, err := b.RoomState(ctx, "standup"); err != nil || st != (cluster.RoomState{}) {
+		t.Fatalf("a state before anyone set one: %+v %v", st, err)
 	}
-	must(t, a.SetRoomLocked(ctx, "standup", true))
-	if l, err := b.RoomLocked(ctx, "standup"); err != nil || !l {
-		t.Fatalf("the lock through the other handle: %v %v", l, err)
+	must(t, a.SetRoomState(ctx, "standup", cluster.RoomState{Locked: true}))
+	if st, err := b.RoomState(ctx, "standup"); err != nil || !st.Locked {
+		t.Fatalf("the lock through the other handle: %+v %v", st, err)
 	}
-	must(t, b.SetRoomLocked(ctx, "standup", false))
-	if l, _ := a.RoomLocked(ctx, "standup"); l {
-		t.Fatal("still locked after unlocking")
+	ended := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	must(t, b.SetRoomState(ctx, "standup", cluster.RoomState{EndedUntil: ended}))
+	if st, _ := a.RoomState(ctx, "standup"); st.Locked || !st.EndedUntil.Equal(ended) {
+		t.Fatalf("after ending: %+v", st)
+	}
+	must(t, b.SetRoomState(ctx, "standup", cluster.RoomState{}))
+	if st, _ := a.RoomState(ctx, "standup"); st != (cluster.RoomState{}) {
+		t.Fatalf("a forgotten state: %+v", st)
 	}
 
 	// A token with a minute in rooms: two connections at once share one

@@ -188,22 +188,40 @@ func (s *Store) Unpin(ctx context.Context, room, node string, epoch int64) error
 	return unavailable(s.run(ctx, unpinScript, room, node, fmt.Sprint(epoch)).Err())
 }
 
-// RoomLocked implements cluster.Store.
-func (s *Store) RoomLocked(ctx context.Context, room string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.prefix+"locked:"+room).Result()
+// RoomState implements cluster.Store.
+func (s *Store) RoomState(ctx context.Context, room string) (cluster.RoomState, error) {
+	v, err := s.rdb.HMGet(ctx, s.prefix+"rstate:"+room, "locked", "ended_until").Result()
 	if err != nil {
-		return false, unavailable(err)
+		return cluster.RoomState{}, unavailable(err)
 	}
-	return n == 1, nil
+	var st cluster.RoomState
+	st.Locked = v[0] == "1"
+	if e, ok := v[1].(string); ok {
+		var ms int64
+		if _, err := fmt.Sscan(e, &ms); err == nil && ms > 0 {
+			st.EndedUntil = time.UnixMilli(ms)
+		}
+	}
+	return st, nil
 }
 
-// SetRoomLocked implements cluster.Store.
-func (s *Store) SetRoomLocked(ctx context.Context, room string, locked bool) error {
-	key := s.prefix + "locked:" + room
-	if locked {
-		return unavailable(s.rdb.Set(ctx, key, "1", cluster.PinTTL).Err())
+// SetRoomState implements cluster.Store.
+func (s *Store) SetRoomState(ctx context.Context, room string, st cluster.RoomState) error {
+	key := s.prefix + "rstate:" + room
+	if st == (cluster.RoomState{}) {
+		return unavailable(s.rdb.Del(ctx, key).Err())
 	}
-	return unavailable(s.rdb.Del(ctx, key).Err())
+	locked := "0"
+	if st.Locked {
+		locked = "1"
+	}
+	keep := max(cluster.PinTTL, time.Until(st.EndedUntil))
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, "locked", locked, "ended_until", ms(st.EndedUntil))
+		p.PExpire(ctx, key, keep)
+		return nil
+	})
+	return unavailable(err)
 }
 
 // EjectStart implements cluster.Store.
