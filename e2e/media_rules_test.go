@@ -291,12 +291,28 @@ func TestTooManyTracksAndMessagesAreRefused(t *testing.T) {
 	if m := nextEvent(c, signal.TypeError, 5*time.Second); m == nil || m.Code != "too_many_tracks" {
 		t.Fatalf("seven tracks: %+v", m)
 	}
-	// A flood of messages: past the burst, the server says slow down.
-	for range 150 {
+	// A flood of messages: past the burst, the server says slow down, once,
+	// and the connection lives on (answering each message of the flood
+	// would have filled the peer's queue and dropped it unwarned).
+	for range 600 {
 		c.Send(signal.Message{Type: signal.TypePing})
 	}
 	if m := nextEvent(c, signal.TypeError, 5*time.Second); m == nil || m.Code != "too_many_messages" {
 		t.Fatalf("a flood of pings: %+v", m)
+	}
+	// The flood's answers arrive; then the connection still answers.
+	for quiet := false; !quiet; {
+		select {
+		case <-c.Events():
+		case <-time.After(500 * time.Millisecond):
+			quiet = true
+		}
+	}
+	if !eventually(5*time.Second, func() bool {
+		c.Send(signal.Message{Type: signal.TypePing})
+		return nextEvent(c, signal.TypePong, 200*time.Millisecond) != nil
+	}) {
+		t.Fatalf("the connection did not outlive the flood (bye %+v)", c.Bye())
 	}
 }
 

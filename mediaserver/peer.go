@@ -14,7 +14,6 @@ import (
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
 )
 
 // Limits on one signalling connection.
@@ -144,14 +143,16 @@ func (p *Peer) openPeerConnections() error {
 // error and changes nothing; the connection and the room go on.
 func (p *Peer) readLoop() {
 	p.conn.SetReadLimit(readLimit)
-	limit := rate.NewLimiter(messageRate, messageBurst)
+	gate := newFloodGate()
 	for {
 		typ, b, err := p.conn.Read(p.ctx)
 		if err != nil {
 			return
 		}
-		if !limit.Allow() {
-			p.sendError("too_many_messages", "slow down: too many messages")
+		if ok, warn := gate.pass(time.Now()); !ok {
+			if warn {
+				p.sendError("too_many_messages", "slow down: too many messages")
+			}
 			continue
 		}
 		if typ != websocket.MessageText {
