@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 )
 
@@ -270,6 +271,13 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	// The store tells every gateway, this one included, which cuts the
 	// connections that came in with the token.
 	if err := g.state.shared.Revoke(ctx, c.ID, c.ExpiresAt.Time); err != nil {
+		if errors.Is(err, cluster.ErrFull) {
+			// Never dropped quietly: the caller learns the token still works.
+			g.log.Error("the revocation list is full: a token could not be revoked", zap.Int("bound", cluster.MaxRevoked))
+			refuse(http.StatusServiceUnavailable, "revocations_full",
+				"the token was NOT revoked: the revocation list holds its limit of live entries; they leave it as their tokens expire").write(w)
+			return
+		}
 		g.log.Warn("revoking a token", zap.Error(err))
 		sharedRefusal(err).write(w)
 		return

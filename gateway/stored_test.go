@@ -2,7 +2,12 @@ package gateway
 
 import (
 	"context"
+	"fmt"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"io/fs"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +57,42 @@ func TestDamagedStoredStateIsRefusedAndSaidSo(t *testing.T) {
 	board, _ := st.room(context.Background(), "board")
 	if !ra || rb || board == nil || !strings.EqualFold(board.Privacy, "private") {
 		t.Fatalf("loaded revoked a=%v b=%v, room %+v", ra, rb, board)
+	}
+}
+
+// A revocation is never dropped: with the list at its bound, the API says
+// the token was not revoked, and the token keeps working only because the
+// caller was told.
+func TestAFullRevocationListRefusesLoudly(t *testing.T) {
+	r := newRig(t, Config{APIKey: "k0123456789abcdef"})
+	exp := r.clock.Now().Add(time.Hour)
+	for i := range cluster.MaxRevoked {
+		if err := r.st.shared.Revoke(context.Background(), fmt.Sprint("t", i), exp); err != nil {
+			t.Fatalf("filling the list at %d: %v", i, err)
+		}
+	}
+	tok, _, err := r.g.issuer.Mint(accesstoken.Claims{Role: accesstoken.RolePeer, Room: "standup",
+		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/api/v1/token/revoke", strings.NewReader(`{"token":"`+tok+`"}`))
+	req.Header.Set("Authorization", "Bearer k0123456789abcdef")
+	w := httptest.NewRecorder()
+	r.g.ServeHTTP(w, req, nil)
+	if w.Code != 503 || !strings.Contains(w.Body.String(), "revocations_full") {
+		t.Fatalf("revoking with a full list: %d %s", w.Code, w.Body)
+	}
+	// Once entries expire, revocations go in again.
+	r.clock.Advance(time.Hour + time.Second)
+	exp2 := r.clock.Now().Add(time.Hour)
+	tok2, _, _ := r.g.issuer.Mint(accesstoken.Claims{Role: accesstoken.RolePeer, Room: "standup",
+		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp2)}})
+	req = httptest.NewRequest("POST", "/api/v1/token/revoke", strings.NewReader(`{"token":"`+tok2+`"}`))
+	req.Header.Set("Authorization", "Bearer k0123456789abcdef")
+	w = httptest.NewRecorder()
+	r.g.ServeHTTP(w, req, nil)
+	if w.Code != 204 {
+		t.Fatalf("revoking after the old entries expired: %d %s", w.Code, w.Body)
 	}
 }
