@@ -239,6 +239,29 @@ func TestRelayOutlivesItsCredentialAndItsLifetime(t *testing.T) {
 	if err := fresh.allocate(3 * time.Second); err == nil {
 		t.Fatal("a new allocation with an expired credential")
 	}
+	// Nor over TCP from the very address and port the live UDP allocation
+	// uses (the server once took that for the allocation's own client).
+	local := r.conn.LocalAddr().(*net.UDPAddr)
+	tcp, err := net.DialTCP("tcp4", &net.TCPAddr{IP: local.IP, Port: local.Port}, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: tp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tcp.Close()
+	c, err := turn.NewClient(&turn.ClientConfig{
+		TURNServerAddr: fmt.Sprintf("127.0.0.1:%d", tp), Conn: turn.NewSTUNConn(tcp),
+		Username: cred.Username, Password: cred.Password, RTO: 200 * time.Millisecond, LoggerFactory: quietLogs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	if relay, err := c.Allocate(); err == nil {
+		relay.Close()
+		t.Fatal("a new allocation over TCP from the live allocation's port with an expired credential")
+	}
 }
 
 func TestTURNOverTLSUsesCaddysCertificate(t *testing.T) {

@@ -46,7 +46,11 @@ func newBook(shared, realm string, grace time.Duration, clock clockwork.Clock, p
 		live: map[string]int{}, perUser: map[string]int{}, pending: map[string][]time.Time{}}
 }
 
-func liveKey(src net.Addr, username string) string { return src.String() + " " + username }
+// liveKey names a client's allocations by transport, address and username:
+// a TCP connection from the port a UDP allocation uses is another client.
+func liveKey(src net.Addr, username string) string {
+	return src.Network() + " " + src.String() + " " + username
+}
 
 // auth is pion's AuthHandler. A credential is good while it has not
 // expired. After that it still authenticates the requests of an allocation
@@ -54,7 +58,8 @@ func liveKey(src net.Addr, username string) string { return src.String() + " " +
 // for up to the grace: pion checks credentials on Refresh, CreatePermission
 // and ChannelBind too, and without this every relayed call would drop at
 // the first refresh after its credential's expiry. A new allocation needs a
-// credential that has not expired.
+// credential that has not expired: quota refuses it whatever the transport
+// or listener.
 func (b *book) auth(username, realm string, src net.Addr) ([]byte, bool) {
 	expires, _, ok := accesstoken.ParseTURNUsername(username)
 	if !ok || realm != b.realm {
@@ -74,15 +79,22 @@ func (b *book) auth(username, realm string, src net.Addr) ([]byte, bool) {
 	return turn.GenerateAuthKey(username, realm, accesstoken.TURNPassword(b.shared, username)), true
 }
 
-// quota is pion's QuotaHandler: a user holds at most Policy.Quota
-// allocations at once, counting those being made.
+// quota is pion's QuotaHandler, asked only for a new allocation: the
+// credential must not have expired (auth lets an expired one through for
+// a live allocation's refreshes, and cannot tell an Allocate from them),
+// and a user holds at most Policy.Quota allocations at once, counting
+// those being made.
 func (b *book) quota(username, _ string, _ net.Addr) bool {
-	_, user, ok := accesstoken.ParseTURNUsername(username)
+	expires, user, ok := accesstoken.ParseTURNUsername(username)
 	if !ok {
 		return false
 	}
-	limit := b.policy.Load().Quota
 	now := b.clock.Now()
+	if !now.Before(expires) {
+		b.stats.authFailures.Add(1)
+		return false
+	}
+	limit := b.policy.Load().Quota
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.pending) > maxPendingUsers {

@@ -45,7 +45,20 @@ func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing
 		t.Fatal("an expired credential was taken past the grace")
 	}
 
+	// A new allocation with the expired credential is refused, even from
+	// the live allocation's own address, over TCP or UDP: only its own
+	// refreshes outlive the credential.
+	tcpSame := &net.TCPAddr{IP: client.IP, Port: client.Port}
+	if _, ok := b.auth(cred.Username, "r", tcpSame); ok {
+		t.Fatal("an expired credential authenticated a TCP client on the live UDP allocation's port")
+	}
+	if b.quota(cred.Username, "r", client) {
+		t.Fatal("a new allocation with an expired credential passed")
+	}
+
 	// The quota counts live allocations per user.
+	old := cred
+	cred = accesstoken.MintTURN(shared, "peer1", clock.Now().Add(time.Minute))
 	if !b.quota(cred.Username, "r", other) {
 		t.Fatal("the second allocation of a quota of 2 was refused")
 	}
@@ -53,7 +66,7 @@ func TestAuthTakesGoodCredentialsAndExpiredOnesOnlyForLiveAllocations(t *testing
 	if b.quota(cred.Username, "r", &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 5002}) {
 		t.Fatal("a third allocation over a quota of 2")
 	}
-	b.deleted(client, nil, "udp", cred.Username, "r")
+	b.deleted(client, nil, "udp", old.Username, "r")
 	if !b.quota(cred.Username, "r", client) {
 		t.Fatal("a deleted allocation did not free the quota")
 	}
