@@ -119,7 +119,7 @@ func (t *TURN) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("turn: %w", err)
 	}
 	if len(t.TLSListen) > 0 {
-		if t.tls, err = managedTLS(ctx); err != nil {
+		if t.tls, err = managedTLS(ctx, t.Realm); err != nil {
 			return fmt.Errorf("turn: %w", err)
 		}
 	}
@@ -132,9 +132,10 @@ func (t *TURN) Provision(ctx caddy.Context) error {
 }
 
 // managedTLS is a TLS configuration that serves the certificates Caddy's
-// tls app manages, as Caddy's own HTTPS servers do.
-func managedTLS(ctx caddy.Context) (*tls.Config, error) {
-	cps := caddytls.ConnectionPolicies{&caddytls.ConnectionPolicy{ALPN: []string{"stun.turn"}}}
+// tls app manages, as Caddy's own HTTPS servers do; a client that names no
+// server (a TURN client given an address) gets the realm's.
+func managedTLS(ctx caddy.Context, realm string) (*tls.Config, error) {
+	cps := caddytls.ConnectionPolicies{&caddytls.ConnectionPolicy{ALPN: []string{"stun.turn"}, DefaultSNI: realm}}
 	if err := cps.Provision(ctx); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}

@@ -307,6 +307,45 @@ func TestTURNOverTLSUsesCaddysCertificate(t *testing.T) {
 	}
 }
 
+// A TURN client given an address sends no SNI (coturn's turnutils_uclient
+// -S does that): it gets the realm's certificate, as docs/turn.md says.
+func TestTURNOverTLSWithoutSNIServesTheRealmsCertificate(t *testing.T) {
+	t.Parallel()
+	tp, tlsPort := caddyrun.FreePort(t), caddyrun.FreePort(t)
+	globals := strings.Replace(turnGlobalsWithSecret(tp, fmt.Sprintf("tls_listen 127.0.0.1:%d", tlsPort)), "realm "+turnRealm, "realm localhost", 1)
+	s := newMediaSiteConfig(t, siteConfig{https: true, siteWords: "tls internal", globals: "skip_install_trust\n\t" + globals})
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(s.Dir, "caddy", "pki", "authorities", "local", "root.crt"))
+	if err != nil || !roots.AppendCertsFromPEM(pem) {
+		t.Fatalf("Caddy's local CA root: %v", err)
+	}
+	var cs tls.ConnectionState
+	if !eventually(20*time.Second, func() bool {
+		raw, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		if err != nil {
+			return false
+		}
+		defer raw.Close()
+		// No ServerName: Go sends no SNI; the chain is checked below.
+		c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+		if c.Handshake() != nil {
+			return false
+		}
+		cs = c.ConnectionState()
+		return true
+	}) {
+		t.Fatal("no TLS handshake without SNI")
+	}
+	leaf := cs.PeerCertificates[0]
+	inter := x509.NewCertPool()
+	for _, c := range cs.PeerCertificates[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{DNSName: "localhost", Roots: roots, Intermediates: inter}); err != nil {
+		t.Fatalf("the certificate served without SNI is not the realm's: %v (names %v)", err, leaf.DNSNames)
+	}
+}
+
 func TestTURNSecretCommandPrintsWhatCoturnTakes(t *testing.T) {
 	t.Parallel()
 	out, err := caddyrun.Run(t, "turn-secret", "--secret", testSecret)
