@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -101,6 +100,7 @@ type Gateway struct {
 
 	gw       *gateway.Gateway
 	stateKey string
+	memKey   string // this process's shared memory, when not in a cluster
 }
 
 // UserConfig is one host who may log in.
@@ -136,15 +136,19 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("roomgate: metrics: %w", err)
 	}
 	g.stateKey = "gateway/" + secret.ID()
-	var sharing gateway.Sharing
-	switch app, err := ctx.AppIfConfigured("roomgate_cluster"); {
-	case err == nil:
-		c := app.(*Cluster)
-		sharing = gateway.Sharing{Store: c.store, Lease: presenceLease}
-		g.stateKey += "/" + c.key
-	case !errors.Is(err, caddy.ErrNotConfigured):
+	store, cl, memKey, err := sharedState(ctx, secret)
+	if err != nil {
 		return err
+	}
+	g.memKey = memKey
+	sharing := gateway.Sharing{Store: store}
+	switch {
+	case cl != nil:
+		sharing.Lease = presenceLease
+		g.stateKey += "/" + cl.key
 	case g.PinRooms:
+		letGoShared(g.memKey)
+		g.memKey = ""
 		return fmt.Errorf("roomgate: pin_rooms needs the roomgate_cluster global option: rooms are pinned to the media nodes registered there")
 	}
 	st, _, err := gatewayStates.LoadOrNew(g.stateKey, func() (caddy.Destructor, error) {
@@ -157,6 +161,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if apiKey != "" && len(apiKey) < minAPIKeyLen {
 		gatewayStates.Delete(g.stateKey)
 		g.stateKey = ""
+		letGoShared(g.memKey)
+		g.memKey = ""
 		return fmt.Errorf("roomgate: api_key is %d characters; it must be at least %d", len(apiKey), minAPIKeyLen)
 	}
 	g.gw, err = gateway.New(gateway.Config{
@@ -181,6 +187,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		gatewayStates.Delete(g.stateKey)
 		g.stateKey = ""
+		letGoShared(g.memKey)
+		g.memKey = ""
 		return fmt.Errorf("roomgate: %w", err)
 	}
 	return nil
@@ -189,6 +197,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 // Cleanup lets go of the live state; the next config holds it if it uses the
 // same secret.
 func (g *Gateway) Cleanup() error {
+	letGoShared(g.memKey)
 	if g.stateKey == "" {
 		return nil
 	}

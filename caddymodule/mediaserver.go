@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
 	"github.com/roomgate/roomgate/gateway"
 	"github.com/roomgate/roomgate/mediaserver"
@@ -80,6 +81,7 @@ type MediaServer struct {
 
 	cfg       mediaserver.Config
 	engineKey string
+	memKey    string // this process's shared memory, when not in a cluster
 	log       *zap.Logger
 }
 
@@ -126,7 +128,7 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
 		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor),
 	}
-	if err := m.joinCluster(ctx); err != nil {
+	if err := m.joinCluster(ctx, secret); err != nil {
 		return fmt.Errorf("mediaserver: %w", err)
 	}
 	for _, s := range m.PublicIP {
@@ -185,21 +187,29 @@ func (m *MediaServer) Start() error {
 	return nil
 }
 
+// Cleanup lets go of the shared memory.
+func (m *MediaServer) Cleanup() error {
+	letGoShared(m.memKey)
+	return nil
+}
+
 // Stop lets go of the engine; the next config keeps it if it binds the same addresses.
 func (m *MediaServer) Stop() error {
 	_, err := mediaEngines.Delete(m.engineKey)
 	return err
 }
 
-// joinCluster makes this media server a node of the cluster, when the
-// roomgate_cluster option is set.
-func (m *MediaServer) joinCluster(ctx caddy.Context) error {
-	app, err := ctx.AppIfConfigured("roomgate_cluster")
-	if errors.Is(err, caddy.ErrNotConfigured) {
-		return nil
-	}
+// joinCluster gives the media server the state it shares with the
+// gateways and, when the roomgate_cluster option is set, makes it a node
+// of the cluster.
+func (m *MediaServer) joinCluster(ctx caddy.Context, secret accesstoken.Secret) error {
+	store, cl, memKey, err := sharedState(ctx, secret)
 	if err != nil {
 		return err
+	}
+	m.memKey, m.cfg.Shared = memKey, store
+	if cl == nil {
+		return nil
 	}
 	advertise := m.Advertise
 	if advertise == "" {
@@ -222,7 +232,6 @@ func (m *MediaServer) joinCluster(ctx caddy.Context) error {
 			return fmt.Errorf("turn %q must be turn:host[:port][?transport=udp|tcp] or turns:…", u)
 		}
 	}
-	m.cfg.Cluster = app.(*Cluster).store
 	m.cfg.Node = cluster.Node{ID: id, Signal: advertise, Region: m.Region, TURN: m.TURN}
 	return nil
 }
@@ -239,6 +248,7 @@ func portOf(s string) (int, error) {
 
 // Interface guards
 var (
-	_ caddy.App         = (*MediaServer)(nil)
-	_ caddy.Provisioner = (*MediaServer)(nil)
+	_ caddy.App          = (*MediaServer)(nil)
+	_ caddy.Provisioner  = (*MediaServer)(nil)
+	_ caddy.CleanerUpper = (*MediaServer)(nil)
 )

@@ -53,11 +53,13 @@ type Config struct {
 	// EndedFor is how long a meeting an admin ended stays closed to
 	// everyone but hosts and admins (who open it again).
 	EndedFor time.Duration
-	// Cluster, when set, is the shared state of a site with several media
-	// nodes: this server registers there as Node, serves only the rooms
-	// pinned to it, and takes only admissions made for it.
-	Cluster cluster.Store
-	// Node is how gateways see this server in a cluster.
+	// Shared is the state this server shares with the gateways: room locks
+	// and ended meetings, barred rejoin passes; and, for a node of a
+	// cluster, its lease and its rooms' pins. nil: kept to itself.
+	Shared cluster.Store
+	// Node is how gateways see this server in a cluster; with an ID, the
+	// server registers in Shared as a node, serves only the rooms pinned to
+	// it, and takes only admissions made for it.
 	Node cluster.Node
 }
 
@@ -96,8 +98,8 @@ func (c *Config) validate() error {
 	if c.TCPPort < 0 || c.TCPPort > 65535 {
 		errs = append(errs, fmt.Errorf("tcp_port %d is not a port", c.TCPPort))
 	}
-	if c.Cluster != nil && (c.Node.ID == "" || c.Node.Signal == "") {
-		errs = append(errs, errors.New("a node of a cluster needs an id and the address gateways reach its signalling at"))
+	if c.Node.ID != "" && (c.Shared == nil || c.Node.Signal == "") {
+		errs = append(errs, errors.New("a node of a cluster needs the shared state and the address gateways reach its signalling at"))
 	}
 	if c.MaxPeersPerRoom < 2 || c.MaxTracksPerPeer < 1 {
 		errs = append(errs, errors.New("rooms need room for two peers and one track each"))

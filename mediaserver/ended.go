@@ -44,11 +44,11 @@ const maxEndedRooms = 100_000
 // node's own memory of meetings it ended.
 func (s *Server) roomStateFor(room string) (cluster.RoomState, error) {
 	var st cluster.RoomState
-	if s.cfg.Cluster != nil {
+	if s.cfg.Shared != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
 		defer cancel()
 		var err error
-		if st, err = s.cfg.Cluster.RoomState(ctx, room); err != nil {
+		if st, err = s.cfg.Shared.RoomState(ctx, room); err != nil {
 			return st, err
 		}
 	}
@@ -73,12 +73,12 @@ func (s *Server) reopened(room string) {
 
 // keepState tells the cluster what a room's next node must know.
 func (s *Server) keepState(room string, st cluster.RoomState) {
-	if s.cfg.Cluster == nil {
+	if s.cfg.Shared == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
 	defer cancel()
-	if err := s.cfg.Cluster.SetRoomState(ctx, room, st); err != nil {
+	if err := s.cfg.Shared.SetRoomState(ctx, room, st); err != nil {
 		s.log.Warn("keeping a room's state in the cluster", zap.String("room", room), zap.Error(err))
 	}
 }

@@ -41,7 +41,7 @@ func (s *Server) register(ctx context.Context) {
 	n.Load = load
 	ctx, cancel := context.WithTimeout(ctx, nodeRenew)
 	defer cancel()
-	lost, err := s.cfg.Cluster.RegisterNode(ctx, n, nodeLease, held)
+	lost, err := s.cfg.Shared.RegisterNode(ctx, n, nodeLease, held)
 	if err != nil {
 		s.log.Warn("renewing this node's lease", zap.Error(err))
 		return
@@ -68,7 +68,7 @@ func (s *Server) runNode(ctx context.Context) {
 		case <-ctx.Done():
 			leave, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if err := s.cfg.Cluster.LeaveNode(leave, s.cfg.Node.ID); err != nil {
+			if err := s.cfg.Shared.LeaveNode(leave, s.cfg.Node.ID); err != nil {
 				s.log.Warn("leaving the cluster", zap.Error(err))
 			}
 			return
@@ -84,13 +84,15 @@ func (s *Server) released(r *Room) {
 	r.mu.Lock()
 	epoch, moved, locked := r.epoch, r.moved, r.locked
 	r.mu.Unlock()
-	if s.cfg.Cluster == nil || epoch == 0 || moved {
+	if s.cfg.Shared == nil || moved {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
-	defer cancel()
-	if err := s.cfg.Cluster.Unpin(ctx, r.name, s.cfg.Node.ID, epoch); err != nil {
-		s.log.Warn("unpinning a room", zap.Error(err))
+	if epoch != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
+		defer cancel()
+		if err := s.cfg.Shared.Unpin(ctx, r.name, s.cfg.Node.ID, epoch); err != nil {
+			s.log.Warn("unpinning a room", zap.Error(err))
+		}
 	}
 	if locked {
 		s.keepState(r.name, cluster.RoomState{})

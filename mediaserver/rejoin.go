@@ -64,13 +64,13 @@ func (p *Peer) renewRejoinPass() {
 // revokePasses tells the cluster that these passes open nothing any more,
 // so the node a room moves to does not let a removed peer back in.
 func (s *Server) revokePasses(passes map[string]time.Time) {
-	if s.cfg.Cluster == nil || len(passes) == 0 {
+	if s.cfg.Shared == nil || len(passes) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
 	defer cancel()
 	for id, exp := range passes {
-		if err := s.cfg.Cluster.Revoke(ctx, id, exp); err != nil {
+		if err := s.cfg.Shared.Revoke(ctx, id, exp); err != nil {
 			s.log.Warn("revoking a removed peer's rejoin pass", zap.Error(err))
 			return
 		}

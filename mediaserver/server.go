@@ -61,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 		used:       map[string]time.Time{},
 		ended:      map[string]time.Time{},
 	}
-	if cfg.Cluster != nil {
+	if cfg.Node.ID != "" {
 		var ctx context.Context
 		ctx, s.stopNode = context.WithCancel(context.Background())
 		s.nodeDone = make(chan struct{})
@@ -148,7 +148,7 @@ func (s *Server) admit(r *http.Request) (*accesstoken.Admission, int, string, st
 	if a.Room != r.URL.Query().Get("room") {
 		return nil, http.StatusUnauthorized, "bad_admission", "the admission is for another room"
 	}
-	if id := s.cfg.Node.ID; s.cfg.Cluster != nil && (a.Node != id || a.Epoch <= 0) {
+	if id := s.cfg.Node.ID; id != "" && (a.Node != id || a.Epoch <= 0) {
 		return nil, http.StatusUnauthorized, "bad_admission", "the admission is for another media node"
 	}
 	now := s.cfg.Clock.Now()
