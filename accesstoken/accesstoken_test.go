@@ -305,7 +305,7 @@ func TestTURNCredentialsAreTheRESTKind(t *testing.T) {
 func TestRejoinPassIsNeitherAnAdmissionNorAPeerToken(t *testing.T) {
 	s := Secret(strings.Repeat("k", 32))
 	adm := NewAdmissions(s, nil)
-	pass, r, err := adm.MintRejoin("standup")
+	pass, r, err := adm.MintRejoin("standup", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestRejoinPassIsNeitherAnAdmissionNorAPeerToken(t *testing.T) {
 	if _, err := NewAdmissions(Secret(strings.Repeat("x", 32)), nil).VerifyRejoin(pass); err == nil {
 		t.Fatal("a pass from another secret was taken")
 	}
-	if _, _, err := adm.MintRejoin("no room"); err == nil {
+	if _, _, err := adm.MintRejoin("no room", ""); err == nil {
 		t.Fatal("a pass for a bad room name was made")
 	}
 }

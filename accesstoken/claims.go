@@ -15,6 +15,7 @@ const (
 	MaxEmailLen      = 254  // bytes, RFC 5321's path limit
 	MaxMetaLen       = 1000 // characters of free-form meta
 	MaxExternalIDLen = 256  // bytes
+	MaxUses          = 1_000_000
 )
 
 // Role says what kind of person a peer token stands for.
@@ -63,6 +64,9 @@ type Claims struct {
 	EjectAfter int64 `json:"eject_after,omitempty"`
 	// EjectAtExpiry removes the peer from a live call when the token expires.
 	EjectAtExpiry bool `json:"eject_at_exp,omitempty"`
+	// MaxUses is how many joins the token opens (1: a single-use link); a
+	// reconnect of the same person soon after does not count; 0: any.
+	MaxUses int `json:"max_uses,omitempty"`
 }
 
 // Validate checks the rules beyond signature and time. It runs at minting and
@@ -103,6 +107,9 @@ func (c *Claims) Validate() error {
 	}
 	if c.EjectAfter < 0 {
 		return claimError("eject after must not be negative")
+	}
+	if c.MaxUses < 0 || c.MaxUses > MaxUses {
+		return claimError("maxUses must be 0 (any) to 1000000")
 	}
 	return nil
 }

@@ -23,12 +23,16 @@ const rejoinAudience = "roomgate:rejoin"
 type Rejoin struct {
 	jwt.RegisteredClaims
 	Room string `json:"room"`
+	// TokenID is the jti of the token the peer came in with: a reconnect
+	// with it uses no invitation.
+	TokenID string `json:"tid,omitempty"`
 }
 
-// MintRejoin signs a pass for room, good for RejoinTTL.
-func (m *Admissions) MintRejoin(room string) (string, *Rejoin, error) {
+// MintRejoin signs a pass for room, for a peer that came in with the token
+// tokenID ("" without one), good for RejoinTTL.
+func (m *Admissions) MintRejoin(room, tokenID string) (string, *Rejoin, error) {
 	now := m.rejoin.now()
-	r := &Rejoin{Room: room, RegisteredClaims: jwt.RegisteredClaims{
+	r := &Rejoin{Room: room, TokenID: tokenID, RegisteredClaims: jwt.RegisteredClaims{
 		ID:        NewID(),
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(RejoinTTL)),

@@ -58,6 +58,7 @@ nothing else does.`,
 			fs.Int("not-before", 0, "notBeforeUnixSec")
 			fs.Duration("eject-after", 0, "ejectAfterElapsedTimeInSec, as a duration")
 			fs.Bool("eject-at-exp", false, "ejectAtTokenExp: removed from the call when the token expires")
+			fs.Int("max-uses", 0, "maxUses: how many joins the token opens (1: a single-use link; 0: any)")
 			fs.String("secret", "", "the master secret (default: $ROOMGATE_SECRET, then the stored one)")
 			return fs
 		}(),
@@ -82,6 +83,7 @@ func cmdToken(fl caddycmd.Flags) (int, error) {
 		NotBeforeUnixSec:           int64(fl.Int("not-before")),
 		EjectAfterElapsedTimeInSec: int64(fl.Duration("eject-after") / time.Second),
 		EjectAtTokenExp:            fl.Bool("eject-at-exp"),
+		MaxUses:                    fl.Int("max-uses"),
 	}
 	c, err := p.Claims(time.Now(), fl.Duration("ttl"))
 	if err != nil {

@@ -30,7 +30,7 @@ type Memory struct {
 	nodes      map[string]memoryNode
 	pins       map[string]memoryPin
 	roomStates map[string]memoryRoomState
-	clocks     map[string]*ejectClock
+	tokens     map[string]*tokenRecord
 	places     map[string]int
 	known      map[string]map[string]time.Time // user → address → until
 
@@ -67,7 +67,7 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		nodes:      map[string]memoryNode{},
 		pins:       map[string]memoryPin{},
 		roomStates: map[string]memoryRoomState{},
-		clocks:     map[string]*ejectClock{},
+		tokens:     map[string]*tokenRecord{},
 		places:     map[string]int{},
 		known:      map[string]map[string]time.Time{},
 		watchers:   map[*watcher]struct{}{},

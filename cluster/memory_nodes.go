@@ -136,46 +136,79 @@ type memoryRoomState struct {
 	until time.Time
 }
 
-// ejectClock is one token's time in rooms.
-type ejectClock struct {
+// tokenRecord is one limited token's time in rooms and uses.
+type tokenRecord struct {
 	left     time.Duration // while no connection is open
 	open     int
 	deadline time.Time // while one is
+	uses     int
+	lastEnd  time.Time
 	expires  time.Time
 }
 
-// EjectStart implements Store.
-func (m *Memory) EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error) {
+// TokenJoin implements Store.
+func (m *Memory) TokenJoin(ctx context.Context, j TokenJoin) (TokenJoined, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.clock.Now()
-	for k, c := range m.clocks {
-		if now.After(c.expires) {
-			delete(m.clocks, k)
+	for k, r := range m.tokens {
+		if now.After(r.expires) {
+			delete(m.tokens, k)
 		}
 	}
-	c, ok := m.clocks[id]
+	r, ok := m.tokens[j.ID]
 	if !ok {
-		c = &ejectClock{left: limit, expires: expires}
-		m.clocks[id] = c
+		r = &tokenRecord{left: j.EjectAfter, expires: j.Expires}
 	}
-	if c.open == 0 {
-		c.deadline = now.Add(c.left)
+	var out TokenJoined
+	if j.MaxUses > 0 {
+		reconnect := j.Reconnect && r.uses > 0 && (r.open > 0 || now.Sub(r.lastEnd) < ReconnectWindow)
+		if !reconnect {
+			if r.uses >= j.MaxUses {
+				return out, ErrUsedUp
+			}
+			r.uses++
+		}
+		out.UsesLeft = j.MaxUses - r.uses
 	}
-	c.open++
-	return c.deadline, nil
+	if j.EjectAfter > 0 {
+		if r.open == 0 {
+			r.deadline = now.Add(r.left)
+		}
+		out.Deadline = r.deadline
+	}
+	r.open++
+	m.tokens[j.ID] = r
+	return out, nil
 }
 
-// EjectStop implements Store.
-func (m *Memory) EjectStop(ctx context.Context, id string) error {
+// TokenLeave implements Store.
+func (m *Memory) TokenLeave(ctx context.Context, id string, refund bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c, ok := m.clocks[id]
-	if !ok || c.open == 0 {
+	r, ok := m.tokens[id]
+	if !ok || r.open == 0 {
 		return nil
 	}
-	if c.open--; c.open == 0 {
-		c.left = max(0, c.deadline.Sub(m.clock.Now()))
+	now := m.clock.Now()
+	if refund && r.uses > 0 {
+		r.uses--
+	}
+	if r.open--; r.open == 0 {
+		r.lastEnd = now
+		if !r.deadline.IsZero() {
+			r.left = max(0, r.deadline.Sub(now))
+		}
 	}
 	return nil
+}
+
+// TokenUses implements Store.
+func (m *Memory) TokenUses(ctx context.Context, id string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.tokens[id]; ok {
+		return r.uses, nil
+	}
+	return 0, nil
 }

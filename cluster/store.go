@@ -117,14 +117,18 @@ type Store interface {
 	RoomState(ctx context.Context, room string) (RoomState, error)
 	SetRoomState(ctx context.Context, room string, st RoomState) error
 
-	// EjectStart starts (or joins) the clock of token id, which may spend
-	// limit in rooms in all, across its joins and gateways, and returns
-	// when the time left runs out. Several connections of one token at
-	// once share one clock. The record lasts until expires.
-	EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error)
-	// EjectStop stops the clock of token id when its last connection ends,
-	// keeping the time left for its next join.
-	EjectStop(ctx context.Context, id string) error
+	// TokenJoin records a connection of a token that has a limit: a time
+	// in rooms (its clock runs while one of its connections is open,
+	// across joins and gateways; connections at once share it) or a number
+	// of uses (each join uses one, but a reconnect within ReconnectWindow
+	// of its last connection). ErrUsedUp when no use is left. The record
+	// lasts until the token expires.
+	TokenJoin(ctx context.Context, j TokenJoin) (TokenJoined, error)
+	// TokenLeave records that a connection of token id ended; refund gives
+	// back the use it took (it never got in).
+	TokenLeave(ctx context.Context, id string, refund bool) error
+	// TokenUses says how many uses token id has used.
+	TokenUses(ctx context.Context, id string) (int, error)
 
 	// Watch arranges for apply to be called, from one goroutine, with every
 	// event published after Watch returns, by any process, in order, until
@@ -198,6 +202,28 @@ type Pin struct {
 	Moved bool
 }
 
+// TokenJoin is one connection of a token with a limit.
+type TokenJoin struct {
+	ID         string
+	Expires    time.Time
+	EjectAfter time.Duration // its time in rooms; 0: none
+	MaxUses    int           // its joins; 0: any number
+	// Reconnect says the person showed they were in with this token
+	// before (a rejoin pass for it): within ReconnectWindow of its last
+	// connection, that uses nothing.
+	Reconnect bool
+}
+
+// TokenJoined is what TokenJoin decided.
+type TokenJoined struct {
+	Deadline time.Time // when its time in rooms runs out; zero: no limit
+	UsesLeft int       // with MaxUses
+}
+
+// ReconnectWindow is how long after a token's last connection ended a
+// reconnect of the same person uses nothing.
+const ReconnectWindow = 2 * time.Minute
+
 // RoomState is what a node starting to serve a room must know of it.
 type RoomState struct {
 	Locked bool
@@ -262,6 +288,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("exists already")
 	ErrFull     = errors.New("limit reached")
+	// ErrUsedUp means a token has used all its uses.
+	ErrUsedUp = errors.New("the token has no use left")
 	// ErrReset means that the store lost what it held and cannot vouch
 	// that a token is not revoked until someone calls Restored.
 	ErrReset = errors.New("the shared state was reset and its revocations are not restored yet")

@@ -103,7 +103,7 @@ func TestTokensNeverReachTheAccessLog(t *testing.T) {
 	p := s.person(t, "127.0.0.2")
 	good := mintPeer(t, accesstoken.Claims{Room: "standup"})
 	other := mintPeer(t, accesstoken.Claims{Room: "retro"})
-	pass, _, err := accesstoken.NewAdmissions(accesstoken.Secret(testSecret), nil).MintRejoin("standup")
+	pass, _, err := accesstoken.NewAdmissions(accesstoken.Secret(testSecret), nil).MintRejoin("standup", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -18,12 +19,14 @@ type entry struct {
 	session *cluster.Session // a host's login
 	pin     *cluster.Pin     // the media node the room is on, with PinRooms
 	rejoin  string           // a rejoin pass's id, when it counts
-	// ejectClock is the token whose time in rooms runs while this
-	// connection is open ("" when it has no limit).
-	ejectClock string
-	claims     *accesstoken.Claims // nil when the person came without a token
-	name       string
-	ejectAt    time.Time
+	// tokenRecord is the token whose limits (time in rooms, uses) this
+	// connection counts against ("" when it has none); reconnect says the
+	// person showed a rejoin pass for that token.
+	tokenRecord string
+	reconnect   bool
+	claims      *accesstoken.Claims // nil when the person came without a token
+	name        string
+	ejectAt     time.Time
 }
 
 // serveSignal decides at the WebSocket upgrade whether this person may enter
@@ -141,15 +144,15 @@ func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims 
 // removed). A pass that is bad or for another room only counts for
 // nothing: it grants no entry itself, the media server lets its holder
 // through the room's lock.
-func (g *Gateway) rejoinPass(pass, room string) string {
+func (g *Gateway) rejoinPass(pass, room string) *accesstoken.Rejoin {
 	if pass == "" {
-		return ""
+		return nil
 	}
 	p, err := g.admissions.VerifyRejoin(pass)
 	if err != nil || p.Room != room {
-		return ""
+		return nil
 	}
-	return p.ID
+	return p
 }
 
 // serveSignalCheck answers a plain GET at the signalling path with the
@@ -161,7 +164,7 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 	if rf == nil {
 		var e entry
 		var apiRoom *Room
-		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, "")
+		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil)
 		if rf == nil {
 			rf = g.roomRules(apiRoom, claims, &e)
 		}
@@ -187,7 +190,7 @@ const maxDecisions = 3
 // and the registration makes it decide again, so that nothing it would
 // have cut slips in. Through Redis, a decision costs two round trips: the
 // facts, then the pin and the places.
-func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin string, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
+func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
 	st := g.state
 	for range maxDecisions {
 		cuts := st.cuts.Load()
@@ -202,7 +205,7 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		if e.pin, rf = g.takePlaces(ctx, room, places); rf != nil {
 			return nil, e, rf
 		}
-		if rf := g.startEjectClock(ctx, c, &e); rf != nil {
+		if rf := g.joinToken(ctx, c, &e); rf != nil {
 			g.givePlaces(places)
 			return nil, e, rf
 		}
@@ -210,7 +213,7 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		if st.cuts.Load() != cuts {
 			st.mu.Unlock()
 			g.givePlaces(places)
-			st.stopEjectClock(e.ejectClock)
+			st.leaveToken(e.tokenRecord, true)
 			continue
 		}
 		conn := g.registerLocked(addr, room, apiRoom, c, e, places, cancel)
@@ -221,35 +224,44 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
 }
 
-// startEjectClock starts the token's clock in rooms, when it has a limit
-// (ejectAfterElapsedTimeInSec): the time spent in rooms counts across
-// joins and gateways, and the time away does not. ejectAtTokenExp caps the
-// deadline at the token's expiry.
-func (g *Gateway) startEjectClock(ctx context.Context, c *accesstoken.Claims, e *entry) *refusal {
-	if c == nil || c.EjectAfter <= 0 || c.ExpiresAt == nil {
+// joinToken counts the join of a token with a limit in the shared store:
+// its time in rooms (ejectAfterElapsedTimeInSec: across joins and
+// gateways; the time away does not count) and its uses (maxUses: a
+// reconnect of the same person, shown by a rejoin pass for this token,
+// uses nothing). ejectAtTokenExp caps the deadline at the token's expiry.
+func (g *Gateway) joinToken(ctx context.Context, c *accesstoken.Claims, e *entry) *refusal {
+	if c == nil || (c.EjectAfter <= 0 && c.MaxUses <= 0) || c.ExpiresAt == nil {
 		return nil
 	}
 	ctx, cancel := g.state.sharedCtx(ctx)
 	defer cancel()
-	at, err := g.state.shared.EjectStart(ctx, c.ID, time.Duration(c.EjectAfter)*time.Second, c.ExpiresAt.Time)
+	j, err := g.state.shared.TokenJoin(ctx, cluster.TokenJoin{ID: c.ID, Expires: c.ExpiresAt.Time,
+		EjectAfter: time.Duration(c.EjectAfter) * time.Second, MaxUses: c.MaxUses, Reconnect: e.reconnect})
+	if errors.Is(err, cluster.ErrUsedUp) {
+		return refuse(http.StatusForbidden, "invitation_used", "this invitation has been used as often as it may be")
+	}
 	if err != nil {
 		return sharedRefusal(err)
 	}
-	if c.EjectAtExpiry && c.ExpiresAt.Time.Before(at) {
-		at = c.ExpiresAt.Time
+	e.tokenRecord = c.ID
+	if c.EjectAfter > 0 {
+		at := j.Deadline
+		if c.EjectAtExpiry && c.ExpiresAt.Time.Before(at) {
+			at = c.ExpiresAt.Time
+		}
+		if !g.state.clock.Now().Before(at) {
+			g.state.leaveToken(c.ID, true)
+			return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
+		}
+		e.ejectAt = at
 	}
-	if !g.state.clock.Now().Before(at) {
-		g.state.stopEjectClock(c.ID)
-		return refuse(http.StatusForbidden, "time_up", "your time in this room is up")
-	}
-	e.ejectAt, e.ejectClock = at, c.ID
 	return nil
 }
 
 // registerLocked registers an admitted connection, with the places it took.
 func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e entry, places []cluster.Place, cancel context.CancelFunc) *liveConn {
 	st := g.state
-	conn := &liveConn{room: room, cancel: cancel, places: places, ejectClock: e.ejectClock, apiRoom: apiRoom != nil, who: participant{
+	conn := &liveConn{room: room, cancel: cancel, places: places, tokenRecord: e.tokenRecord, apiRoom: apiRoom != nil, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
@@ -272,11 +284,14 @@ func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c 
 // person, and reads the room's properties (nil when it is not an API room).
 // rejoin is the id of a rejoin pass whose signature was checked; it counts
 // unless it was barred.
-func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin string) (entry, *Room, *refusal) {
+func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin) (entry, *Room, *refusal) {
 	st := g.state
 	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
-	q := cluster.FactsQuery{Room: room, Rejoin: rejoin}
+	q := cluster.FactsQuery{Room: room}
+	if rejoin != nil {
+		q.Rejoin = rejoin.ID
+	}
 	switch {
 	case c == nil:
 		q.Hosted = g.cfg.HostProtected && !g.cfg.UserAuth
@@ -294,8 +309,9 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	if rf != nil {
 		return e, nil, rf
 	}
-	if !f.RejoinBarred {
-		e.rejoin = rejoin
+	if rejoin != nil && !f.RejoinBarred {
+		e.rejoin = rejoin.ID
+		e.reconnect = c != nil && rejoin.TokenID == c.ID
 	}
 	r, err := st.roomOf(room, f.Room)
 	if err != nil {

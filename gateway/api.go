@@ -240,7 +240,22 @@ func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "invalid_token", "this is a host login, not a peer token").write(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, propertiesOf(c))
+	answer := struct {
+		TokenProperties
+		// UsesLeft, for an invitation with maxUses, is how many joins it
+		// still opens.
+		UsesLeft *int `json:"usesLeft,omitempty"`
+	}{TokenProperties: propertiesOf(c)}
+	if c.MaxUses > 0 {
+		used, err := g.state.shared.TokenUses(ctx, c.ID)
+		if err != nil {
+			sharedRefusal(err).write(w)
+			return
+		}
+		left := max(0, c.MaxUses-used)
+		answer.UsesLeft = &left
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // serveRevokeToken is POST /api/v1/token/revoke: the token stops working

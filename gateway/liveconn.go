@@ -22,9 +22,9 @@ type liveConn struct {
 	who     participant     // for the participants API
 	lobby   bool            // waiting to be let in: not in the room yet
 	places  []cluster.Place // taken in the shared store, given back at release
-	// ejectClock is the token whose time in rooms this connection runs.
-	ejectClock string
-	apiRoom    bool // the room was made through the API
+	// tokenRecord is the token whose limits this connection counts against.
+	tokenRecord string
+	apiRoom     bool // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded
@@ -105,9 +105,10 @@ func (st *State) hijacked(c *liveConn, nc net.Conn) {
 func (st *State) release(c *liveConn, grace time.Duration) {
 	st.mu.Lock()
 	var places []cluster.Place
-	var clock string
+	var token string
+	refund := !c.established // a connection that never got in gives its invitation use back
 	if _, ok := st.conns[c]; ok {
-		places, clock = c.places, c.ejectClock
+		places, token = c.places, c.tokenRecord
 		delete(st.byRoom[c.room], c)
 		if len(st.byRoom[c.room]) == 0 {
 			delete(st.byRoom, c.room)
@@ -129,7 +130,7 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	}
 	st.mu.Unlock()
 	st.givePlaces(places)
-	st.stopEjectClock(clock)
+	st.leaveToken(token, refund)
 	if after != nil {
 		after()
 	}

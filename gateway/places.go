@@ -115,16 +115,16 @@ func (st *State) givePlaces(places []cluster.Place) {
 	}
 }
 
-// stopEjectClock stops a token's clock in rooms when a connection of it
-// ends.
-func (st *State) stopEjectClock(token string) {
+// leaveToken records that a connection of a limited token ended; refund
+// gives back its use when it never got in.
+func (st *State) leaveToken(token string, refund bool) {
 	if token == "" {
 		return
 	}
 	ctx, cancel := st.sharedCtx(context.Background())
 	defer cancel()
-	if err := st.shared.EjectStop(ctx, token); err != nil {
-		// Left running, the clock only ever ejects sooner.
-		st.log().Warn("stopping a token's clock in rooms", zap.Error(err))
+	if err := st.shared.TokenLeave(ctx, token, refund); err != nil {
+		// Left open, the record only ever counts against the token.
+		st.log().Warn("recording the end of a limited token's connection", zap.Error(err))
 	}
 }

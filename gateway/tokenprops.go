@@ -26,12 +26,16 @@ type TokenProperties struct {
 	NotBeforeUnixSec           int64  `json:"notBeforeUnixSec,omitempty"`
 	EjectAfterElapsedTimeInSec int64  `json:"ejectAfterElapsedTimeInSec,omitempty"`
 	EjectAtTokenExp            bool   `json:"ejectAtTokenExp"`
+	// MaxUses makes an invitation that opens this many joins (1: a
+	// single-use link); 0: any number.
+	MaxUses int `json:"maxUses,omitempty"`
 }
 
 func propertiesOf(c *accesstoken.Claims) TokenProperties {
 	p := TokenProperties{
 		IsAdmin: c.Admin, RoomName: c.Room, GlobalToken: c.Global, Name: c.Name, Email: c.Email, Meta: c.Meta,
 		ExternalUserID: c.ExternalUserID, EjectAfterElapsedTimeInSec: c.EjectAfter, EjectAtTokenExp: c.EjectAtExpiry,
+		MaxUses: c.MaxUses,
 	}
 	if c.ExpiresAt != nil {
 		p.ExpireUnixSec = c.ExpiresAt.Unix()
@@ -61,7 +65,7 @@ func (p TokenProperties) Claims(now time.Time, ttl time.Duration) (accesstoken.C
 	c := accesstoken.Claims{
 		Role: accesstoken.RolePeer, Room: p.RoomName, Global: p.GlobalToken, Admin: p.IsAdmin,
 		Name: p.Name, Email: p.Email, Meta: p.Meta, ExternalUserID: p.ExternalUserID,
-		EjectAfter: p.EjectAfterElapsedTimeInSec, EjectAtExpiry: p.EjectAtTokenExp,
+		EjectAfter: p.EjectAfterElapsedTimeInSec, EjectAtExpiry: p.EjectAtTokenExp, MaxUses: p.MaxUses,
 		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp)},
 	}
 	if p.NotBeforeUnixSec != 0 {

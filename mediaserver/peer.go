@@ -29,6 +29,7 @@ const (
 // Peer is one admitted signalling connection and its two peer connections.
 type Peer struct {
 	id, name string
+	tokenID  string // the jti of the token the peer came in with, if any
 	role     accesstoken.PeerRole
 	room     *Room
 	s        *Server
@@ -64,7 +65,7 @@ type outgoing struct {
 
 func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
 	p := &Peer{
-		id: a.Subject, name: a.Name, role: a.Role, room: room, s: s, conn: conn,
+		id: a.Subject, name: a.Name, tokenID: a.TokenID, role: a.Role, room: room, s: s, conn: conn,
 		log:    s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
 		out:    make(chan outgoing, outQueue),
 		subs:   map[*forwardTrack]*webrtc.RTPSender{},

@@ -17,7 +17,7 @@ import (
 // newRejoinPass mints a pass for the peer's room and remembers it, so a
 // kick can bar it.
 func (p *Peer) newRejoinPass() string {
-	pass, claims, err := p.s.admissions.MintRejoin(p.room.name)
+	pass, claims, err := p.s.admissions.MintRejoin(p.room.name, p.tokenID)
 	if err != nil {
 		p.log.Error("minting a rejoin pass", zap.Error(err))
 		return ""

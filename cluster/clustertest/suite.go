@@ -42,6 +42,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"ConcurrentFirstJoinsAgree", testConcurrentFirstJoinsAgree},
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
 		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
+		{"InvitationUses", testInvitationUses},
 		{"PlacesOfADeadHolderStopCounting", testPlacesOfADeadHolderStopCounting},
 		{"FactsAgreeWithSingleCalls", testFactsAgreeWithSingleCalls},
 		{"EnterPinsAndTakesAtOnce", testEnterPinsAndTakesAtOnce},
@@ -561,25 +562,84 @@ func testRoomLockAndEjectDeadline(t *testing.T, a, b cluster.Store) {
 	// A token with a minute in rooms: two connections at once share one
 	// clock; the time away does not count.
 	exp := time.Now().Add(time.Hour)
-	d1, err := a.EjectStart(ctx, "tok", time.Minute, exp)
+	clock := cluster.TokenJoin{ID: "tok", Expires: exp, EjectAfter: time.Minute}
+	j1, err := a.TokenJoin(ctx, clock)
 	must(t, err)
-	if left := time.Until(d1); left < 59*time.Second || left > time.Minute {
+	if left := time.Until(j1.Deadline); left < 59*time.Second || left > time.Minute {
 		t.Fatalf("first join: %v left", left)
 	}
-	d2, err := b.EjectStart(ctx, "tok", time.Minute, exp)
+	j2, err := b.TokenJoin(ctx, clock)
 	must(t, err)
-	if !d2.Equal(d1) {
-		t.Fatalf("a second connection at once got its own clock: %v, %v", d2, d1)
+	if !j2.Deadline.Equal(j1.Deadline) {
+		t.Fatalf("a second connection at once got its own clock: %v, %v", j2.Deadline, j1.Deadline)
 	}
-	must(t, a.EjectStop(ctx, "tok"))
-	must(t, b.EjectStop(ctx, "tok"))
+	must(t, a.TokenLeave(ctx, "tok", false))
+	must(t, b.TokenLeave(ctx, "tok", false))
 	time.Sleep(100 * time.Millisecond) // time away, not a condition
-	d3, err := a.EjectStart(ctx, "tok", time.Minute, exp)
+	j3, err := a.TokenJoin(ctx, clock)
 	must(t, err)
-	if moved := d3.Sub(d1); moved < 80*time.Millisecond || moved > 2*time.Second {
+	if moved := j3.Deadline.Sub(j1.Deadline); moved < 80*time.Millisecond || moved > 2*time.Second {
 		t.Fatalf("coming back after 100 ms away moved the deadline by %v", moved)
 	}
-	must(t, a.EjectStop(ctx, "tok"))
+	must(t, a.TokenLeave(ctx, "tok", false))
+}
+
+func testInvitationUses(t *testing.T, a, b cluster.Store) {
+	exp := time.Now().Add(time.Hour)
+	once := cluster.TokenJoin{ID: "link", Expires: exp, MaxUses: 1}
+	// Fifty people open a single-use link at the same moment: one gets in.
+	const n = 50
+	var wg sync.WaitGroup
+	got := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			_, err := s.TokenJoin(ctx, once)
+			got <- err
+		})
+	}
+	wg.Wait()
+	close(got)
+	in := 0
+	for err := range got {
+		switch {
+		case err == nil:
+			in++
+		case !errors.Is(err, cluster.ErrUsedUp):
+			t.Fatal(err)
+		}
+	}
+	if in != 1 {
+		t.Fatalf("%d of %d got in with a single-use link", in, n)
+	}
+	// Whoever got in comes back (a rejoin pass) within the window: no use.
+	must(t, a.TokenLeave(ctx, "link", false))
+	back := once
+	back.Reconnect = true
+	if _, err := b.TokenJoin(ctx, back); err != nil {
+		t.Fatalf("the person who used the link, coming back: %v", err)
+	}
+	// Someone else with the link is still out.
+	if _, err := b.TokenJoin(ctx, once); !errors.Is(err, cluster.ErrUsedUp) {
+		t.Fatalf("a second person with a used link: %v", err)
+	}
+	if used, err := a.TokenUses(ctx, "link"); err != nil || used != 1 {
+		t.Fatalf("uses: %d %v", used, err)
+	}
+	// A connection that never got in gives its use back.
+	twice := cluster.TokenJoin{ID: "two", Expires: exp, MaxUses: 2}
+	j, err := a.TokenJoin(ctx, twice)
+	must(t, err)
+	if j.UsesLeft != 1 {
+		t.Fatalf("uses left after one: %d", j.UsesLeft)
+	}
+	must(t, a.TokenLeave(ctx, "two", true))
+	if used, _ := b.TokenUses(ctx, "two"); used != 0 {
+		t.Fatalf("a refunded use still counts: %d", used)
+	}
 }
 
 func testPlacesCountAcrossHolders(t *testing.T, a, b cluster.Store) {

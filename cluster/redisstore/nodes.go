@@ -66,27 +66,50 @@ if v[1] == ARGV[3] and v[2] == ARGV[4] then redis.call('DEL', key) end
 return 0
 `)
 
-// A token's clock: a hash with the time left (ms, while no connection is
-// open), the connections open, and the deadline (while one is).
-// ARGV: prefix, id, limit (ms), expires (ms). Returns the deadline (ms).
-var ejectStartScript = redis.NewScript(nowMs + `
-local key = ARGV[1] .. 'eject:' .. ARGV[2]
-local v = redis.call('HMGET', key, 'left', 'open', 'deadline')
-local left, open, deadline = tonumber(v[1] or ARGV[3]), tonumber(v[2] or '0'), tonumber(v[3] or '0')
-if open <= 0 then deadline = now + left; open = 0 end
-redis.call('HSET', key, 'left', left, 'open', open + 1, 'deadline', deadline)
-redis.call('PEXPIREAT', key, tonumber(ARGV[4]))
-return deadline
+// A limited token's record: a hash with the time left (ms, while no
+// connection is open), the connections open, the deadline (while one is),
+// the uses, and when its last connection ended.
+// ARGV: prefix, id, eject limit (ms, 0: none), max uses (0: any),
+// reconnect (1/0), expires (ms), reconnect window (ms).
+// Returns {deadline ms (0: none), uses left}, or {-1, 0} when used up.
+var tokenJoinScript = redis.NewScript(nowMs + `
+local key = ARGV[1] .. 'tok:' .. ARGV[2]
+local eject, maxUses, reconnect = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
+local v = redis.call('HMGET', key, 'left', 'open', 'deadline', 'uses', 'last_end')
+local left = tonumber(v[1] or ARGV[3])
+local open, deadline = tonumber(v[2] or '0'), tonumber(v[3] or '0')
+local uses, lastEnd = tonumber(v[4] or '0'), tonumber(v[5] or '0')
+local usesLeft = 0
+if maxUses > 0 then
+	local again = reconnect and uses > 0 and (open > 0 or now - lastEnd < tonumber(ARGV[7]))
+	if not again then
+		if uses >= maxUses then return {-1, 0} end
+		uses = uses + 1
+	end
+	usesLeft = maxUses - uses
+end
+if eject > 0 then
+	if open <= 0 then deadline = now + left end
+else
+	deadline = 0
+end
+redis.call('HSET', key, 'left', left, 'open', open + 1, 'deadline', deadline, 'uses', uses, 'last_end', lastEnd)
+redis.call('PEXPIREAT', key, tonumber(ARGV[6]))
+return {deadline, usesLeft}
 `)
 
-// ARGV: prefix, id.
-var ejectStopScript = redis.NewScript(nowMs + `
-local key = ARGV[1] .. 'eject:' .. ARGV[2]
-local v = redis.call('HMGET', key, 'open', 'deadline')
+// ARGV: prefix, id, refund (1/0).
+var tokenLeaveScript = redis.NewScript(nowMs + `
+local key = ARGV[1] .. 'tok:' .. ARGV[2]
+local v = redis.call('HMGET', key, 'open', 'deadline', 'uses')
 if not v[1] or tonumber(v[1]) <= 0 then return 0 end
 local open = tonumber(v[1]) - 1
 redis.call('HSET', key, 'open', open)
-if open == 0 then redis.call('HSET', key, 'left', math.max(0, tonumber(v[2]) - now)) end
+if ARGV[3] == '1' and tonumber(v[3] or '0') > 0 then redis.call('HINCRBY', key, 'uses', -1) end
+if open == 0 then
+	redis.call('HSET', key, 'last_end', now)
+	if tonumber(v[2] or '0') > 0 then redis.call('HSET', key, 'left', math.max(0, tonumber(v[2]) - now)) end
+end
 return 0
 `)
 
@@ -224,16 +247,44 @@ func (s *Store) SetRoomState(ctx context.Context, room string, st cluster.RoomSt
 	return unavailable(err)
 }
 
-// EjectStart implements cluster.Store.
-func (s *Store) EjectStart(ctx context.Context, id string, limit time.Duration, expires time.Time) (time.Time, error) {
-	d, err := s.run(ctx, ejectStartScript, id, limit.Milliseconds(), expires.UnixMilli()).Int64()
-	if err != nil {
-		return time.Time{}, unavailable(err)
+// TokenJoin implements cluster.Store.
+func (s *Store) TokenJoin(ctx context.Context, j cluster.TokenJoin) (cluster.TokenJoined, error) {
+	reconnect := "0"
+	if j.Reconnect {
+		reconnect = "1"
 	}
-	return time.UnixMilli(d), nil
+	v, err := s.run(ctx, tokenJoinScript, j.ID, j.EjectAfter.Milliseconds(), j.MaxUses, reconnect,
+		j.Expires.UnixMilli(), cluster.ReconnectWindow.Milliseconds()).Int64Slice()
+	if err != nil {
+		return cluster.TokenJoined{}, unavailable(err)
+	}
+	if len(v) != 2 || v[0] < 0 {
+		return cluster.TokenJoined{}, cluster.ErrUsedUp
+	}
+	out := cluster.TokenJoined{UsesLeft: int(v[1])}
+	if v[0] > 0 {
+		out.Deadline = time.UnixMilli(v[0])
+	}
+	return out, nil
 }
 
-// EjectStop implements cluster.Store.
-func (s *Store) EjectStop(ctx context.Context, id string) error {
-	return unavailable(s.run(ctx, ejectStopScript, id).Err())
+// TokenLeave implements cluster.Store.
+func (s *Store) TokenLeave(ctx context.Context, id string, refund bool) error {
+	r := "0"
+	if refund {
+		r = "1"
+	}
+	return unavailable(s.run(ctx, tokenLeaveScript, id, r).Err())
+}
+
+// TokenUses implements cluster.Store.
+func (s *Store) TokenUses(ctx context.Context, id string) (int, error) {
+	n, err := s.rdb.HGet(ctx, s.prefix+"tok:"+id, "uses").Int()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return n, nil
 }
