@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/gateway"
+	"go.uber.org/zap"
 )
 
 func init() {
@@ -180,6 +181,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		MaxConnsPerAddress: g.MaxConnsPerAddress,
 		ClientIP:           clientIP,
 		Logger:             log,
+		Audit:              auditLogger(ctx),
 		PinRooms:           g.PinRooms,
 		Region:             g.Region,
 		Route:              route,
@@ -222,6 +224,17 @@ func clientIP(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return a.WithZone("").Unmap()
+}
+
+// auditLogger is the audit log: a logger of its own, named roomgate.audit,
+// that a Caddyfile's log option routes (include roomgate.audit).
+func auditLogger(ctx caddy.Context) *zap.Logger { return ctx.Logger(auditLog{}) }
+
+// auditLog only names the audit logger; it is not a module anyone loads.
+type auditLog struct{}
+
+func (auditLog) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "roomgate.audit", New: func() caddy.Module { return auditLog{} }}
 }
 
 // UpstreamVar is the request variable that names the media node an

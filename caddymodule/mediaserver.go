@@ -126,7 +126,7 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 	}
 	m.cfg = mediaserver.Config{
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
-		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor),
+		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor), Audit: auditLogger(ctx),
 	}
 	if err := m.joinCluster(ctx, secret); err != nil {
 		return fmt.Errorf("mediaserver: %w", err)

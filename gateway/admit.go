@@ -46,19 +46,21 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	// From here on the token lives only in claims: the headers, which an
 	// access log may record and the upstream would receive, no longer carry it.
 	scrubCredentials(r.Header, cred.subprotocols)
+	addr := g.cfg.ClientIP(r)
 	if rf != nil {
 		g.state.countRefused(rf.code)
+		g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.code))...)
 		rf.write(w)
 		return nil
 	}
 
-	addr := g.cfg.ClientIP(r)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, g.rejoinPass(cred.rejoin, room), cancel)
 	if rf != nil {
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
 		g.state.countRefused(rf.code)
+		g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.code))...)
 		rf.write(w)
 		return nil
 	}
@@ -92,6 +94,11 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 	g.log.Debug("signalling admitted", zap.String("room", room), zap.String("role", string(e.role)))
 	g.state.countAdmitted(string(e.role))
+	fields := append(auditWho(addr, claims), zap.String("room", room), zap.String("role", string(e.role)), zap.String("peer", peerID))
+	if e.pin != nil {
+		fields = append(fields, zap.String("node", e.pin.Node.ID))
+	}
+	g.audit(auditAdmitted, fields...)
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
 }
 

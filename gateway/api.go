@@ -199,12 +199,15 @@ func (g *Gateway) serveMintToken(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusBadRequest, "bad_token_request", err.Error()).write(w)
 		return
 	}
-	token, _, err := g.issuer.Mint(c)
+	token, minted, err := g.issuer.Mint(c)
 	if err != nil {
 		// Mint's errors name the rule broken, never a value.
 		refuse(http.StatusBadRequest, "bad_token_request", strings.TrimPrefix(err.Error(), "token is not valid: ")).write(w)
 		return
 	}
+	g.audit(auditTokenMinted, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("token_id", minted.ID),
+		zap.String("room", minted.Room), zap.Bool("global", minted.Global), zap.Bool("admin", minted.Admin),
+		zap.Int("max_uses", minted.MaxUses), zap.Time("expires", minted.ExpiresAt.Time))
 	writeJSON(w, http.StatusOK, map[string]string{"token": token})
 }
 
@@ -297,6 +300,7 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 		sharedRefusal(err).write(w)
 		return
 	}
+	g.audit(auditTokenRevoked, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("token_id", c.ID))
 	if g.cfg.Store != nil {
 		if err := g.cfg.Store.Store(r.Context(), revokedKey, g.state.revokedSnapshot()); err != nil {
 			g.log.Error("keeping the revocation list", zap.Error(err))

@@ -114,6 +114,7 @@ func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 		rf.write(w)
 		return
 	}
+	g.auditRoom(r, auditRoomCreated, room)
 	writeJSON(w, http.StatusCreated, room)
 }
 
@@ -180,6 +181,7 @@ func (g *Gateway) servePatchRoom(w http.ResponseWriter, r *http.Request, name st
 		rf.write(w)
 		return
 	}
+	g.auditRoom(r, auditRoomChanged, room)
 	writeJSON(w, http.StatusOK, room)
 }
 
@@ -196,6 +198,7 @@ func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name s
 		rf.write(w)
 		return
 	}
+	g.auditRoom(r, auditRoomDeleted, &Room{Name: name})
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -217,4 +220,11 @@ func (g *Gateway) serveParticipants(w http.ResponseWriter, r *http.Request, name
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	writeJSON(w, http.StatusOK, st.participantsLocked(name))
+}
+
+// auditRoom records a change to an API room.
+func (g *Gateway) auditRoom(r *http.Request, event string, room *Room) {
+	g.audit(event, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("room", room.Name),
+		zap.String("privacy", room.Privacy), zap.Bool("request_to_join", room.EnableRequestToJoin),
+		zap.Int("max_participants", room.MaxParticipants), zap.Int64("expire_unix_sec", room.ExpireUnixSec))
 }

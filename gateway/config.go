@@ -45,6 +45,9 @@ type Config struct {
 	ClientIP func(*http.Request) netip.Addr
 	// Logger gets operational events; it never gets a password or a token.
 	Logger *zap.Logger
+	// Audit gets one line per decision at the door and per change made
+	// through the API (audit.go); nil: none.
+	Audit *zap.Logger
 	// APIKey enables the REST API; empty: the API answers 404.
 	APIKey string
 	// Store keeps what must survive a restart (revoked tokens, API rooms);
@@ -112,6 +115,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
+	}
+	if c.Audit == nil {
+		c.Audit = zap.NewNop()
 	}
 }
 

@@ -70,6 +70,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	u, rf := g.checkLogin(r, c, addr)
 	if rf != nil {
 		st.countLogin(rf.code)
+		g.audit(auditLoginFailed, zap.String("address", addr.String()), zap.String("user", c.Username), zap.String("rule", rf.code))
 		return "", time.Time{}, rf
 	}
 
@@ -90,6 +91,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 		return "", time.Time{}, rf
 	}
 	st.countLogin("ok")
+	g.audit(auditLogin, zap.String("address", addr.String()), zap.String("user", u.Name), zap.String("session", claims.ID))
 	return token, exp, nil
 }
 
@@ -220,6 +222,7 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
 		sharedRefusal(err).write(w)
 		return
 	}
+	g.audit(auditLogout, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("user", claims.Subject), zap.String("session", claims.ID))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

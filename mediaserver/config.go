@@ -48,6 +48,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// Logger gets operational events; never a token.
 	Logger *zap.Logger
+	// Audit gets one line per admin action (remove, lock, end, let in,
+	// turn away); nil: none.
+	Audit *zap.Logger
 	// Clock is the time source; nil: the real clock.
 	Clock clockwork.Clock
 	// EndedFor is how long a meeting an admin ended stays closed to
@@ -81,6 +84,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
+	}
+	if c.Audit == nil {
+		c.Audit = zap.NewNop()
 	}
 	if c.Clock == nil {
 		c.Clock = clockwork.NewRealClock()

@@ -219,23 +219,39 @@ func (p *Peer) handle(m *signal.Message) error {
 		if !p.room.kick(m.Target) {
 			return &protocolError{"no_such_peer", "nobody with that id is in the room"}
 		}
+		p.audit("admin.removed", zap.String("target", m.Target))
 	case signal.TypeLock:
 		if !isAdmin(p.role) {
 			return errNotAdmin
 		}
 		p.room.lock(*m.Locked)
+		p.audit("admin.locked", zap.Bool("locked", *m.Locked))
 	case signal.TypeEnd:
 		if !isAdmin(p.role) {
 			return errNotAdmin
 		}
+		p.audit("admin.ended")
 		p.s.endByAdmin(p.room, p.name)
 	case signal.TypeAdmit, signal.TypeDeny:
 		if !isAdmin(p.role) {
 			return errNotAdmin
 		}
-		return p.room.decide(p, m.Target, m.Type == signal.TypeAdmit)
+		if err := p.room.decide(p, m.Target, m.Type == signal.TypeAdmit); err != nil {
+			return err
+		}
+		event := "lobby.denied"
+		if m.Type == signal.TypeAdmit {
+			event = "lobby.admitted"
+		}
+		p.audit(event, zap.String("target", m.Target))
 	}
 	return nil
+}
+
+// audit records an admin action on the audit log (see gateway/audit.go).
+func (p *Peer) audit(event string, fields ...zap.Field) {
+	p.s.cfg.Audit.Info(event, append([]zap.Field{zap.String("room", p.room.name), zap.String("peer", p.id),
+		zap.String("role", string(p.role)), zap.String("token_id", p.tokenID)}, fields...)...)
 }
 
 // send queues m for the peer. A peer too slow to take its messages is
