@@ -55,6 +55,10 @@ type Admission struct {
 	// Epoch is the pin's epoch: a node refuses an admission made for an
 	// older placement of the room than the one it serves.
 	Epoch int64 `json:"epoch,omitempty"`
+	// Identity is who the peer verifiably is, for bans: "xuid:<id>" (a
+	// token's externalUserId), "user:<name>" (a host), or "addr:<address>"
+	// (neither).
+	Identity string `json:"ident,omitempty"`
 	// Rejoin is the id of a valid rejoin pass for the room the peer came
 	// back with: a lock does not keep out someone who was already in.
 	Rejoin string `json:"rejoin,omitempty"`

@@ -38,7 +38,30 @@ func FactsFromSingleCalls(ctx context.Context, s Store, q FactsQuery) (Facts, er
 			return f, err
 		}
 	}
+	if len(q.Identities) > 0 {
+		bans, err := s.Bans(ctx)
+		if err != nil {
+			return f, err
+		}
+		f.Banned = BanOf(bans, q.Identities, q.Room)
+	}
 	return f, nil
+}
+
+// BanOf finds, among bans in force, one of identities in room (or in
+// every room).
+func BanOf(bans []Ban, identities []string, room string) *Ban {
+	for i, b := range bans {
+		if b.Room != "" && b.Room != room {
+			continue
+		}
+		for _, id := range identities {
+			if b.Identity == id {
+				return &bans[i]
+			}
+		}
+	}
+	return nil
 }
 
 // EnterFromSingleCalls answers Enter with the single calls of s.
@@ -56,9 +79,74 @@ func EnterFromSingleCalls(ctx context.Context, s Store, room string, choices []s
 	return e, err
 }
 
-// Facts implements Store.
+// Facts implements Store; bans are looked up, not listed.
 func (m *Memory) Facts(ctx context.Context, q FactsQuery) (Facts, error) {
-	return FactsFromSingleCalls(ctx, m, q)
+	ids := q.Identities
+	q.Identities = nil
+	f, err := FactsFromSingleCalls(ctx, m, q)
+	if err != nil {
+		return f, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	for _, id := range ids {
+		for _, room := range []string{q.Room, ""} {
+			if b, ok := m.bans[banKey{id, room}]; ok && (b.Until.IsZero() || now.Before(b.Until)) {
+				f.Banned = &b
+				return f, nil
+			}
+		}
+	}
+	return f, nil
+}
+
+type banKey struct{ identity, room string }
+
+// Ban implements Store.
+func (m *Memory) Ban(ctx context.Context, b Ban) error {
+	m.mu.Lock()
+	now := m.clock.Now()
+	for k, x := range m.bans {
+		if !x.Until.IsZero() && !now.Before(x.Until) {
+			delete(m.bans, k)
+		}
+	}
+	k := banKey{b.Identity, b.Room}
+	if _, ok := m.bans[k]; !ok && len(m.bans) >= MaxBans {
+		m.mu.Unlock()
+		return ErrFull
+	}
+	m.bans[k] = b
+	m.mu.Unlock()
+	m.publish(Event{Kind: EventBanned, ID: b.Identity, Room: b.Room})
+	return nil
+}
+
+// Unban implements Store.
+func (m *Memory) Unban(ctx context.Context, identity, room string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := banKey{identity, room}
+	if _, ok := m.bans[k]; !ok {
+		return ErrNotFound
+	}
+	delete(m.bans, k)
+	return nil
+}
+
+// Bans implements Store.
+func (m *Memory) Bans(ctx context.Context) ([]Ban, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.clock.Now()
+	out := []Ban{}
+	for _, b := range m.bans {
+		if b.Until.IsZero() || now.Before(b.Until) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
 }
 
 // Enter implements Store.

@@ -31,6 +31,7 @@ type Memory struct {
 	pins       map[string]memoryPin
 	roomStates map[string]memoryRoomState
 	tokens     map[string]*tokenRecord
+	bans       map[banKey]Ban
 	places     map[string]int
 	known      map[string]map[string]time.Time // user → address → until
 
@@ -68,6 +69,7 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		pins:       map[string]memoryPin{},
 		roomStates: map[string]memoryRoomState{},
 		tokens:     map[string]*tokenRecord{},
+		bans:       map[banKey]Ban{},
 		places:     map[string]int{},
 		known:      map[string]map[string]time.Time{},
 		watchers:   map[*watcher]struct{}{},

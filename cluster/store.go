@@ -83,6 +83,15 @@ type Store interface {
 	// among choices takes nothing (ErrNotFound).
 	Enter(ctx context.Context, room string, choices []string, holder string, places []Place) (Entered, error)
 
+	// Ban keeps an identity out of a room (or every room, Room ""), until
+	// b.Until (zero: for ever), and publishes EventBanned so that every
+	// gateway cuts what that identity holds. ErrFull beyond MaxBans.
+	Ban(ctx context.Context, b Ban) error
+	// Unban lifts a ban; ErrNotFound when there was none.
+	Unban(ctx context.Context, identity, room string) error
+	// Bans lists the bans in force.
+	Bans(ctx context.Context) ([]Ban, error)
+
 	// Take takes one place under each of places for holder (a gateway),
 	// all or none, atomically: it returns the key of the first place whose
 	// limit is reached (counting the places of live holders only), or "".
@@ -146,6 +155,21 @@ type Session struct {
 	Expires time.Time
 }
 
+// Ban keeps an identity out.
+type Ban struct {
+	// Identity is "xuid:<externalUserId>", "user:<host username>" or
+	// "addr:<address key>".
+	Identity string    `json:"identity"`
+	Room     string    `json:"room,omitempty"` // "": every room
+	Until    time.Time `json:"until,omitzero"` // zero: for ever
+	Reason   string    `json:"reason,omitempty"`
+	By       string    `json:"by,omitempty"` // who banned: an admin's name, or "api"
+	Created  time.Time `json:"created"`
+}
+
+// MaxBans bounds the bans in force.
+const MaxBans = 100_000
+
 // FactsQuery says what Facts reads about one admission.
 type FactsQuery struct {
 	Room    string // the room's properties (an API room)
@@ -153,6 +177,9 @@ type FactsQuery struct {
 	Session string // this host session; "": none
 	Hosted  bool   // whether a host is present in Room
 	Rejoin  string // whether this rejoin pass is barred; "": none
+	// Identities are the person's identities to look for bans of, in Room
+	// or every room.
+	Identities []string
 }
 
 // Facts is what Facts read.
@@ -162,6 +189,7 @@ type Facts struct {
 	Session      *Session // nil: no such live session
 	Hosted       bool
 	RejoinBarred bool
+	Banned       *Ban // the first ban in force of one of the identities
 }
 
 // Entered is what Enter did.
@@ -242,6 +270,7 @@ const (
 	EventSessionEnded  = "session_ended" // ID: a session id; Reason
 	EventRoomChanged   = "room_changed"  // Room
 	EventRoomDeleted   = "room_deleted"  // Room
+	EventBanned        = "banned"        // ID: an identity; Room ("": every room)
 	EventResync        = "resync"        // events may have been missed
 	maxEventReasonSize = 200
 )

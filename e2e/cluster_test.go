@@ -307,3 +307,28 @@ func BenchmarkClusterRevocationCutOff(b *testing.B) {
 	b.ReportMetric(at(1), "max-ms")
 	b.ReportMetric(float64(len(cut)), "revocations")
 }
+
+// A ban through one gateway's API holds on every gateway, and cuts what the
+// banned identity holds through another.
+func TestClusterBanHoldsOnEveryGateway(t *testing.T) {
+	redis := redisrun.Start(t)
+	g1 := clusterGateway(t, redis.Addr, "api_key "+apiKey)
+	g2 := clusterGateway(t, redis.Addr, "api_key "+apiKey)
+	admin := g1.person(t, "127.0.0.1")
+	tok := admin.mintToken(`{"globalToken":true,"externalUserId":"mallory"}`)
+	live := g2.person(t, "127.0.0.2").mustSignal("retro", signalOpts{token: tok})
+	if a := admin.apiCall("POST", "/api/v1/bans", `{"externalUserId":"mallory","durationSec":3600,"reason":"spam"}`); a.status != http.StatusCreated {
+		t.Fatalf("ban through gateway 1: %d %s", a.status, a.body)
+	}
+	if !live.closedWithin(5 * time.Second) {
+		t.Fatal("the banned identity's connection through gateway 2 stayed open")
+	}
+	fresh := admin.mintToken(`{"roomName":"standup","externalUserId":"mallory"}`)
+	for i, g := range []*site{g1, g2} {
+		if a := g.person(t, "127.0.0.2").refusedSignal("standup", signalOpts{token: fresh}, http.StatusForbidden); a.errorCode() != "banned" {
+			t.Fatalf("the banned identity through gateway %d: %s", i+1, a.body)
+		}
+	}
+	// Someone else from the same address is not banned.
+	g2.person(t, "127.0.0.2").mustSignal("standup", signalOpts{token: admin.mintToken(`{"roomName":"standup","externalUserId":"trent"}`)})
+}

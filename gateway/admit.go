@@ -19,6 +19,8 @@ type entry struct {
 	session *cluster.Session // a host's login
 	pin     *cluster.Pin     // the media node the room is on, with PinRooms
 	rejoin  string           // a rejoin pass's id, when it counts
+	// identity is who the person verifiably is, for bans (bans.go).
+	identity string
 	// tokenRecord is the token whose limits (time in rooms, uses) this
 	// connection counts against ("" when it has none); reconnect says the
 	// person showed a rejoin pass for that token.
@@ -78,6 +80,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		EjectAtMillis:    unixMilliOrZero(e.ejectAt),
 		ICEServers:       g.iceServers(e.role, peerID, e.pin),
 		Rejoin:           e.rejoin,
+		Identity:         e.identity,
 	}
 	if e.pin != nil {
 		a.Node, a.Epoch = e.pin.Node.ID, e.pin.Epoch
@@ -268,7 +271,7 @@ func (g *Gateway) joinToken(ctx context.Context, c *accesstoken.Claims, e *entry
 // registerLocked registers an admitted connection, with the places it took.
 func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e entry, places []cluster.Place, cancel context.CancelFunc) *liveConn {
 	st := g.state
-	conn := &liveConn{room: room, cancel: cancel, places: places, tokenRecord: e.tokenRecord, apiRoom: apiRoom != nil, who: participant{
+	conn := &liveConn{room: room, cancel: cancel, places: places, tokenRecord: e.tokenRecord, identity: e.identity, apiRoom: apiRoom != nil, who: participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),
@@ -295,7 +298,8 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	st := g.state
 	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
-	q := cluster.FactsQuery{Room: room}
+	identity := identityOf(addr, c)
+	q := cluster.FactsQuery{Room: room, Identities: []string{identity}}
 	if rejoin != nil {
 		q.Rejoin = rejoin.ID
 	}
@@ -312,10 +316,14 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 		st.sharedReset(err)
 		return entry{}, nil, sharedRefusal(err)
 	}
+	if f.Banned != nil {
+		return entry{}, nil, banRefusal(f.Banned)
+	}
 	e, rf := g.decidePerson(ctx, addr, room, name, c, f)
 	if rf != nil {
 		return e, nil, rf
 	}
+	e.identity = identity
 	if rejoin != nil && !f.RejoinBarred {
 		e.rejoin = rejoin.ID
 		e.reconnect = c != nil && rejoin.TokenID == c.ID

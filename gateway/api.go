@@ -45,6 +45,11 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveCreateRoom}
 	case path == "rooms":
 		calls = map[string]http.HandlerFunc{http.MethodGet: g.serveListRooms}
+	case path == "bans":
+		calls = map[string]http.HandlerFunc{http.MethodGet: g.serveBans, http.MethodPost: g.serveBans}
+	case strings.HasPrefix(path, "bans/"):
+		id := strings.TrimPrefix(path, "bans/")
+		calls = map[string]http.HandlerFunc{http.MethodDelete: func(w http.ResponseWriter, r *http.Request) { g.serveUnban(w, r, id) }}
 	case strings.HasPrefix(path, "room/"):
 		name, sub, _ := strings.Cut(strings.TrimPrefix(path, "room/"), "/")
 		room := func(f func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {

@@ -24,6 +24,8 @@ const (
 	auditRoomCreated  = "room.created"
 	auditRoomChanged  = "room.changed"
 	auditRoomDeleted  = "room.deleted"
+	auditBanned       = "participant.banned"
+	auditUnbanned     = "participant.unbanned"
 )
 
 func (g *Gateway) audit(event string, fields ...zap.Field) {

@@ -25,6 +25,18 @@ func (st *State) apply(e cluster.Event) {
 		st.mu.Lock()
 		st.roomClosedLocked(e.Room, "deleted through the API")
 		st.mu.Unlock()
+	case cluster.EventBanned:
+		st.mu.Lock()
+		st.bannedLocked(e.ID, e.Room)
+		st.mu.Unlock()
+		if keep := st.keepBans.Load(); keep != nil {
+			// Not on the store's delivery: keeping reads the store.
+			go func() {
+				ctx, cancel := st.sharedCtx(context.Background())
+				defer cancel()
+				(*keep)(ctx)
+			}()
+		}
 	case cluster.EventRoomChanged:
 		st.roomChanged(e.Room)
 	case cluster.EventResync:

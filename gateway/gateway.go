@@ -56,6 +56,9 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	defer cancel()
 	st.loadRevoked(ctx, cfg.Store, cfg.Logger)
 	st.loadRooms(ctx, cfg.Store, cfg.Logger)
+	st.loadBans(ctx, cfg.Store, cfg.Logger)
+	keep := func(ctx context.Context) { g.keepBans(ctx) }
+	st.keepBans.Store(&keep)
 	return g, nil
 }
 

@@ -24,7 +24,8 @@ type liveConn struct {
 	places  []cluster.Place // taken in the shared store, given back at release
 	// tokenRecord is the token whose limits this connection counts against.
 	tokenRecord string
-	apiRoom     bool // the room was made through the API
+	identity    string // who the person verifiably is, for bans
+	apiRoom     bool   // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     net.Conn           // the hijacked client connection, once upgraded

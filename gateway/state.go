@@ -42,6 +42,10 @@ type State struct {
 	restoring atomic.Bool
 	// nodes is the list of media nodes rooms are pinned to.
 	nodes nodeList
+	// keepBans copies the bans to Caddy's storage (the latest gateway's
+	// way), after a ban made anywhere: an admin's Remove reaches the store
+	// from the media server, not through this gateway's API.
+	keepBans atomic.Pointer[func(context.Context)]
 
 	mu sync.Mutex
 	// sessions are the host sessions with connections here, or within the
@@ -60,6 +64,7 @@ type State struct {
 	// expiry.
 	roomExpiry  map[string]roomTimer
 	roomsLoaded bool
+	bansLoaded  bool
 
 	tally tally // outcome counters, for metrics
 

@@ -30,6 +30,7 @@ const (
 type Peer struct {
 	id, name string
 	tokenID  string // the jti of the token the peer came in with, if any
+	identity string // who the gateway vouched the peer is, for bans
 	role     accesstoken.PeerRole
 	room     *Room
 	s        *Server
@@ -65,7 +66,7 @@ type outgoing struct {
 
 func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
 	p := &Peer{
-		id: a.Subject, name: a.Name, tokenID: a.TokenID, role: a.Role, room: room, s: s, conn: conn,
+		id: a.Subject, name: a.Name, tokenID: a.TokenID, identity: a.Identity, role: a.Role, room: room, s: s, conn: conn,
 		log:    s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
 		out:    make(chan outgoing, outQueue),
 		subs:   map[*forwardTrack]*webrtc.RTPSender{},
@@ -216,8 +217,16 @@ func (p *Peer) handle(m *signal.Message) error {
 		if !isAdmin(p.role) {
 			return errNotAdmin
 		}
+		target := p.room.peer(m.Target)
 		if !p.room.kick(m.Target) {
 			return &protocolError{"no_such_peer", "nobody with that id is in the room"}
+		}
+		// After the kick, so the person hears why; a comeback in between
+		// is cut by the ban's event at the gateway.
+		if m.Ban != nil {
+			if err := p.room.banPeer(p, target, m.Ban); err != nil {
+				return err
+			}
 		}
 		p.audit("admin.removed", zap.String("target", m.Target))
 	case signal.TypeLock:

@@ -43,6 +43,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
 		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
 		{"InvitationUses", testInvitationUses},
+		{"Bans", testBans},
 		{"PlacesOfADeadHolderStopCounting", testPlacesOfADeadHolderStopCounting},
 		{"FactsAgreeWithSingleCalls", testFactsAgreeWithSingleCalls},
 		{"EnterPinsAndTakesAtOnce", testEnterPinsAndTakesAtOnce},
@@ -756,5 +757,44 @@ func testEnterPinsAndTakesAtOnce(t *testing.T, a, b cluster.Store) {
 	must(t, err)
 	if e3.Pin != nil || e3.Full != "" {
 		t.Fatalf("enter without pinning: %+v", e3)
+	}
+}
+
+func testBans(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, b)
+	banned := func(s cluster.Store, room string, ids ...string) *cluster.Ban {
+		t.Helper()
+		f, err := s.Facts(ctx, cluster.FactsQuery{Room: room, Identities: ids})
+		must(t, err)
+		return f.Banned
+	}
+	must(t, a.Ban(ctx, cluster.Ban{Identity: "xuid:u1", Room: "standup", By: "Ada", Created: time.Now()}))
+	if bn := banned(b, "standup", "addr:192.0.2.7", "xuid:u1"); bn == nil || bn.Identity != "xuid:u1" || bn.By != "Ada" {
+		t.Fatalf("a banned identity in its room: %+v", bn)
+	}
+	if bn := banned(b, "retro", "xuid:u1"); bn != nil {
+		t.Fatalf("a ban for one room holds in another: %+v", bn)
+	}
+	must(t, b.Ban(ctx, cluster.Ban{Identity: "user:mallory", Until: time.Now().Add(time.Hour), Created: time.Now()}))
+	if bn := banned(a, "retro", "user:mallory"); bn == nil {
+		t.Fatal("a ban for every room does not hold in another room")
+	}
+	must(t, a.Ban(ctx, cluster.Ban{Identity: "addr:192.0.2.9", Until: time.Now().Add(-time.Second), Created: time.Now()}))
+	if bn := banned(b, "standup", "addr:192.0.2.9"); bn != nil {
+		t.Fatalf("a ban that ran out holds: %+v", bn)
+	}
+	list, err := b.Bans(ctx)
+	must(t, err)
+	if len(list) != 2 {
+		t.Fatalf("bans in force: %+v", list)
+	}
+	must(t, b.Unban(ctx, "xuid:u1", "standup"))
+	wantErr(t, b.Unban(ctx, "xuid:u1", "standup"), cluster.ErrNotFound, "lifting a ban twice")
+	if bn := banned(a, "standup", "xuid:u1"); bn != nil {
+		t.Fatalf("a lifted ban holds: %+v", bn)
+	}
+	got := ev.wait(t, 2)
+	if got[0].Kind != cluster.EventBanned || got[0].ID != "xuid:u1" || got[0].Room != "standup" || got[1].ID != "user:mallory" || got[1].Room != "" {
+		t.Fatalf("events %+v", got)
 	}
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,9 +14,10 @@ import (
 	"github.com/roomgate/roomgate/cluster"
 )
 
-// ARGV: prefix, room, token id, session id, hosted (1/0), rejoin id.
+// ARGV: prefix, room, token id, session id, hosted (1/0), rejoin id, then
+// the identities to look for bans of.
 // Returns {room JSON or nil, revoked (-1: reset), {user, addr, exp},
-// hosted count, rejoin barred}.
+// hosted count, rejoin barred, {bans found, as JSON}}.
 var factsScript = redis.NewScript(nowMs + `
 local p, room = ARGV[1], ARGV[2]
 local out = {}
@@ -38,6 +40,14 @@ out[4] = hosted
 local barred = 0
 if ARGV[6] ~= '' and (not ready or redis.call('ZSCORE', p .. 'revoked', ARGV[6])) then barred = 1 end
 out[5] = barred
+local bans = {}
+for i = 7, #ARGV do
+	for _, f in ipairs({ARGV[i] .. '|' .. room, ARGV[i] .. '|'}) do
+		local b = redis.call('HGET', p .. 'bans', f)
+		if b then table.insert(bans, b) end
+	end
+end
+out[6] = bans
 return out
 `)
 
@@ -47,11 +57,15 @@ func (s *Store) Facts(ctx context.Context, q cluster.FactsQuery) (cluster.Facts,
 	if q.Hosted {
 		hosted = "1"
 	}
-	v, err := s.run(ctx, factsScript, q.Room, q.Token, q.Session, hosted, q.Rejoin).Slice()
+	args := []any{q.Room, q.Token, q.Session, hosted, q.Rejoin}
+	for _, id := range q.Identities {
+		args = append(args, id)
+	}
+	v, err := s.run(ctx, factsScript, args...).Slice()
 	if err != nil {
 		return cluster.Facts{}, unavailable(err)
 	}
-	if len(v) != 5 {
+	if len(v) != 6 {
 		return cluster.Facts{}, errors.New("facts: unexpected answer from Redis")
 	}
 	var f cluster.Facts
@@ -82,6 +96,16 @@ func (s *Store) Facts(ctx context.Context, q cluster.FactsQuery) (cluster.Facts,
 	f.Hosted = n > 0
 	b, _ := v[4].(int64)
 	f.RejoinBarred = b == 1
+	if bans, ok := v[5].([]any); ok {
+		for _, raw := range bans {
+			var ban cluster.Ban
+			str, _ := raw.(string)
+			if json.Unmarshal([]byte(str), &ban) == nil && (ban.Until.IsZero() || time.Now().Before(ban.Until)) {
+				f.Banned = &ban
+				break
+			}
+		}
+	}
 	return f, nil
 }
 

@@ -205,6 +205,13 @@ func (c *Client) SendRaw(b []byte) error {
 // Kick asks the server to remove a peer (admins only).
 func (c *Client) Kick(peer string) error { return c.Send(Message{Type: TypeKick, Target: peer}) }
 
+// KickAndBan removes a peer and keeps them out (admins only): by the
+// identity the gateway vouched for, in this room or everywhere, for a time
+// or for ever.
+func (c *Client) KickAndBan(peer string, b Ban) error {
+	return c.Send(Message{Type: TypeKick, Target: peer, Ban: &b})
+}
+
 // Lock locks or unlocks the room (admins only).
 func (c *Client) Lock(locked bool) error { return c.Send(Message{Type: TypeLock, Locked: &locked}) }
 

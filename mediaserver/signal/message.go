@@ -52,7 +52,7 @@ const (
 
 	// Client to server.
 	TypePing  = "ping"
-	TypeKick  = "kick"  // Target: admins only
+	TypeKick  = "kick"  // Target, optional Ban: admins only
 	TypeLock  = "lock"  // Locked: admins only
 	TypeEnd   = "end"   // admins only: everyone leaves
 	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
@@ -101,7 +101,27 @@ type Message struct {
 	// Screens, in a publisher's offer, are its stream ids that are screen
 	// shares; subscribers receive those as ScreenStreamIDs.
 	Screens []string `json:"screens,omitempty"`
+	// Ban, in a kick, keeps the removed person out afterwards.
+	Ban *Ban `json:"ban,omitempty"`
 }
+
+// Ban is how long, and where, a removed person stays out: their verified
+// identity (a token's externalUserId, a host's username), or for a guest
+// with neither their address, for at most MaxAddressBan.
+type Ban struct {
+	// Everywhere bans from every room, not only this one.
+	Everywhere bool `json:"everywhere,omitempty"`
+	// Seconds is how long; 0: for ever (an address: MaxAddressBan).
+	Seconds int64 `json:"seconds,omitempty"`
+}
+
+// Limits of a ban from the room.
+const (
+	MaxBanSeconds = 10 * 365 * 24 * 3600
+	// MaxAddressBan bounds a ban of an address (a guest with no verified
+	// identity): an address is shared and changes hands.
+	MaxAddressBan = 24 * 3600
+)
 
 // MaxScreens is how many screen-share streams one offer may name.
 const MaxScreens = 4
@@ -165,6 +185,9 @@ func (m *Message) check() error {
 	case TypeKick, TypeAdmit, TypeDeny:
 		if m.Target == "" || len(m.Target) > 64 {
 			return errors.New("target is missing")
+		}
+		if m.Ban != nil && (m.Type != TypeKick || m.Ban.Seconds < 0 || m.Ban.Seconds > MaxBanSeconds) {
+			return errors.New("ban goes with kick, for 0 (for ever) to ten years of seconds")
 		}
 	case TypeLock:
 		if m.Locked == nil {
