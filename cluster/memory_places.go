@@ -21,6 +21,18 @@ func (m *Memory) Take(ctx context.Context, holder string, places []Place) (strin
 	return "", nil
 }
 
+// Full implements Store.
+func (m *Memory) Full(ctx context.Context, holder string, places []Place) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, p := range places {
+		if p.Limit > 0 && m.places[p.Key] >= p.Limit {
+			return p.Key, nil
+		}
+	}
+	return "", nil
+}
+
 // Give implements Store.
 func (m *Memory) Give(ctx context.Context, holder string, places []Place) error {
 	m.mu.Lock()

@@ -96,6 +96,9 @@ type Store interface {
 	// all or none, atomically: it returns the key of the first place whose
 	// limit is reached (counting the places of live holders only), or "".
 	Take(ctx context.Context, holder string, places []Place) (full string, err error)
+	// Full says which of places (the first) has no place left, taking
+	// nothing; "" when all have one.
+	Full(ctx context.Context, holder string, places []Place) (string, error)
 	// Give gives back places holder took.
 	Give(ctx context.Context, holder string, places []Place) error
 	// RenewHolder keeps holder's places counted for ttl more: the places

@@ -31,7 +31,7 @@ func (p *person) mintToken(props string) string {
 
 func TestAPIIsAbsentWithoutAKey(t *testing.T) {
 	t.Parallel()
-	s := gatewaySite(t, "", "")
+	s := gatewaySite(t, noAPI, "")
 	if a := s.person(t, "127.0.0.1").api("/api/v1/token", `{"roomName":"a"}`, nil); a.status != http.StatusNotFound {
 		t.Fatalf("API without api_key: %d", a.status)
 	}

@@ -213,7 +213,42 @@ func (p *person) refusedSignal(room string, o signalOpts, status int) answer {
 	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") || a.errorCode() == "" {
 		p.t.Fatalf("refusal is not a JSON error: %q %s", ct, a.body)
 	}
+	p.explainAgrees(room, o, a)
 	return a
+}
+
+// explainAgrees puts the same request to POST /api/v1/explain, when the
+// site has the API, and checks that it names the same refusal: explain and
+// the real door run the same rules.
+func (p *person) explainAgrees(room string, o signalOpts, real answer) {
+	p.t.Helper()
+	switch real.errorCode() {
+	case "two_tokens", "subprotocol_required", "two_passes", "token_too_large":
+		return // the form of the upgrade itself; explain takes one token
+	}
+	body := map[string]string{"room": room, "name": o.name, "address": p.ip, "token": o.token + o.bearer}
+	switch o.origin {
+	case "":
+		body["origin"] = p.base
+	case "-":
+	default:
+		body["origin"] = o.origin
+	}
+	b, _ := json.Marshal(body)
+	a := p.api("/api/v1/explain", string(b), nil)
+	if a.status == http.StatusNotFound {
+		return // this site has no API
+	}
+	var ex struct {
+		Decision  string
+		DecidedBy *struct{ Rule, Code string }
+	}
+	if a.status != http.StatusOK || json.Unmarshal(a.body, &ex) != nil {
+		p.t.Fatalf("explain: %d %s", a.status, a.body)
+	}
+	if ex.Decision != "refuse" || ex.DecidedBy == nil || ex.DecidedBy.Code != real.errorCode() {
+		p.t.Fatalf("the door refused with %s; explain says %s", real.errorCode(), a.body)
+	}
 }
 
 // closedWithin reports whether the server closes the WebSocket within d.

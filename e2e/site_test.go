@@ -41,6 +41,11 @@ type site struct {
 	upstream *echoUpstream
 }
 
+// noAPI in a gateway site's words leaves the REST API out; without it, the
+// site has the test API key, so every refusal the tests meet is also put
+// to POST /api/v1/explain (person.refusedSignal).
+const noAPI = "# no api"
+
 // gatewaySite starts roomgate with the given roomgate words (users alice and
 // bob are defined with the test password) and global options.
 func gatewaySite(t testing.TB, words, global string) *site {
@@ -54,6 +59,9 @@ func gatewaySiteWith(t testing.TB, words, global, siteDirectives string) *site {
 	up := newEchoUpstream(t, testSecret)
 	port := caddyrun.FreePort(t)
 	h := testPasswordHash(t)
+	if !strings.Contains(words, "api_key") && !strings.Contains(words, noAPI) {
+		words += "\n\t\tapi_key " + apiKey
+	}
 	cf := fmt.Sprintf(`{
 	%s
 }

@@ -44,7 +44,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").write(w)
 		return nil
 	}
-	room, name, claims, cred, rf := g.readSignalRequest(r)
+	room, name, claims, cred, rf := g.readSignalRequest(r, nil)
 	// From here on the token lives only in claims: the headers, which an
 	// access log may record and the upstream would receive, no longer carry it.
 	scrubCredentials(r.Header, cred.subprotocols)
@@ -123,23 +123,28 @@ func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string, pin *clus
 
 // readSignalRequest checks what the upgrade and the check have in common:
 // the Origin, the room and name, and the token if there is one.
-func (g *Gateway) readSignalRequest(r *http.Request) (room, name string, claims *accesstoken.Claims, cred signalCredential, rf *refusal) {
+func (g *Gateway) readSignalRequest(r *http.Request, tr *trace) (room, name string, claims *accesstoken.Claims, cred signalCredential, rf *refusal) {
+	tr.at("credential_form")
 	cred, rf = credentialOf(r)
 	if rf != nil {
 		return
 	}
+	tr.at("origin")
 	if !sameOrigin(r) {
 		return "", "", nil, cred, refuse(http.StatusForbidden, "bad_origin", "the page is not from this site")
 	}
 	q := r.URL.Query()
 	room, name = q.Get("room"), q.Get("name")
+	tr.at("room_name")
 	if !accesstoken.ValidRoom(room) {
 		return "", "", nil, cred, refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -")
 	}
+	tr.at("display_name")
 	if !accesstoken.ValidDisplayName(name) {
 		return "", "", nil, cred, refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters")
 	}
 	if cred.token != "" {
+		tr.at("token")
 		c, err := g.issuer.Verify(cred.token)
 		if err != nil {
 			return "", "", nil, cred, tokenRefusal(err)
@@ -170,13 +175,13 @@ func (g *Gateway) rejoinPass(pass, room string) *accesstoken.Rejoin {
 // the status of a refused WebSocket, so the page asks here first, with its
 // token as Authorization, to tell waiting for the host from being refused.
 func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
-	room, name, claims, _, rf := g.readSignalRequest(r)
+	room, name, claims, _, rf := g.readSignalRequest(r, nil)
 	if rf == nil {
 		var e entry
 		var apiRoom *Room
-		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil)
+		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil, nil)
 		if rf == nil {
-			rf = g.roomRules(apiRoom, claims, &e)
+			rf = g.roomRules(apiRoom, claims, &e, nil)
 		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
@@ -204,9 +209,9 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 	st := g.state
 	for range maxDecisions {
 		cuts := st.cuts.Load()
-		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin)
+		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin, nil)
 		if rf == nil {
-			rf = g.roomRules(apiRoom, c, &e)
+			rf = g.roomRules(apiRoom, c, &e, nil)
 		}
 		if rf != nil {
 			return nil, e, rf
@@ -294,7 +299,7 @@ func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c 
 // person, and reads the room's properties (nil when it is not an API room).
 // rejoin is the id of a rejoin pass whose signature was checked; it counts
 // unless it was barred.
-func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin) (entry, *Room, *refusal) {
+func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, tr *trace) (entry, *Room, *refusal) {
 	st := g.state
 	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
@@ -311,15 +316,17 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	default:
 		q.Token = c.ID
 	}
+	tr.at("shared_state")
 	f, err := st.shared.Facts(ctx, q)
 	if err != nil {
 		st.sharedReset(err)
 		return entry{}, nil, sharedRefusal(err)
 	}
+	tr.at("ban")
 	if f.Banned != nil {
 		return entry{}, nil, banRefusal(f.Banned)
 	}
-	e, rf := g.decidePerson(ctx, addr, room, name, c, f)
+	e, rf := g.decidePerson(ctx, addr, room, name, c, f, tr)
 	if rf != nil {
 		return e, nil, rf
 	}
@@ -332,6 +339,7 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	if err != nil {
 		return e, nil, sharedRefusal(err)
 	}
+	tr.at("room_exists")
 	if r == nil && g.cfg.RequireRooms {
 		return e, nil, refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
 	}
@@ -342,7 +350,8 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 // person without credentials for a private room that takes requests to
 // join goes to its lobby (e's role becomes lobby). How many may come in is
 // counted by places.
-func (g *Gateway) roomRules(r *Room, c *accesstoken.Claims, e *entry) *refusal {
+func (g *Gateway) roomRules(r *Room, c *accesstoken.Claims, e *entry, tr *trace) *refusal {
+	tr.at("room_privacy")
 	// A private room needs a token for it, a global token, or a host login;
 	// decidePerson has already checked whichever came.
 	if r != nil && r.private() && c == nil {
@@ -354,12 +363,14 @@ func (g *Gateway) roomRules(r *Room, c *accesstoken.Claims, e *entry) *refusal {
 	return nil
 }
 
-func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, f cluster.Facts) (entry, *refusal) {
+func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, f cluster.Facts, tr *trace) (entry, *refusal) {
 	switch {
 	case c == nil:
+		tr.at("user_auth")
 		if g.cfg.UserAuth {
 			return entry{}, refuse(http.StatusUnauthorized, "credentials_required", "log in or use a link with a token to join")
 		}
+		tr.at("host_present")
 		if g.cfg.HostProtected && !f.Hosted {
 			return entry{}, refuse(http.StatusForbidden, "host_absent", "the host has not opened this room yet")
 		}
@@ -367,29 +378,38 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 
 	case c.Role == accesstoken.RoleHost:
 		s := f.Session
+		tr.at("host_session")
 		if s == nil {
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
 		}
 		// Host rights need the token and a request from the address that logged in.
+		tr.at("host_address")
 		if s.Addr != addr.Unmap() {
 			return entry{}, refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
 		}
 		u := g.users[s.User]
+		tr.at("host_user")
 		if u == nil {
-			if err := g.state.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
-				return entry{}, sharedRefusal(err)
+			// explain changes nothing; the real decision ends the session.
+			if tr == nil {
+				if err := g.state.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
+					return entry{}, sharedRefusal(err)
+				}
 			}
 			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
 		}
+		tr.at("host_rooms")
 		if !u.mayEnter(room) {
 			return entry{}, refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
 		}
 		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
 
 	default:
+		tr.at("revocation")
 		if f.Revoked {
 			return entry{}, refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked")
 		}
+		tr.at("token_room")
 		if !c.Global && c.Room != room {
 			return entry{}, refuse(http.StatusUnauthorized, "wrong_room", "this token is for another room")
 		}

@@ -45,6 +45,8 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveCreateRoom}
 	case path == "rooms":
 		calls = map[string]http.HandlerFunc{http.MethodGet: g.serveListRooms}
+	case path == "explain":
+		calls = map[string]http.HandlerFunc{http.MethodPost: g.serveExplain}
 	case path == "bans":
 		calls = map[string]http.HandlerFunc{http.MethodGet: g.serveBans, http.MethodPost: g.serveBans}
 	case strings.HasPrefix(path, "bans/"):

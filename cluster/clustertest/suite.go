@@ -668,6 +668,16 @@ func testPlacesCountAcrossHolders(t *testing.T, a, b cluster.Store) {
 	if full := take(b, "g2", roomOf3); full != room.Key {
 		t.Fatalf("the room holds %q places, not 3", full)
 	}
+	// Full looks without taking.
+	roomOf4 := cluster.Place{Key: room.Key, Limit: 4}
+	for range 2 {
+		if full, err := a.Full(ctx, "g1", []cluster.Place{roomOf4}); err != nil || full != "" {
+			t.Fatalf("Full of a room of 4 with 3 in: %q %v", full, err)
+		}
+	}
+	if full, _ := a.Full(ctx, "g1", []cluster.Place{roomOf3}); full != room.Key {
+		t.Fatal("Full of a full room says it has a place")
+	}
 	must(t, a.Give(ctx, "g1", []cluster.Place{addr, room}))
 	if full := take(b, "g2", addr, room); full != "" {
 		t.Fatalf("after one was given back: %s full", full)

@@ -119,6 +119,7 @@ func (s *Store) Enter(ctx context.Context, room string, choices []string, holder
 	for _, p := range places {
 		takeArgs = append(takeArgs, p.Key, p.Limit)
 	}
+	takeArgs = append(takeArgs, "take")
 	var pin *redis.Cmd
 	var take *redis.Cmd
 	run := func() error {

@@ -11,11 +11,11 @@ import (
 // Places are counted per holder in a hash per key (field: holder, value:
 // places held); a holder's places count while its lease gw:{holder} lives.
 
-// ARGV: prefix, holder, then key, limit pairs. Returns the first full key,
-// or "".
+// ARGV: prefix, holder, then key, limit pairs, then "take" or "dry".
+// Returns the first full key, or "".
 var takeScript = redis.NewScript(`
 local p, holder = ARGV[1], ARGV[2]
-for i = 3, #ARGV, 2 do
+for i = 3, #ARGV - 1, 2 do
 	local limit = tonumber(ARGV[i + 1])
 	if limit > 0 then
 		local key = p .. 'places:' .. ARGV[i]
@@ -31,7 +31,8 @@ for i = 3, #ARGV, 2 do
 		if n >= limit then return ARGV[i] end
 	end
 end
-for i = 3, #ARGV, 2 do
+if ARGV[#ARGV] == 'dry' then return '' end
+for i = 3, #ARGV - 1, 2 do
 	local key = p .. 'places:' .. ARGV[i]
 	redis.call('HINCRBY', key, holder, 1)
 	redis.call('PEXPIRE', key, 86400000)
@@ -51,10 +52,20 @@ return 0
 
 // Take implements cluster.Store.
 func (s *Store) Take(ctx context.Context, holder string, places []cluster.Place) (string, error) {
+	return s.take(ctx, holder, places, "take")
+}
+
+// Full implements cluster.Store.
+func (s *Store) Full(ctx context.Context, holder string, places []cluster.Place) (string, error) {
+	return s.take(ctx, holder, places, "dry")
+}
+
+func (s *Store) take(ctx context.Context, holder string, places []cluster.Place, mode string) (string, error) {
 	args := []any{holder}
 	for _, p := range places {
 		args = append(args, p.Key, p.Limit)
 	}
+	args = append(args, mode)
 	full, err := s.run(ctx, takeScript, args...).Text()
 	if err != nil {
 		return "", unavailable(err)
