@@ -62,6 +62,15 @@ type MediaServer struct {
 	// closed to everyone but hosts and admins, who open it again. Default: 1h.
 	EndedFor caddy.Duration `json:"ended_for,omitempty"`
 
+	// LobbyWait is how long a knock on a lobby waits for an answer before
+	// it is told nobody answered. Default: 10m.
+	LobbyWait caddy.Duration `json:"lobby_wait,omitempty"`
+
+	// DeniedFor is how long someone turned away from a lobby may not knock
+	// on that room again (their verified identity, or their address).
+	// Default: 10m; -1 (Caddyfile: off): at once.
+	DeniedFor caddy.Duration `json:"denied_for,omitempty"`
+
 	// NodeID names this media server among the nodes of a cluster (with
 	// the roomgate_cluster option). Default: the host name and the signal
 	// port.
@@ -127,6 +136,7 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 	m.cfg = mediaserver.Config{
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
 		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor), Audit: auditLogger(ctx),
+		LobbyWait: time.Duration(m.LobbyWait), DeniedFor: time.Duration(m.DeniedFor),
 	}
 	if err := m.joinCluster(ctx, secret); err != nil {
 		return fmt.Errorf("mediaserver: %w", err)

@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
@@ -27,6 +28,8 @@ func init() {
 //		secret <secret>
 //		max_peers_per_room <n>
 //		ended_for <duration>
+//		lobby_wait <duration>
+//		denied_for <duration|off>
 //		node_id <name>
 //		advertise <host:port>
 //		region <name>
@@ -84,6 +87,29 @@ func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, d.Err("ended_for must not be negative")
 			}
 			m.EndedFor = caddy.Duration(dur)
+		case "lobby_wait":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return nil, err
+			}
+			if dur < time.Second {
+				return nil, d.Err("lobby_wait must be at least a second")
+			}
+			m.LobbyWait = caddy.Duration(dur)
+		case "denied_for":
+			v, err := optionalArg(d)
+			if err != nil {
+				return nil, err
+			}
+			if v == "off" {
+				m.DeniedFor = -1
+				break
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur < time.Second {
+				return nil, d.Errf("denied_for %q must be a duration of at least a second, or off", v)
+			}
+			m.DeniedFor = caddy.Duration(dur)
 		case "advertise":
 			v, err := optionalArg(d)
 			if err != nil || v == "" {

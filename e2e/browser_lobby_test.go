@@ -56,8 +56,12 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(entry+" .deny")))
 	guestB.waitState("denied", 20*time.Second)
 
-	// Knocking again and let in: both see each other.
+	// Knocking again at once is refused (a turned-away address waits a
+	// while); from elsewhere, and let in: both see each other.
 	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/board?name=Kim")))
+	guestB.waitState("denied", 30*time.Second)
+	elsewhere := relayFrom(t, "127.0.0.3", s.port)
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(elsewhere, "/join/board?name=Kim")))
 	guestB.waitState("lobby", 30*time.Second)
 	entry = waitLobbyEntry(t, adminB, "Kim")
 	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(entry+" .admit")))
@@ -88,7 +92,7 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 		t.Fatalf("the lock button did not show the room locked: %v", err)
 	}
 	invite := owner.mintToken(`{"roomName":"board"}`)
-	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join?room=board&name=Kim&token="+url.QueryEscape(invite))))
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(elsewhere, "/join?room=board&name=Kim&token="+url.QueryEscape(invite))))
 	guestB.waitState("denied", 30*time.Second)
 	if text, _ := eval[string](guestB, 5*time.Second, `document.getElementById('gate-text').textContent`); !strings.Contains(text, "locked") {
 		t.Fatalf("the refused guest reads %q", text)

@@ -122,17 +122,24 @@ func TestLobbyAdmitsDeniesAndShowsNothingBeforehand(t *testing.T) {
 		t.Fatal("the denied connection stayed open")
 	}
 
+	// Turned away, they do not knock again at once.
+	var refused *signal.ErrRefused
+	if _, err := stranger.join("board", joinOpts{name: "Dee"}); !errors.As(err, &refused) || refused.Code != "banned" {
+		t.Fatalf("knocking again right after being turned away: %v", err)
+	}
+
 	// In a locked room, someone an admin lets in still gets in; the lock
 	// keeps out only those nobody admitted.
 	admin.Lock(true)
 	nextEvent(member, signal.TypeRoom, 5*time.Second)
-	late := stranger.mustJoin("board", joinOpts{name: "Lou"})
+	other := s.person(t, "127.0.0.6")
+	late := other.mustJoin("board", joinOpts{name: "Lou"})
 	lobbyEvent(t, admin, 1)
 	admin.Admit(late.ID())
 	if pass, err = decision(late); err != nil {
 		t.Fatal(err)
 	}
-	stranger.mustJoin("board", joinOpts{token: pass})
+	other.mustJoin("board", joinOpts{token: pass})
 	if _, err := stranger.join("board", joinOpts{token: owner.mintToken(`{"roomName":"board"}`)}); err == nil {
 		t.Fatal("a token holder nobody admitted entered the locked room")
 	}
@@ -186,4 +193,30 @@ func TestPrivateRoomWithoutRequestsRefusesAndLobbyHasALimit(t *testing.T) {
 	if s := p.mustSignal("door", signalOpts{token: p.mintToken(`{"roomName":"door"}`)}); s.hello.Role != "guest" {
 		t.Fatalf("token holder with a full lobby: %q", s.hello.Role)
 	}
+}
+
+// A knock nobody answers is told so after lobby_wait; one address cannot
+// keep knocking (five, then one every 30 s).
+func TestKnocksWaitABoundedTimeAndAreLimited(t *testing.T) {
+	t.Parallel()
+	s := newMediaSiteWith(t, "api_key "+apiKey, "lobby_wait 2s")
+	p := s.person(t, "127.0.0.2")
+	p.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`)
+	knocker := p.mustJoin("board", joinOpts{name: "Kim"})
+	if !knocker.InLobby() {
+		t.Fatal("the knocker is not in the lobby")
+	}
+	if m := nextEvent(knocker, signal.TypeBye, 10*time.Second); m == nil || m.Reason != signal.ByeUnanswered {
+		t.Fatalf("a knock nobody answered: %+v", m)
+	}
+	for range 4 {
+		p.mustJoin("board", joinOpts{}).Close()
+	}
+	_, err := p.join("board", joinOpts{})
+	var refused *signal.ErrRefused
+	if !errors.As(err, &refused) || refused.Status != http.StatusTooManyRequests || refused.Code != "too_many_knocks" {
+		t.Fatalf("a sixth knock at once from one address: %v", err)
+	}
+	// Another address knocks.
+	s.person(t, "127.0.0.3").mustJoin("board", joinOpts{})
 }

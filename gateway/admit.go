@@ -213,6 +213,9 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		if rf == nil {
 			rf = g.roomRules(apiRoom, c, &e, nil)
 		}
+		if rf == nil && e.role == accesstoken.PeerLobby {
+			rf = g.knock(ctx, addr, room, true)
+		}
 		if rf != nil {
 			return nil, e, rf
 		}

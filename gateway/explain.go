@@ -124,6 +124,12 @@ func (g *Gateway) explain(r *http.Request, addr netip.Addr, tr *trace) (entry, *
 	if rf := g.roomRules(apiRoom, claims, &e, tr); rf != nil {
 		return e, rf
 	}
+	if e.role == accesstoken.PeerLobby {
+		tr.at("knock_rate")
+		if rf := g.knock(ctx, addr, room, false); rf != nil {
+			return e, rf
+		}
+	}
 	tr.at("capacity")
 	full, err := g.state.shared.Full(ctx, g.state.holder, g.places(addr, room, apiRoom, e))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
@@ -127,4 +128,36 @@ func (st *State) leaveToken(token string, refund bool) {
 		// Left open, the record only ever counts against the token.
 		st.log().Warn("recording the end of a limited token's connection", zap.Error(err))
 	}
+}
+
+// Knocks on a lobby are limited per address (5 at once, one more every
+// 30 s) and per room (60 at once, more than a lobby holds, then one more
+// every second): one machine cannot keep knocking, and a crowd cannot
+// flood one room's admins.
+func knockBuckets(addr netip.Addr, room string) []cluster.Bucket {
+	return []cluster.Bucket{
+		{Key: "knock-a:" + addrKey(addr), Burst: 5, Refill: 30 * time.Second},
+		{Key: "knock-r:" + room, Burst: 60, Refill: time.Second},
+	}
+}
+
+// knock checks the knock limits and, when count is set, counts a knock.
+func (g *Gateway) knock(ctx context.Context, addr netip.Addr, room string, count bool) *refusal {
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	buckets := knockBuckets(addr, room)
+	wait, err := g.state.shared.LoginWait(ctx, buckets...)
+	if err != nil {
+		return sharedRefusal(err)
+	}
+	if wait > 0 {
+		return &refusal{status: http.StatusTooManyRequests, code: "too_many_knocks",
+			message: "too many requests to join; try again later", retryAfter: wait}
+	}
+	if count {
+		if err := g.state.shared.LoginFailed(ctx, buckets...); err != nil {
+			return sharedRefusal(err)
+		}
+	}
+	return nil
 }

@@ -49,3 +49,18 @@ func (r *Room) peer(id string) *Peer {
 	defer r.mu.Unlock()
 	return r.peers[id]
 }
+
+// keepOut bans someone turned away from the lobby from knocking on room
+// again for DeniedFor.
+func (s *Server) keepOut(p *Peer, room, by string) {
+	if p.identity == "" || s.cfg.Shared == nil || s.cfg.DeniedFor <= 0 {
+		return
+	}
+	now := s.cfg.Clock.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), nodeRenew)
+	defer cancel()
+	if err := s.cfg.Shared.Ban(ctx, cluster.Ban{Identity: p.identity, Room: room, Until: now.Add(s.cfg.DeniedFor),
+		Reason: "turned away from the lobby", By: by, Created: now}); err != nil {
+		s.log.Warn("keeping a turned-away knocker out", zap.Error(err))
+	}
+}

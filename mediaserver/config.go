@@ -56,6 +56,11 @@ type Config struct {
 	// EndedFor is how long a meeting an admin ended stays closed to
 	// everyone but hosts and admins (who open it again).
 	EndedFor time.Duration
+	// LobbyWait is how long a knock waits for an answer.
+	LobbyWait time.Duration
+	// DeniedFor is how long someone turned away from a lobby may not
+	// knock on that room again; negative: they may at once.
+	DeniedFor time.Duration
 	// Shared is the state this server shares with the gateways: room locks
 	// and ended meetings, barred rejoin passes; and, for a node of a
 	// cluster, its lease and its rooms' pins. nil: kept to itself.
@@ -81,6 +86,12 @@ func (c *Config) fillDefaults() {
 	}
 	if c.EndedFor == 0 {
 		c.EndedFor = DefaultEndedFor
+	}
+	if c.LobbyWait == 0 {
+		c.LobbyWait = DefaultLobbyWait
+	}
+	if c.DeniedFor == 0 {
+		c.DeniedFor = DefaultDeniedFor
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

@@ -21,6 +21,12 @@ const (
 	LobbyLimit = 50
 	// lobbyPassTTL is how long an admitted peer has to come back.
 	lobbyPassTTL = 2 * time.Minute
+	// DefaultLobbyWait is how long a knock waits for an answer before it
+	// is told that nobody answered.
+	DefaultLobbyWait = 10 * time.Minute
+	// DefaultDeniedFor is how long someone turned away may not knock on
+	// the same room again.
+	DefaultDeniedFor = 10 * time.Minute
 )
 
 var errNotAdmitted = &protocolError{"not_admitted", "you are waiting to be let in"}
@@ -34,6 +40,13 @@ func (p *Peer) runLobby() {
 	}
 	// The lobby peer learns who it is and nothing about the room.
 	p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info())})
+	// A knock nobody answers does not wait for ever.
+	t := p.s.cfg.Clock.AfterFunc(p.s.cfg.LobbyWait, func() {
+		if p.room.leaveLobby(p) {
+			p.bye(signal.ByeUnanswered, "nobody let you in; knock again later")
+		}
+	})
+	defer t.Stop()
 	go p.keepAlive()
 	p.readLoop()
 }
@@ -109,10 +122,26 @@ func (r *Room) decide(by *Peer, target string, admit bool) error {
 	if admit {
 		w.byeWith(signal.Message{Type: signal.TypeBye, Reason: signal.ByeAdmitted,
 			Message: by.name + " let you in", Token: pass})
-	} else {
-		w.bye(signal.ByeDenied, "your request to join was turned down")
+		return nil
 	}
+	w.bye(signal.ByeDenied, "your request to join was turned down")
+	// Turned away, they do not knock again at once: a short ban of who
+	// they are, from this room.
+	r.s.keepOut(w, r.name, by.name)
 	return nil
+}
+
+// leaveLobby takes p out of the lobby; false when it was no longer there
+// (an admin decided first).
+func (r *Room) leaveLobby(p *Peer) bool {
+	r.mu.Lock()
+	waiting := r.lobby[p.id] == p
+	delete(r.lobby, p.id)
+	r.mu.Unlock()
+	if waiting {
+		r.tellAdminsLobby()
+	}
+	return waiting
 }
 
 // mintPassLocked makes the peer token an admitted lobby peer comes back

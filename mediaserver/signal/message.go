@@ -70,6 +70,8 @@ const (
 	// the pass to connect again with, as a member of the room.
 	ByeAdmitted = "admitted"
 	ByeDenied   = "denied" // an admin turned the waiting peer away
+	// ByeUnanswered closes a knock nobody answered within the lobby's wait.
+	ByeUnanswered = "unanswered"
 	// ByeMoved says the room is now served by another media server (this
 	// one lost it, or is leaving): connect again, through any gateway,
 	// with the same credentials.
