@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,12 +146,13 @@ func unknownProperty(raw json.RawMessage, t reflect.Type) string {
 		return "" // not an object: the decoder says what is wrong
 	}
 	known := jsonFields(t)
-	for k, v := range fields {
+	keys := slices.Sorted(maps.Keys(fields)) // the same answer every time
+	for _, k := range keys {
 		ft, ok := known[k]
 		if !ok {
 			return k
 		}
-		if name := unknownProperty(v, ft); name != "" {
+		if name := unknownProperty(fields[k], ft); name != "" {
 			return k + "." + name
 		}
 	}
