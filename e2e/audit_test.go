@@ -28,6 +28,10 @@ func TestAuditLogRecordsDecisionsAndChangesWithoutSecrets(t *testing.T) {
 	if a, _ := hostP.login("alice", "not it"); a.status != http.StatusUnauthorized {
 		t.Fatalf("wrong password: %d", a.status)
 	}
+	// A password typed into the username field stays out of the log.
+	if a, _ := hostP.login("hunter2-typed-as-name", "x"); a.status != http.StatusUnauthorized {
+		t.Fatalf("unknown user: %d", a.status)
+	}
 	hostTok := hostP.mustLogin("alice", password)
 	host := hostP.mustJoin("standup", joinOpts{token: hostTok})
 	other := mintPeer(t, accesstoken.Claims{Room: "retro"})
@@ -75,7 +79,7 @@ func TestAuditLogRecordsDecisionsAndChangesWithoutSecrets(t *testing.T) {
 		t.Fatalf("the audit log lacks events; it holds:\n%s", strings.Join(lines, "\n"))
 	}
 	all := strings.Join(lines, "\n")
-	for _, secret := range []string{hostTok, other, minted, password, "not it", testSecret, apiKey} {
+	for _, secret := range []string{hostTok, other, minted, password, "not it", "hunter2-typed-as-name", testSecret, apiKey} {
 		part := secret
 		if i := strings.LastIndexByte(secret, '.'); i >= 0 {
 			part = secret[i+1:] // a JWT's signature gives it away

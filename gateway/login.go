@@ -70,7 +70,12 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	u, rf := g.checkLogin(r, c, addr)
 	if rf != nil {
 		st.countLogin(rf.code)
-		g.audit(auditLoginFailed, zap.String("address", addr.String()), zap.String("user", c.Username), zap.String("rule", rf.code))
+		// A username nobody has is not logged: people type passwords there.
+		who := zap.String("user", c.Username)
+		if g.users[c.Username] == nil {
+			who = zap.Bool("unknown_user", true)
+		}
+		g.audit(auditLoginFailed, zap.String("address", addr.String()), who, zap.String("rule", rf.code))
 		return "", time.Time{}, rf
 	}
 
