@@ -45,6 +45,12 @@ func (m *Memory) Give(ctx context.Context, holder string, places []Place) error 
 	return nil
 }
 
+// SetHolderPlaces implements Store: in one process a Give cannot be lost,
+// and places are not kept per holder.
+func (m *Memory) SetHolderPlaces(ctx context.Context, holder string, counts map[string]int) error {
+	return nil
+}
+
 // RenewHolder implements Store.
 func (m *Memory) RenewHolder(ctx context.Context, holder string, ttl time.Duration) error {
 	return nil

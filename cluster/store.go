@@ -101,6 +101,10 @@ type Store interface {
 	Full(ctx context.Context, holder string, places []Place) (string, error)
 	// Give gives back places holder took.
 	Give(ctx context.Context, holder string, places []Place) error
+	// SetHolderPlaces sets what holder holds under each key (0: nothing),
+	// from the connections it has: a Give lost to an outage does not leave
+	// a place taken for ever.
+	SetHolderPlaces(ctx context.Context, holder string, counts map[string]int) error
 	// RenewHolder keeps holder's places counted for ttl more: the places
 	// of a gateway that died stop counting when its lease lapses.
 	RenewHolder(ctx context.Context, holder string, ttl time.Duration) error

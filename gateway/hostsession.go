@@ -222,6 +222,7 @@ func (st *State) renewPresence(ctx context.Context) {
 		case <-t.Chan():
 		}
 		st.renewHolder(ctx)
+		st.recountPlaces(ctx)
 		type held struct {
 			s    *hostSession
 			room string

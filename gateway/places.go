@@ -161,3 +161,34 @@ func (g *Gateway) knock(ctx context.Context, addr netip.Addr, room string, count
 	}
 	return nil
 }
+
+// recountPlaces tells the shared store what this gateway holds, from its
+// connections, so that a place whose Give was lost to an outage does not
+// stay taken. Places taken or given back while it counts are put right at
+// the next count.
+func (st *State) recountPlaces(ctx context.Context) {
+	counts := map[string]int{}
+	st.mu.Lock()
+	for c := range st.conns {
+		for _, p := range c.places {
+			counts[p.Key]++
+		}
+	}
+	for k := range st.placeKeys {
+		if _, ok := counts[k]; !ok {
+			counts[k] = 0
+		}
+	}
+	st.placeKeys = map[string]bool{}
+	for k, n := range counts {
+		if n > 0 {
+			st.placeKeys[k] = true
+		}
+	}
+	st.mu.Unlock()
+	ctx, cancel := st.sharedCtx(ctx)
+	defer cancel()
+	if err := st.shared.SetHolderPlaces(ctx, st.holder, counts); err != nil {
+		st.log().Warn("recounting this gateway's places", zap.Error(err))
+	}
+}

@@ -66,6 +66,9 @@ type State struct {
 	roomsLoaded bool
 	bansLoaded  bool
 
+	// placeKeys are the place keys this gateway held at its last recount.
+	placeKeys map[string]bool
+
 	tally tally // outcome counters, for metrics
 
 	// sessionEnded, when set (in tests), hears of every session that ends.

@@ -82,6 +82,26 @@ func (s *Store) Give(ctx context.Context, holder string, places []cluster.Place)
 	return unavailable(s.run(ctx, giveScript, args...).Err())
 }
 
+// SetHolderPlaces implements cluster.Store.
+func (s *Store) SetHolderPlaces(ctx context.Context, holder string, counts map[string]int) error {
+	if len(counts) == 0 {
+		return nil
+	}
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for key, n := range counts {
+			k := s.prefix + "places:" + key
+			if n <= 0 {
+				p.HDel(ctx, k, holder)
+			} else {
+				p.HSet(ctx, k, holder, n)
+				p.PExpire(ctx, k, 24*time.Hour)
+			}
+		}
+		return nil
+	})
+	return unavailable(err)
+}
+
 // RenewHolder implements cluster.Store.
 func (s *Store) RenewHolder(ctx context.Context, holder string, ttl time.Duration) error {
 	return unavailable(s.rdb.Set(ctx, s.prefix+"gw:"+holder, "1", ttl).Err())
