@@ -24,7 +24,11 @@ func TestBrowserGuestWaitsForTheHostAndIsShutOutAfterLogout(t *testing.T) {
 		chromedp.Navigate(siteURL(s.port, "/join?"+url.Values{"room": {"standup"}, "name": {"Alice"},
 			"username": {"alice"}, "password": {password}}.Encode())))
 	hostB.waitState("joined", 30*time.Second)
-	// The waiting guest is let in once the host is there.
+	// The guest who waited is not let in wholesale: they knock, and the
+	// host lets them in from the lobby.
+	guestB.waitState("lobby", 30*time.Second)
+	entry := waitLobbyEntry(t, hostB, "Gwen")
+	hostB.do(10*time.Second, chromedp.Click(chromedp.CSS(entry+" .admit")))
 	guestB.waitState("joined", 30*time.Second)
 
 	// The host logs out: a new guest cannot enter.

@@ -22,8 +22,13 @@ func TestHostProtectedGuestNeedsHostAndLogoutShutsTheDoor(t *testing.T) {
 	if hs.hello.Role != "host" || hs.hello.Room != "standup" {
 		t.Fatalf("host admitted as %+v", hs.hello)
 	}
-	g := guest.mustSignal("standup", signalOpts{name: "Grace"})
-	if g.hello.Role != "guest" || g.hello.Name != "Grace" {
+	// The guest who came before the host waits in the lobby for the host
+	// to let them in; someone who comes now is let in.
+	if early := guest.mustSignal("standup", signalOpts{name: "Grace"}); early.hello.Role != "lobby" {
+		t.Fatalf("the early guest admitted as %+v", early.hello)
+	}
+	g := s.person(t, "127.0.0.3").mustSignal("standup", signalOpts{name: "Gus"})
+	if g.hello.Role != "guest" || g.hello.Name != "Gus" {
 		t.Fatalf("guest admitted as %+v", g.hello)
 	}
 	// Another room has no host.
@@ -116,5 +121,21 @@ func TestForwardedForGivesNoHostRights(t *testing.T) {
 			spoofer.refusedSignal("standup", signalOpts{token: tok, header: spoof}, http.StatusForbidden)
 			spoofer.refusedSignal("standup", signalOpts{header: spoof}, http.StatusForbidden)
 		})
+	}
+}
+
+// A room made with admitEarlyArrivals lets those who came before the host
+// in at once when the host arrives.
+func TestRoomThatAdmitsEarlyArrivals(t *testing.T) {
+	t.Parallel()
+	s := gatewaySite(t, "host_protected", "")
+	host, guest := s.person(t, "127.0.0.1"), s.person(t, "127.0.0.2")
+	if a := host.apiCall("POST", "/api/v1/room", `{"roomName":"open","admitEarlyArrivals":true}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	guest.refusedSignal("open", signalOpts{}, http.StatusForbidden)
+	host.mustSignal("open", signalOpts{token: host.mustLogin("alice", password)})
+	if g := guest.mustSignal("open", signalOpts{}); g.hello.Role != "guest" {
+		t.Fatalf("an early arrival in a room that admits them: %+v", g.hello)
 	}
 }

@@ -331,6 +331,9 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	}
 	e, rf := g.decidePerson(ctx, addr, room, name, c, f, tr)
 	if rf != nil {
+		if rf.code == "host_absent" && tr == nil {
+			g.arrivedEarly(ctx, room, addr)
+		}
 		return e, nil, rf
 	}
 	e.identity = identity
@@ -345,6 +348,16 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	tr.at("room_exists")
 	if r == nil && g.cfg.RequireRooms {
 		return e, nil, refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
+	}
+	if c == nil && g.cfg.HostProtected && (r == nil || !r.AdmitEarlyArrivals) {
+		tr.at("early_arrival")
+		early, err := g.earlyArrival(ctx, room, addr)
+		if err != nil {
+			return e, nil, sharedRefusal(err)
+		}
+		if early {
+			e.role = accesstoken.PeerLobby
+		}
 	}
 	return e, r, nil
 }

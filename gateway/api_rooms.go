@@ -20,6 +20,7 @@ type roomChange struct {
 	RoomName            *string `json:"roomName"`
 	Privacy             *string `json:"privacy"`
 	EnableRequestToJoin *bool   `json:"enableRequestToJoin"`
+	AdmitEarlyArrivals  *bool   `json:"admitEarlyArrivals"`
 	MaxParticipants     *int    `json:"maxParticipants"`
 	ExpireUnixSec       *int64  `json:"expireUnixSec"`
 }
@@ -34,6 +35,9 @@ func (c *roomChange) apply(r *Room, now time.Time) *refusal {
 	}
 	if c.EnableRequestToJoin != nil {
 		r.EnableRequestToJoin = *c.EnableRequestToJoin
+	}
+	if c.AdmitEarlyArrivals != nil {
+		r.AdmitEarlyArrivals = *c.AdmitEarlyArrivals
 	}
 	if c.MaxParticipants != nil {
 		if *c.MaxParticipants < 0 || *c.MaxParticipants > 10_000 {

@@ -20,8 +20,12 @@ type Room struct {
 	Privacy             string `json:"privacy"` // "public" or "private"
 	EnableRequestToJoin bool   `json:"enableRequestToJoin"`
 	MaxParticipants     int    `json:"maxParticipants,omitempty"`
-	ExpireUnixSec       int64  `json:"expireUnixSec,omitempty"`
-	Created             int64  `json:"created"`
+	// AdmitEarlyArrivals lets people who came before the host in at once
+	// when the host arrives (host_protected); otherwise the host admits
+	// them from the lobby.
+	AdmitEarlyArrivals bool  `json:"admitEarlyArrivals,omitempty"`
+	ExpireUnixSec      int64 `json:"expireUnixSec,omitempty"`
+	Created            int64 `json:"created"`
 }
 
 func (r *Room) private() bool { return r.Privacy == "private" }
