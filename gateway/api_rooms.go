@@ -57,7 +57,7 @@ func (c *roomChange) apply(r *Room, now time.Time) *refusal {
 // keepRooms copies the rooms to Caddy's storage, for an in-memory store
 // (one process); a store that keeps itself needs no copy.
 func (g *Gateway) keepRooms(ctx context.Context) *refusal {
-	if g.cfg.Store == nil || g.state.lease != 0 {
+	if g.cfg.Store == nil || !g.state.inProcess() {
 		return nil
 	}
 	list, err := g.state.rooms(ctx)

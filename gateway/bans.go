@@ -196,7 +196,7 @@ const bansKey = "roomgate/bans.json"
 // keepBans copies the bans to Caddy's storage, for an in-memory store (one
 // process); a store that keeps itself needs no copy.
 func (g *Gateway) keepBans(ctx context.Context) *refusal {
-	if g.cfg.Store == nil || g.state.lease != 0 {
+	if g.cfg.Store == nil || !g.state.inProcess() {
 		return nil
 	}
 	list, err := g.state.shared.Bans(ctx)
@@ -215,7 +215,7 @@ func (g *Gateway) keepBans(ctx context.Context) *refusal {
 // store of a fresh State.
 func (st *State) loadBans(ctx context.Context, s Store, log *zap.Logger) {
 	st.mu.Lock()
-	if st.bansLoaded || s == nil || st.lease != 0 {
+	if st.bansLoaded || s == nil || !st.inProcess() {
 		st.mu.Unlock()
 		return
 	}

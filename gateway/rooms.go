@@ -139,7 +139,7 @@ func (st *State) roomClosedLocked(name, reason string) {
 // elsewhere.
 func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 	st.mu.Lock()
-	if st.roomsLoaded || s == nil || st.lease != 0 {
+	if st.roomsLoaded || s == nil || !st.inProcess() {
 		st.mu.Unlock()
 		return
 	}

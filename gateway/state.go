@@ -80,9 +80,14 @@ type Sharing struct {
 	// Store is the shared state; nil: a cluster.Memory of this State's own.
 	Store cluster.Store
 	// Lease is how long a host's presence recorded by this gateway lasts
-	// unless renewed; 0: until let go (right only for an in-memory store).
+	// unless renewed; 0: until let go, and says that the store lives in
+	// this process (a cluster.Memory): it answers at once, and what it
+	// holds is copied to Caddy's storage for a restart.
 	Lease time.Duration
 }
+
+// inProcess says whether the shared store lives in this process.
+func (st *State) inProcess() bool { return st.lease == 0 }
 
 // NewState makes an empty State on the given clock (nil: the real one).
 func NewState(clock clockwork.Clock, sh Sharing) *State {
@@ -142,6 +147,10 @@ func (st *State) Destruct() error {
 // sharedTimeout bounds one call to the shared store from a request.
 const sharedTimeout = 2 * time.Second
 
+// An in-process store answers at once: no deadline (and no timer) needed.
 func (st *State) sharedCtx(parent context.Context) (context.Context, context.CancelFunc) {
+	if st.inProcess() {
+		return parent, func() {}
+	}
 	return context.WithTimeout(parent, sharedTimeout)
 }
