@@ -30,12 +30,13 @@ func (st *State) apply(e cluster.Event) {
 		st.bannedLocked(e.ID, e.Room)
 		st.mu.Unlock()
 		if keep := st.keepBans.Load(); keep != nil {
-			// Not on the store's delivery: keeping reads the store.
-			go func() {
-				ctx, cancel := st.sharedCtx(context.Background())
-				defer cancel()
-				(*keep)(ctx)
-			}()
+			// Before the call that banned returns (an in-process store
+			// delivers its events at once), so a restart right after keeps
+			// the ban; reading the store from here takes none of its locks
+			// that delivery holds.
+			ctx, cancel := st.sharedCtx(context.Background())
+			(*keep)(ctx)
+			cancel()
 		}
 	case cluster.EventRoomChanged:
 		st.roomChanged(e.Room)
