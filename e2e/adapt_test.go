@@ -224,6 +224,9 @@ func TestAdaptReadsEveryNumberWhole(t *testing.T) {
 		{"mediaserver {\n\t\tmax_peers_per_room 10x\n\t}", "max_peers_per_room"},
 		{"turn {\n\t\trelay_ip 127.0.0.1\n\t\trelay_ports 49152-6553x\n\t}", `6553x\" is not a port`},
 		{"turn {\n\t\trelay_ip 127.0.0.1\n\t\tquota 4q\n\t}", "quota"},
+		{"mediaserver {\n\t\tended_for soon\n\t}", "ended_for"},
+		{"mediaserver {\n\t\tlobby_wait 10ms\n\t}", "lobby_wait"},
+		{"mediaserver {\n\t\tdenied_for forever\n\t}", "denied_for"},
 	} {
 		out, err := adapt(t, "{\n\t"+tc.global+"\n}\n")
 		if err == nil || !strings.Contains(out, "Caddyfile:") || !strings.Contains(out, tc.says) {

@@ -45,6 +45,22 @@ func TestRemoveAndBanKeepsTheIdentityOutAcrossRestarts(t *testing.T) {
 		t.Fatalf("the ban list: %d %s", a.status, a.body)
 	}
 
+	// Bad ban requests change nothing.
+	for body, code := range map[string]string{
+		`{"externalUserId":"a","username":"b"}`: "bad_ban",
+		`{"roomName":"standup"}`:                 "bad_ban",
+		`{"address":"not an address"}`:          "bad_ban",
+		`{"username":"b","durationSec":-1}`:     "bad_ban",
+		`{"username":"b","roomName":"a/b"}`:     "bad_room",
+	} {
+		if a := hostP.apiCall("POST", "/api/v1/bans", body); a.status != http.StatusBadRequest || a.errorCode() != code {
+			t.Fatalf("ban %s: %d %s", body, a.status, a.body)
+		}
+	}
+	if a := hostP.apiCall("DELETE", "/api/v1/bans/"+url.PathEscape("user:nobody"), ""); a.status != http.StatusNotFound || a.errorCode() != "no_such_ban" {
+		t.Fatalf("lifting a ban nobody made: %d %s", a.status, a.body)
+	}
+
 	s.Restart()
 	banned("after a restart")
 	// Lifted through the API, the identity may come back.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -163,5 +164,15 @@ func TestClusterNodeRefusesAdmissionsMadeForAnotherNodeOrAnOlderPin(t *testing.T
 	}
 	if err := wsjson.Read(ctx, conn, &m); err != nil || m.Type != signal.TypeWelcome {
 		t.Fatalf("the current pin's admission got %+v (%v)", m, err)
+	}
+}
+
+// With pin_rooms and no media node alive, nobody is admitted: a clear 503.
+func TestClusterWithoutALiveNodeRefusesWithNoMediaServer(t *testing.T) {
+	c := newCluster(t, 1, 0, "")
+	_, err := c.gateways[0].person(t, "127.0.0.2").join("standup", joinOpts{})
+	var refused *signal.ErrRefused
+	if !errors.As(err, &refused) || refused.Status != http.StatusServiceUnavailable || refused.Code != "no_media_server" {
+		t.Fatalf("a join with no media node: %v", err)
 	}
 }
