@@ -48,7 +48,7 @@ func TestRemoveAndBanKeepsTheIdentityOutAcrossRestarts(t *testing.T) {
 	// Bad ban requests change nothing.
 	for body, code := range map[string]string{
 		`{"externalUserId":"a","username":"b"}`: "bad_ban",
-		`{"roomName":"standup"}`:                 "bad_ban",
+		`{"roomName":"standup"}`:                "bad_ban",
 		`{"address":"not an address"}`:          "bad_ban",
 		`{"username":"b","durationSec":-1}`:     "bad_ban",
 		`{"username":"b","roomName":"a/b"}`:     "bad_room",
