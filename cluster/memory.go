@@ -32,6 +32,8 @@ type Memory struct {
 	roomStates map[string]memoryRoomState
 	tokens     map[string]*tokenRecord
 	bans       map[banKey]Ban
+	webhooks   map[string][][]byte
+	holds      map[string]webhookHold
 	places     map[string]int
 	known      map[string]map[string]time.Time // user → address → until
 
@@ -70,6 +72,8 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		roomStates: map[string]memoryRoomState{},
 		tokens:     map[string]*tokenRecord{},
 		bans:       map[banKey]Ban{},
+		webhooks:   map[string][][]byte{},
+		holds:      map[string]webhookHold{},
 		places:     map[string]int{},
 		known:      map[string]map[string]time.Time{},
 		watchers:   map[*watcher]struct{}{},

@@ -92,6 +92,23 @@ type Store interface {
 	// Bans lists the bans in force.
 	Bans(ctx context.Context) ([]Ban, error)
 
+	// WebhookPush appends a delivery to queue (one receiver and one room:
+	// a queue's deliveries go in order). ErrFull beyond MaxWebhookQueue.
+	WebhookPush(ctx context.Context, queue string, item []byte) error
+	// WebhookQueues lists the queues with deliveries in them.
+	WebhookQueues(ctx context.Context) ([]string, error)
+	// WebhookHold takes (or keeps) queue for holder for ttl, so that one
+	// gateway at a time delivers it; false when another holds it.
+	WebhookHold(ctx context.Context, queue, holder string, ttl time.Duration) (bool, error)
+	// WebhookHead is the first delivery of queue; ErrNotFound when empty.
+	WebhookHead(ctx context.Context, queue string) ([]byte, error)
+	// WebhookSetHead replaces the first delivery (after a failed try).
+	WebhookSetHead(ctx context.Context, queue string, item []byte) error
+	// WebhookPop removes the first delivery (delivered, or given up).
+	WebhookPop(ctx context.Context, queue string) error
+	// WebhookAll is every queue with its deliveries in order.
+	WebhookAll(ctx context.Context) (map[string][][]byte, error)
+
 	// Take takes one place under each of places for holder (a gateway),
 	// all or none, atomically: it returns the key of the first place whose
 	// limit is reached (counting the places of live holders only), or "".
@@ -173,6 +190,9 @@ type Ban struct {
 	By       string    `json:"by,omitempty"` // who banned: an admin's name, or "api"
 	Created  time.Time `json:"created"`
 }
+
+// MaxWebhookQueue bounds the deliveries waiting in one queue.
+const MaxWebhookQueue = 10_000
 
 // MaxBans bounds the bans in force.
 const MaxBans = 100_000

@@ -44,6 +44,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
 		{"InvitationUses", testInvitationUses},
 		{"Bans", testBans},
+		{"WebhookQueues", testWebhookQueues},
 		{"PlacesOfADeadHolderStopCounting", testPlacesOfADeadHolderStopCounting},
 		{"FactsAgreeWithSingleCalls", testFactsAgreeWithSingleCalls},
 		{"EnterPinsAndTakesAtOnce", testEnterPinsAndTakesAtOnce},
@@ -815,5 +816,61 @@ func testBans(t *testing.T, a, b cluster.Store) {
 	got := ev.wait(t, 2)
 	if got[0].Kind != cluster.EventBanned || got[0].ID != "xuid:u1" || got[0].Room != "standup" || got[1].ID != "user:mallory" || got[1].Room != "" {
 		t.Fatalf("events %+v", got)
+	}
+}
+
+func testWebhookQueues(t *testing.T, a, b cluster.Store) {
+	for i := range 3 {
+		must(t, a.WebhookPush(ctx, "r1|standup", []byte(fmt.Sprint("s", i))))
+	}
+	must(t, b.WebhookPush(ctx, "r1|retro", []byte("x0")))
+	qs, err := b.WebhookQueues(ctx)
+	must(t, err)
+	slices.Sort(qs)
+	if !slices.Equal(qs, []string{"r1|retro", "r1|standup"}) {
+		t.Fatalf("queues %v", qs)
+	}
+	// One gateway at a time delivers a queue.
+	if ok, err := a.WebhookHold(ctx, "r1|standup", "g1", time.Minute); err != nil || !ok {
+		t.Fatalf("g1 holding a free queue: %v %v", ok, err)
+	}
+	if ok, _ := b.WebhookHold(ctx, "r1|standup", "g2", time.Minute); ok {
+		t.Fatal("g2 took a queue g1 holds")
+	}
+	if ok, _ := a.WebhookHold(ctx, "r1|standup", "g1", time.Minute); !ok {
+		t.Fatal("g1 could not keep its queue")
+	}
+	head, err := b.WebhookHead(ctx, "r1|standup")
+	must(t, err)
+	if string(head) != "s0" {
+		t.Fatalf("head %s", head)
+	}
+	must(t, a.WebhookSetHead(ctx, "r1|standup", []byte("s0-tried")))
+	all, err := b.WebhookAll(ctx)
+	must(t, err)
+	var got []string
+	for _, it := range all["r1|standup"] {
+		got = append(got, string(it))
+	}
+	if !slices.Equal(got, []string{"s0-tried", "s1", "s2"}) {
+		t.Fatalf("queue in order: %v", got)
+	}
+	for _, want := range []string{"s0-tried", "s1", "s2"} {
+		head, err := a.WebhookHead(ctx, "r1|standup")
+		must(t, err)
+		if string(head) != want {
+			t.Fatalf("head %s, want %s", head, want)
+		}
+		must(t, b.WebhookPop(ctx, "r1|standup"))
+	}
+	_, err = a.WebhookHead(ctx, "r1|standup")
+	wantErr(t, err, cluster.ErrNotFound, "an emptied queue's head")
+	if qs, _ := a.WebhookQueues(ctx); !slices.Equal(qs, []string{"r1|retro"}) {
+		t.Fatalf("queues after one emptied: %v", qs)
+	}
+	// An emptied queue is free for anyone.
+	must(t, b.WebhookPush(ctx, "r1|standup", []byte("s3")))
+	if ok, _ := b.WebhookHold(ctx, "r1|standup", "g2", time.Minute); !ok {
+		t.Fatal("g2 could not take a queue g1 had emptied")
 	}
 }
