@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/webhook"
 )
 
 func init() {
@@ -41,6 +43,9 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		turn <url…>
 //		turn_ttl <duration>
 //		max_connections_per_address <n|off>
+//		webhook <url…>
+//		webhook_secret <secret>
+//		webhook_retry_max <duration>
 //		pin_rooms [on|off]
 //		region <name>
 //	}
@@ -145,6 +150,37 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_connections_per_address %q must be a positive number or off", v)
 			}
 			g.MaxConnsPerAddress = n
+		case "webhook":
+			urls := d.RemainingArgs()
+			if len(urls) == 0 {
+				return d.Err("webhook takes one or more http:// or https:// URLs")
+			}
+			for _, u := range urls {
+				if p, err := url.Parse(u); !strings.Contains(u, "{") && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
+					return d.Errf("webhook %q must be an http:// or https:// URL", u)
+				}
+			}
+			g.Webhooks = append(g.Webhooks, urls...)
+		case "webhook_secret":
+			v, err := optionalArg(d)
+			if err != nil || v == "" {
+				return d.Err("webhook_secret takes one secret")
+			}
+			if !strings.Contains(v, "{") {
+				if _, err := webhook.ParseSecret(v); err != nil {
+					return d.Err(err.Error())
+				}
+			}
+			g.WebhookSecret = v
+		case "webhook_retry_max":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			if dur < 100*time.Millisecond {
+				return d.Err("webhook_retry_max must be at least 100ms")
+			}
+			g.WebhookRetryMax = caddy.Duration(dur)
 		case "pin_rooms":
 			v, err := parseFlag(d)
 			if err != nil {

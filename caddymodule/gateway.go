@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
 
@@ -99,6 +100,21 @@ type Gateway struct {
 	// the same region first.
 	Region string `json:"region,omitempty"`
 
+	// Webhooks are the receivers of event notifications (logins, refusals,
+	// people joining and leaving, revocations, bans, rooms ending), POSTed
+	// as JSON and signed the Standard Webhooks way with WebhookSecret;
+	// tried again for 25 hours, kept across restarts, in order per room.
+	Webhooks []string `json:"webhooks,omitempty"`
+
+	// WebhookSecret signs the notifications: "whsec_<base64>" or at least
+	// 24 bytes. Placeholders such as {env.ROOMGATE_WEBHOOK_SECRET} are
+	// expanded at start.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+
+	// WebhookRetryMax caps the wait between two tries of a delivery.
+	// Default: 1h.
+	WebhookRetryMax caddy.Duration `json:"webhook_retry_max,omitempty"`
+
 	gw       *gateway.Gateway
 	stateKey string
 	memKey   string // this process's shared memory, when not in a cluster
@@ -158,6 +174,16 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
+	var whSecret webhook.Secret
+	if raw := caddy.NewReplacer().ReplaceKnown(g.WebhookSecret, ""); raw != "" {
+		if whSecret, err = webhook.ParseSecret(raw); err != nil {
+			gatewayStates.Delete(g.stateKey)
+			g.stateKey = ""
+			letGoShared(g.memKey)
+			g.memKey = ""
+			return fmt.Errorf("roomgate: webhook_secret: %w", err)
+		}
+	}
 	apiKey := caddy.NewReplacer().ReplaceKnown(g.APIKey, "")
 	if apiKey != "" && len(apiKey) < minAPIKeyLen {
 		gatewayStates.Delete(g.stateKey)
@@ -183,6 +209,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		Logger:             log,
 		Audit:              auditLogger(ctx),
 		PinRooms:           g.PinRooms,
+		Webhooks:           g.Webhooks,
+		WebhookSecret:      whSecret,
+		WebhookRetryMax:    caddyDuration(g.WebhookRetryMax),
 		Region:             g.Region,
 		Route:              route,
 	}, secret, st.(*gateway.State))

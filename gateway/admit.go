@@ -52,6 +52,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	if rf != nil {
 		g.state.countRefused(rf.code)
 		g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.code))...)
+		g.notify("admission.refused", room, map[string]any{"address": addr.String(), "rule": rf.code})
 		rf.write(w)
 		return nil
 	}
@@ -63,6 +64,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
 		g.state.countRefused(rf.code)
 		g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.code))...)
+		g.notify("admission.refused", room, map[string]any{"address": addr.String(), "rule": rf.code})
 		rf.write(w)
 		return nil
 	}

@@ -311,6 +311,7 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.audit(auditTokenRevoked, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("token_id", c.ID))
+	g.notify("token.revoked", c.Room, map[string]any{"tokenId": c.ID})
 	if g.cfg.Store != nil {
 		if err := g.cfg.Store.Store(r.Context(), revokedKey, g.state.revokedSnapshot()); err != nil {
 			g.log.Error("keeping the revocation list", zap.Error(err))

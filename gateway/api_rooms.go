@@ -203,6 +203,7 @@ func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name s
 		return
 	}
 	g.auditRoom(r, auditRoomDeleted, &Room{Name: name})
+	g.notify("room.ended", name, map[string]any{"reason": "deleted through the API"})
 	w.WriteHeader(http.StatusNoContent)
 }
 

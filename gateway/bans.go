@@ -137,6 +137,7 @@ func (g *Gateway) serveBans(w http.ResponseWriter, r *http.Request) {
 	}
 	g.audit(auditBanned, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("identity", ban.Identity),
 		zap.String("room", ban.Room), zap.Time("until", ban.Until), zap.String("by", ban.By))
+	g.notify("participant.banned", ban.Room, map[string]any{"identity": ban.Identity, "until": ban.Until, "by": ban.By})
 	writeJSON(w, http.StatusCreated, ban)
 }
 

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -74,6 +76,12 @@ type Config struct {
 	// Region is where this gateway is; new rooms go to nodes of the same
 	// region first.
 	Region string
+	// Webhooks are the receivers of event notifications; WebhookSecret
+	// signs them (Standard Webhooks). WebhookRetryMax caps the wait
+	// between two tries of a delivery (default 1h).
+	Webhooks        []string
+	WebhookSecret   webhook.Secret
+	WebhookRetryMax time.Duration
 }
 
 // User is a host who may log in.
@@ -119,6 +127,9 @@ func (c *Config) fillDefaults() {
 	if c.Audit == nil {
 		c.Audit = zap.NewNop()
 	}
+	if c.WebhookRetryMax == 0 {
+		c.WebhookRetryMax = DefaultWebhookRetryMax
+	}
 }
 
 // validate refuses a configuration that cannot work, in the operator's words.
@@ -146,6 +157,14 @@ func (c *Config) validate() error {
 	}
 	if c.TURNTTL < 0 {
 		errs = append(errs, errors.New("turn_ttl must not be negative"))
+	}
+	if len(c.Webhooks) > 0 && len(c.WebhookSecret) == 0 {
+		errs = append(errs, errors.New("webhook needs webhook_secret: receivers must be able to check what they get"))
+	}
+	for _, u := range c.Webhooks {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("webhook %q must be an http:// or https:// URL", u))
+		}
 	}
 	if c.PinRooms && c.Route == nil {
 		errs = append(errs, errors.New("pin_rooms needs a way to route requests"))

@@ -59,6 +59,11 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	st.loadBans(ctx, cfg.Store, cfg.Logger)
 	keep := func(ctx context.Context) { g.keepBans(ctx) }
 	st.keepBans.Store(&keep)
+	if cfg.Store != nil {
+		st.storage.Store(&cfg.Store)
+	}
+	st.loadWebhooks(ctx, cfg.Store, cfg.Logger)
+	st.webhooks.Store(&webhookConfig{urls: cfg.Webhooks, secret: cfg.WebhookSecret, retryMax: cfg.WebhookRetryMax})
 	return g, nil
 }
 

@@ -32,6 +32,7 @@ type liveConn struct {
 	eject       clockwork.Timer
 	established bool
 	closed      bool
+	leftSaid    bool // participant.left was sent
 }
 
 func (c *liveConn) closeLocked() {
@@ -77,6 +78,7 @@ func (st *State) upgraded(c *liveConn) {
 	}
 	c.established = true
 	c.who.JoinedAt = st.clock.Now()
+	st.notify("participant.joined", c.room, c.who.event())
 	s := c.session
 	if s != nil {
 		if s.ended {
@@ -128,6 +130,10 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	var after func()
 	if c.established && c.session != nil {
 		after = st.hostLeftLocked(c.session, c.room, grace)
+	}
+	if c.established && !c.leftSaid {
+		c.leftSaid = true
+		st.notify("participant.left", c.room, c.who.event())
 	}
 	st.mu.Unlock()
 	st.givePlaces(places)

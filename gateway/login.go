@@ -76,6 +76,11 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 			who = zap.Bool("unknown_user", true)
 		}
 		g.audit(auditLoginFailed, zap.String("address", addr.String()), who, zap.String("rule", rf.code))
+		failed := map[string]any{"address": addr.String(), "rule": rf.code}
+		if g.users[c.Username] != nil {
+			failed["user"] = c.Username
+		}
+		g.notify("host.login_failed", "", failed)
 		return "", time.Time{}, rf
 	}
 
@@ -97,6 +102,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	}
 	st.countLogin("ok")
 	g.audit(auditLogin, zap.String("address", addr.String()), zap.String("user", u.Name), zap.String("session", claims.ID))
+	g.notify("host.login", "", map[string]any{"address": addr.String(), "user": u.Name})
 	return token, exp, nil
 }
 
@@ -228,6 +234,7 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.audit(auditLogout, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("user", claims.Subject), zap.String("session", claims.ID))
+	g.notify("host.logout", "", map[string]any{"user": claims.Subject})
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }

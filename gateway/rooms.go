@@ -173,6 +173,18 @@ func (st *State) participantsLocked(room string) []participant {
 	return out
 }
 
+// event is the participant as a webhook tells of it.
+func (p participant) event() map[string]any {
+	m := map[string]any{"name": p.Name, "isAdmin": p.IsAdmin}
+	if p.Email != "" {
+		m["email"] = p.Email
+	}
+	if p.ExternalUserID != "" {
+		m["externalUserId"] = p.ExternalUserID
+	}
+	return m
+}
+
 // participant is who is in a room, in Metered's words.
 type participant struct {
 	Name           string    `json:"name"`

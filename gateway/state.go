@@ -46,6 +46,13 @@ type State struct {
 	// way), after a ban made anywhere: an admin's Remove reaches the store
 	// from the media server, not through this gateway's API.
 	keepBans atomic.Pointer[func(context.Context)]
+	// webhooks are the latest gateway's receivers; events wait in events
+	// for their queue; storage is where an in-process store's queues are
+	// copied.
+	webhooks       atomic.Pointer[webhookConfig]
+	events         chan pendingEvent
+	storage        atomic.Pointer[Store]
+	webhooksLoaded bool
 
 	mu sync.Mutex
 	// sessions are the host sessions with connections here, or within the
@@ -112,6 +119,9 @@ func NewState(clock clockwork.Clock, sh Sharing) *State {
 		roomExpiry: map[string]roomTimer{},
 	}
 	st.logger.Store(zap.NewNop())
+	st.events = make(chan pendingEvent, pendingEvents)
+	go st.queueEvents(ctx)
+	go st.deliverWebhooks(ctx)
 	st.shared.Watch(ctx, st.apply)
 	if st.lease > 0 {
 		// This gateway's places count from its first admission.
