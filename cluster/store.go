@@ -191,6 +191,19 @@ type Ban struct {
 	Created  time.Time `json:"created"`
 }
 
+// NodeEventQueuePrefix starts the queues a media server writes its events
+// to (room.started, lobby.knocked…), one per room; gateways turn them into
+// signed webhook deliveries.
+const NodeEventQueuePrefix = "node|"
+
+// NodeEvent is one event of a media server, as it waits in its queue.
+type NodeEvent struct {
+	Type      string         `json:"type"`
+	Timestamp time.Time      `json:"timestamp"`
+	Room      string         `json:"room"`
+	Data      map[string]any `json:"data,omitempty"`
+}
+
 // MaxWebhookQueue bounds the deliveries waiting in one queue.
 const MaxWebhookQueue = 10_000
 

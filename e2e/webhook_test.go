@@ -118,3 +118,52 @@ func TestWebhooksSurviveADownReceiverAndARestartInOrder(t *testing.T) {
 		t.Fatalf("order per room: %v", byRoom)
 	}
 }
+
+// The media server's events reach the webhooks too, in order per room:
+// the room starts, someone knocks and is turned away, the meeting ends.
+func TestWebhooksCarryTheMediaServersEvents(t *testing.T) {
+	t.Parallel()
+	const secret = "e2e-webhook-secret-0123456789abcdef"
+	hook := newHookReceiver(t)
+	s := newMediaSite(t, "api_key "+apiKey+"\n\t\twebhook "+hook.srv.URL+"\n\t\twebhook_secret "+secret)
+	owner := s.person(t, "127.0.0.1")
+	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	admin := owner.mustJoin("board", joinOpts{token: owner.mintToken(`{"roomName":"board","isAdmin":true,"name":"Ada"}`)})
+	knocker := s.person(t, "127.0.0.2").mustJoin("board", joinOpts{name: "Kim"})
+	lobbyEvent(t, admin, 1)
+	admin.Deny(knocker.ID())
+	<-knocker.Done()
+	admin.End()
+	<-admin.Done()
+	want := []string{"room.started", "lobby.knocked", "lobby.denied", "room.ended"}
+	var got []string
+	if !eventually(20*time.Second, func() bool {
+		got = nil
+		for _, d := range hook.deliveries() {
+			var ev struct {
+				Type string
+				Data map[string]any
+			}
+			json.Unmarshal(d.body, &ev)
+			for _, w := range want {
+				if ev.Type == w && ev.Data["room"] == "board" {
+					got = append(got, ev.Type)
+				}
+			}
+		}
+		return len(got) >= len(want)
+	}) {
+		t.Fatalf("the media server's events that arrived: %v", got)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("the media server's events in order: %v", got)
+	}
+	key, _ := webhook.ParseSecret(secret)
+	for _, d := range hook.deliveries() {
+		if err := key.Verify(d.header, d.body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("a delivery does not verify: %v", err)
+		}
+	}
+}

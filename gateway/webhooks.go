@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/roomgate/roomgate/accesstoken"
@@ -131,6 +132,10 @@ func (st *State) deliverWebhooks(ctx context.Context) {
 			continue
 		}
 		for _, q := range queues {
+			if room, ok := strings.CutPrefix(q, cluster.NodeEventQueuePrefix); ok {
+				st.fanOutNodeEvents(ctx, cfg, q, room)
+				continue
+			}
 			st.deliverQueue(ctx, client, cfg, q)
 		}
 	}
@@ -180,6 +185,47 @@ func (st *State) deliverQueue(ctx context.Context, client *http.Client, cfg *web
 		}
 		cancel()
 		return
+	}
+}
+
+// fanOutNodeEvents turns the media server's events of a room into
+// deliveries to each receiver, in order.
+func (st *State) fanOutNodeEvents(ctx context.Context, cfg *webhookConfig, q, room string) {
+	c, cancel := st.sharedCtx(ctx)
+	held, err := st.shared.WebhookHold(c, q, st.holder, 30*time.Second)
+	cancel()
+	if err != nil || !held {
+		return
+	}
+	for ctx.Err() == nil {
+		c, cancel := st.sharedCtx(ctx)
+		raw, err := st.shared.WebhookHead(c, q)
+		cancel()
+		if err != nil {
+			return
+		}
+		var ev cluster.NodeEvent
+		if json.Unmarshal(raw, &ev) == nil && ev.Type != "" {
+			if ev.Data == nil {
+				ev.Data = map[string]any{}
+			}
+			ev.Data["room"] = room
+			body, _ := json.Marshal(struct {
+				Type      string         `json:"type"`
+				Timestamp time.Time      `json:"timestamp"`
+				Data      map[string]any `json:"data"`
+			}{ev.Type, ev.Timestamp, ev.Data})
+			for _, u := range cfg.urls {
+				item, _ := json.Marshal(webhook.Delivery{ID: "msg_" + accesstoken.NewID(), URL: u, Body: body, Created: st.clock.Now()})
+				c, cancel := st.sharedCtx(ctx)
+				err := st.shared.WebhookPush(c, queueOf(u, room), item)
+				cancel()
+				if err != nil {
+					return // the event stays at the head; next round
+				}
+			}
+		}
+		st.popWebhook(ctx, q)
 	}
 }
 

@@ -38,6 +38,7 @@ func (r *Room) banPeer(by *Peer, p *Peer, b *signal.Ban) *protocolError {
 		r.s.log.Warn("banning a removed peer", zap.Error(err))
 		return &protocolError{"cannot_ban", "the ban could not be kept; the person was not removed"}
 	}
+	r.s.emit("participant.banned", r.name, map[string]any{"identity": ban.Identity, "until": ban.Until, "by": by.name})
 	by.audit("participant.banned", zap.String("target", p.id), zap.String("identity", ban.Identity),
 		zap.String("scope_room", ban.Room), zap.Time("until", ban.Until))
 	return nil

@@ -70,6 +70,7 @@ func (r *Room) knock(p *Peer) bool {
 	r.lobby[p.id] = p
 	r.mu.Unlock()
 	r.tellAdminsLobby()
+	r.s.emit("lobby.knocked", r.name, map[string]any{"peer": p.id, "name": p.name})
 	return true
 }
 
@@ -122,8 +123,10 @@ func (r *Room) decide(by *Peer, target string, admit bool) error {
 	if admit {
 		w.byeWith(signal.Message{Type: signal.TypeBye, Reason: signal.ByeAdmitted,
 			Message: by.name + " let you in", Token: pass})
+		r.s.emit("lobby.admitted", r.name, map[string]any{"peer": w.id, "name": w.name, "by": by.name})
 		return nil
 	}
+	r.s.emit("lobby.denied", r.name, map[string]any{"peer": w.id, "name": w.name, "by": by.name})
 	w.bye(signal.ByeDenied, "your request to join was turned down")
 	// Turned away, they do not knock again at once: a short ban of who
 	// they are, from this room.

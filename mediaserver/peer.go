@@ -114,6 +114,7 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	if at := a.EjectAt(); !at.IsZero() {
 		t := p.s.cfg.Clock.AfterFunc(at.Sub(p.s.cfg.Clock.Now()), func() {
 			p.bye(signal.ByeEjected, "your time in this room is up")
+			p.s.emit("participant.ejected", p.room.name, map[string]any{"peer": p.id, "name": p.name})
 		})
 		defer t.Stop()
 	}
@@ -221,6 +222,7 @@ func (p *Peer) handle(m *signal.Message) error {
 		if !p.room.kick(m.Target) {
 			return &protocolError{"no_such_peer", "nobody with that id is in the room"}
 		}
+		p.s.emit("participant.ejected", p.room.name, map[string]any{"peer": m.Target, "by": p.name})
 		// After the kick, so the person hears why; a comeback in between
 		// is cut by the ban's event at the gateway.
 		if m.Ban != nil {

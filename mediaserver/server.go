@@ -34,7 +34,9 @@ type Server struct {
 	roomsMoved atomic.Uint64
 	// ended are the meetings an admin ended here, until anyone but a host
 	// or an admin may open them again.
-	ended map[string]time.Time
+	ended      map[string]time.Time
+	events     chan queuedEvent
+	stopEvents context.CancelFunc
 	// stopNode ends this node's membership of a cluster; nil outside one.
 	stopNode context.CancelFunc
 	nodeDone chan struct{}
@@ -60,6 +62,12 @@ func New(cfg Config) (*Server, error) {
 		rooms:      map[string]*Room{},
 		used:       map[string]time.Time{},
 		ended:      map[string]time.Time{},
+		events:     make(chan queuedEvent, 4096),
+	}
+	if cfg.Shared != nil {
+		var ctx context.Context
+		ctx, s.stopEvents = context.WithCancel(context.Background())
+		go s.queueEvents(ctx)
 	}
 	if cfg.Node.ID != "" {
 		var ctx context.Context
@@ -98,6 +106,9 @@ func (s *Server) Close() error {
 		r.moved = s.stopNode != nil
 		r.mu.Unlock()
 		r.end(reason, msg)
+	}
+	if s.stopEvents != nil {
+		s.stopEvents()
 	}
 	s.engine.close()
 	return nil
@@ -212,6 +223,7 @@ func (s *Server) roomFor(a *accesstoken.Admission, locked bool) (*Room, string, 
 		r = newRoom(s, a.Room)
 		r.locked, r.epoch = locked, a.Epoch
 		s.rooms[a.Room] = r
+		s.emit("room.started", a.Room, nil)
 	}
 	if code, msg := r.fence(a.Epoch); code != "" {
 		return nil, code, msg
@@ -232,6 +244,12 @@ func (s *Server) forget(r *Room) {
 	s.mu.Unlock()
 	if mine {
 		s.released(r)
+		r.mu.Lock()
+		moved := r.moved
+		r.mu.Unlock()
+		if !moved {
+			s.emit("room.ended", r.name, nil)
+		}
 	}
 }
 
