@@ -124,10 +124,11 @@ func TestWebhooksSurviveADownReceiverAndARestartInOrder(t *testing.T) {
 func TestWebhooksCarryTheMediaServersEvents(t *testing.T) {
 	t.Parallel()
 	const secret = "e2e-webhook-secret-0123456789abcdef"
-	hook := newHookReceiver(t)
+	hook, roomHook := newHookReceiver(t), newHookReceiver(t)
 	s := newMediaSite(t, "api_key "+apiKey+"\n\t\twebhook "+hook.srv.URL+"\n\t\twebhook_secret "+secret)
 	owner := s.person(t, "127.0.0.1")
-	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
+	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true,
+		"meetingStartedWebhook":"`+roomHook.srv.URL+`/started","meetingJoinWebhook":"`+roomHook.srv.URL+`/joined"}`); a.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", a.status, a.body)
 	}
 	admin := owner.mustJoin("board", joinOpts{token: owner.mintToken(`{"roomName":"board","isAdmin":true,"name":"Ada"}`)})
@@ -165,5 +166,19 @@ func TestWebhooksCarryTheMediaServersEvents(t *testing.T) {
 		if err := key.Verify(d.header, d.body, time.Now(), 5*time.Minute); err != nil {
 			t.Fatalf("a delivery does not verify: %v", err)
 		}
+	}
+	// The room's own webhooks (Metered's properties) got their events, signed.
+	if !eventually(10*time.Second, func() bool {
+		seen := map[string]bool{}
+		for _, d := range roomHook.deliveries() {
+			var ev struct{ Type string }
+			json.Unmarshal(d.body, &ev)
+			if key.Verify(d.header, d.body, time.Now(), 5*time.Minute) == nil {
+				seen[ev.Type] = true
+			}
+		}
+		return seen["room.started"] && seen["participant.joined"] && !seen["room.ended"]
+	}) {
+		t.Fatalf("the room's own webhooks got %d deliveries", len(roomHook.deliveries()))
 	}
 }

@@ -296,6 +296,7 @@ func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c 
 	st.trackLocked(conn, e.ejectAt)
 	if apiRoom != nil {
 		st.armRoomLocked(apiRoom)
+		conn.joinHook, conn.leftHook = apiRoom.hookFor("participant.joined"), apiRoom.hookFor("participant.left")
 	}
 	return conn
 }

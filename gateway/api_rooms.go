@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,12 +18,16 @@ import (
 // roomChange is the body of POST /api/v1/room and PATCH /api/v1/room/{name}:
 // every property optional.
 type roomChange struct {
-	RoomName            *string `json:"roomName"`
-	Privacy             *string `json:"privacy"`
-	EnableRequestToJoin *bool   `json:"enableRequestToJoin"`
-	AdmitEarlyArrivals  *bool   `json:"admitEarlyArrivals"`
-	MaxParticipants     *int    `json:"maxParticipants"`
-	ExpireUnixSec       *int64  `json:"expireUnixSec"`
+	RoomName              *string `json:"roomName"`
+	Privacy               *string `json:"privacy"`
+	EnableRequestToJoin   *bool   `json:"enableRequestToJoin"`
+	AdmitEarlyArrivals    *bool   `json:"admitEarlyArrivals"`
+	MeetingJoinWebhook    *string `json:"meetingJoinWebhook"`
+	MeetingLeftWebhook    *string `json:"meetingLeftWebhook"`
+	MeetingStartedWebhook *string `json:"meetingStartedWebhook"`
+	MeetingEndedWebhook   *string `json:"meetingEndedWebhook"`
+	MaxParticipants       *int    `json:"maxParticipants"`
+	ExpireUnixSec         *int64  `json:"expireUnixSec"`
 }
 
 // apply checks the change and makes it on r.
@@ -38,6 +43,19 @@ func (c *roomChange) apply(r *Room, now time.Time) *refusal {
 	}
 	if c.AdmitEarlyArrivals != nil {
 		r.AdmitEarlyArrivals = *c.AdmitEarlyArrivals
+	}
+	for _, h := range []struct {
+		in  *string
+		out *string
+	}{{c.MeetingJoinWebhook, &r.MeetingJoinWebhook}, {c.MeetingLeftWebhook, &r.MeetingLeftWebhook},
+		{c.MeetingStartedWebhook, &r.MeetingStartedWebhook}, {c.MeetingEndedWebhook, &r.MeetingEndedWebhook}} {
+		if h.in == nil {
+			continue
+		}
+		if u, err := url.Parse(*h.in); *h.in != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(*h.in) > 1024) {
+			return refuse(http.StatusBadRequest, "bad_webhook", "a room's webhooks must be http:// or https:// URLs")
+		}
+		*h.out = *h.in
 	}
 	if c.MaxParticipants != nil {
 		if *c.MaxParticipants < 0 || *c.MaxParticipants > 10_000 {
@@ -198,12 +216,13 @@ func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name s
 		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
 		return
 	}
+	gone, _ := g.state.room(ctx, name) // its webhooks, for the end
 	if rf := g.roomStored(ctx, g.state.shared.DeleteRoom(ctx, name)); rf != nil {
 		rf.write(w)
 		return
 	}
 	g.auditRoom(r, auditRoomDeleted, &Room{Name: name})
-	g.notify("room.ended", name, map[string]any{"reason": "deleted through the API"})
+	g.notify("room.ended", name, map[string]any{"reason": "deleted through the API"}, gone.hookFor("room.ended"))
 	w.WriteHeader(http.StatusNoContent)
 }
 

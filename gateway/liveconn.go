@@ -33,6 +33,8 @@ type liveConn struct {
 	established bool
 	closed      bool
 	leftSaid    bool // participant.left was sent
+	// hooks are the room's own webhooks for people joining and leaving.
+	joinHook, leftHook string
 }
 
 func (c *liveConn) closeLocked() {
@@ -78,7 +80,7 @@ func (st *State) upgraded(c *liveConn) {
 	}
 	c.established = true
 	c.who.JoinedAt = st.clock.Now()
-	st.notify("participant.joined", c.room, c.who.event())
+	st.notify("participant.joined", c.room, c.who.event(), c.joinHook)
 	s := c.session
 	if s != nil {
 		if s.ended {
@@ -133,7 +135,7 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	}
 	if c.established && !c.leftSaid {
 		c.leftSaid = true
-		st.notify("participant.left", c.room, c.who.event())
+		st.notify("participant.left", c.room, c.who.event(), c.leftHook)
 	}
 	st.mu.Unlock()
 	st.givePlaces(places)

@@ -23,9 +23,15 @@ type Room struct {
 	// AdmitEarlyArrivals lets people who came before the host in at once
 	// when the host arrives (host_protected); otherwise the host admits
 	// them from the lobby.
-	AdmitEarlyArrivals bool  `json:"admitEarlyArrivals,omitempty"`
-	ExpireUnixSec      int64 `json:"expireUnixSec,omitempty"`
-	Created            int64 `json:"created"`
+	AdmitEarlyArrivals bool `json:"admitEarlyArrivals,omitempty"`
+	// Metered's per-room webhooks: these events of this room also go to
+	// these URLs, signed like the others.
+	MeetingJoinWebhook    string `json:"meetingJoinWebhook,omitempty"`
+	MeetingLeftWebhook    string `json:"meetingLeftWebhook,omitempty"`
+	MeetingStartedWebhook string `json:"meetingStartedWebhook,omitempty"`
+	MeetingEndedWebhook   string `json:"meetingEndedWebhook,omitempty"`
+	ExpireUnixSec         int64  `json:"expireUnixSec,omitempty"`
+	Created               int64  `json:"created"`
 }
 
 func (r *Room) private() bool { return r.Privacy == "private" }
@@ -39,6 +45,24 @@ func (r *Room) expires() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(r.ExpireUnixSec, 0)
+}
+
+// hookFor is the room's own webhook for an event, or "".
+func (r *Room) hookFor(event string) string {
+	if r == nil {
+		return ""
+	}
+	switch event {
+	case "participant.joined":
+		return r.MeetingJoinWebhook
+	case "participant.left":
+		return r.MeetingLeftWebhook
+	case "room.started":
+		return r.MeetingStartedWebhook
+	case "room.ended":
+		return r.MeetingEndedWebhook
+	}
+	return ""
 }
 
 // roomTimer cuts the people in an API room here when it expires.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,11 +50,24 @@ type pendingEvent struct {
 
 // notify hands an event to every receiver's queue for room ("" for events
 // of no room).
-func (g *Gateway) notify(event, room string, data map[string]any) { g.state.notify(event, room, data) }
+// notify hands an event to every receiver's queue for room ("" for events
+// of no room), and to the room's own webhook for it, if any.
+func (g *Gateway) notify(event, room string, data map[string]any, roomHook ...string) {
+	g.state.notify(event, room, data, roomHook...)
+}
 
-func (st *State) notify(event, room string, data map[string]any) {
+func (st *State) notify(event, room string, data map[string]any, roomHook ...string) {
 	cfg := st.webhooks.Load()
-	if cfg == nil || len(cfg.urls) == 0 {
+	if cfg == nil || len(cfg.secret) == 0 {
+		return
+	}
+	urls := cfg.urls
+	for _, h := range roomHook {
+		if h != "" {
+			urls = append(slices.Clip(urls), h)
+		}
+	}
+	if len(urls) == 0 {
 		return
 	}
 	now := st.clock.Now()
@@ -68,7 +82,7 @@ func (st *State) notify(event, room string, data map[string]any) {
 	if err != nil {
 		return
 	}
-	for _, u := range cfg.urls {
+	for _, u := range urls {
 		d := webhook.Delivery{ID: "msg_" + accesstoken.NewID(), URL: u, Body: body, Created: now}
 		item, _ := json.Marshal(d)
 		select {
@@ -215,7 +229,11 @@ func (st *State) fanOutNodeEvents(ctx context.Context, cfg *webhookConfig, q, ro
 				Timestamp time.Time      `json:"timestamp"`
 				Data      map[string]any `json:"data"`
 			}{ev.Type, ev.Timestamp, ev.Data})
-			for _, u := range cfg.urls {
+			urls := cfg.urls
+			if h := st.roomHook(ctx, room, ev.Type); h != "" {
+				urls = append(slices.Clip(urls), h)
+			}
+			for _, u := range urls {
 				item, _ := json.Marshal(webhook.Delivery{ID: "msg_" + accesstoken.NewID(), URL: u, Body: body, Created: st.clock.Now()})
 				c, cancel := st.sharedCtx(ctx)
 				err := st.shared.WebhookPush(c, queueOf(u, room), item)
@@ -227,6 +245,17 @@ func (st *State) fanOutNodeEvents(ctx context.Context, cfg *webhookConfig, q, ro
 		}
 		st.popWebhook(ctx, q)
 	}
+}
+
+// roomHook is an API room's own webhook for an event, or "".
+func (st *State) roomHook(ctx context.Context, room, event string) string {
+	c, cancel := st.sharedCtx(ctx)
+	defer cancel()
+	r, err := st.room(c, room)
+	if err != nil {
+		return ""
+	}
+	return r.hookFor(event)
 }
 
 func (st *State) popWebhook(ctx context.Context, q string) {
