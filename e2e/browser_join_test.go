@@ -105,3 +105,26 @@ func TestBrowserRefusedPersonSeesWhy(t *testing.T) {
 	)
 	b2.waitState("joined", 30*time.Second)
 }
+
+// A dead link must not stay in the tab: the page drops the token, says why,
+// and asks for what the room does accept.
+func TestBrowserDeadLinkDoesNotPoisonTheTab(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "user_auth")
+	b := newBrowser(t)
+	b.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=standup&name=Tia&token=not.a.token")))
+	b.waitState("login", 20*time.Second)
+	said, err := eval[string](b, 5*time.Second, `document.getElementById('gate-error').hidden ? '' : document.getElementById('gate-error').textContent`)
+	if err != nil || !strings.Contains(said, "no longer works") {
+		t.Fatalf("the page says %q (%v)", said, err)
+	}
+	if stored, _ := eval[string](b, 5*time.Second, `sessionStorage.getItem('peer_token') || ''`); stored != "" {
+		t.Fatalf("the dead token stays in the tab: %q", stored)
+	}
+	b.do(30*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("#credentials button[type=submit]")),
+	)
+	b.waitState("joined", 30*time.Second)
+}

@@ -23,6 +23,9 @@ let admin = false;      // host or admin: may let people in, remove, lock, end
 let locked = false;
 let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
+// Why the token this tab held was dropped, shown beside whatever the page
+// asks next: a dead link must not stay in the tab and refuse every room after.
+let droppedToken = '';
 // Coming back after a lost connection (docs/signalling.md, "Coming back").
 let attempts = 0;       // tries since the connection was lost
 let giveUpAt = 0;       // when to stop trying; 0: connected
@@ -134,7 +137,14 @@ async function start() {
   connect();
 }
 
-function refused(check) {
+function refused(check, { final = false } = {}) {
+  if (check.code === 'invalid_token' && token()) {
+    clearToken();
+    droppedToken = `That link or login no longer works (${check.message || 'invalid token'}).`;
+    // On arrival the room may still be open to someone without one.
+    if (!final) return start();
+    return gate('denied', 'You cannot join this room', droppedToken, { home: true });
+  }
   switch (check.code) {
     case 'host_absent':
       gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
@@ -144,9 +154,14 @@ function refused(check) {
     case 'session_ended':
       if (check.code === 'session_ended') clearToken();
       gate('login', 'Log in to join', 'This room needs an account or an invitation link.', { form: true });
+      if (droppedToken) {
+        $('gate-error').textContent = droppedToken;
+        $('gate-error').hidden = false;
+      }
       return;
     default:
-      gate('denied', 'You cannot join this room', check.message || `The server said no (${check.status}).`, { home: true });
+      gate('denied', 'You cannot join this room',
+        [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true });
   }
 }
 
@@ -276,7 +291,7 @@ async function rejoin() {
   if (!check.ok) {
     if (check.status === 429 || check.status >= 500) return comeBack();
     stopAll();
-    return refused(check); // a refusal at the door is final
+    return refused(check, { final: true }); // a refusal at the door is final
   }
   if (check.role === 'lobby') gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
   connect();
