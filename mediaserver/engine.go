@@ -84,8 +84,8 @@ func (e *engine) close() { closeAll(e.closers) }
 // what it lost (NACK), reports reception, and gives transport-wide feedback
 // for the publisher's bandwidth estimate.
 func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	m, err := mediaEngine()
+	if err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
@@ -110,8 +110,8 @@ func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 // subscriber, is left out, and so is the stats interceptor, which clones
 // every header for GetStats, never called here.
 func subscribeAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
+	m, err := mediaEngine()
+	if err != nil {
 		return nil, err
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
@@ -122,6 +122,23 @@ func subscribeAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+}
+
+// mediaEngine is pion's default codecs with Opus as opusFmtp says.
+func mediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	// Registered first, this Opus takes payload type 111; the default one
+	// that follows is the same codec and is skipped.
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp},
+		PayloadType:        111,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, err
+	}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // ipFilter keeps the local addresses within ranges (all but loopback when

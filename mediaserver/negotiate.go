@@ -36,7 +36,9 @@ func (p *Peer) answerPublish(offerSDP string) error {
 	if err != nil {
 		return err
 	}
-	p.send(signal.Message{Type: signal.TypeAnswer, PC: signal.PCPublish, SDP: sdp})
+	// pion refuses a changed local description, and the change concerns only
+	// what the publisher sends, so it is made on the copy that goes out.
+	p.send(signal.Message{Type: signal.TypeAnswer, PC: signal.PCPublish, SDP: askOpusFECAndDTX(sdp)})
 	return nil
 }
 
