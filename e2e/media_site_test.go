@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/pion/sdp/v3"
 	"net"
 	"net/http"
 	"net/url"
@@ -94,6 +95,10 @@ func loopbackAPI(t testing.TB, o joinOpts) *webrtc.API {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	// As browsers do, so the server can tell who speaks.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}

@@ -2,6 +2,7 @@ package mediaserver
 
 import (
 	"fmt"
+	"github.com/pion/sdp/v3"
 	"io"
 	"net"
 	"net/netip"
@@ -99,6 +100,10 @@ func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		return nil, err
 	}
 	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, err
+	}
+	// Publishers' audio levels choose the active speaker (speaker.go).
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil

@@ -23,16 +23,24 @@ type forwardTrack struct {
 	local     *fanoutTrack
 	// lastKeyframe is when a keyframe was last asked for (Unix nanoseconds).
 	lastKeyframe atomic.Int64
+	// levelID is the audio level extension's id on the publisher's
+	// connection (0: none, or not audio); loud counts this window's loud
+	// packets (speaker.go).
+	levelID uint8
+	loud    atomic.Int32
 }
 
 // onTrack starts forwarding a track the peer publishes.
-func (p *Peer) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (p *Peer) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	if int(p.published.Add(1)) > p.s.cfg.MaxTracksPerPeer {
 		p.sendError("too_many_tracks", "this track is over the limit and is not forwarded")
 		return
 	}
 	local := newFanoutTrack(remote.Codec().RTPCodecCapability, p.id+"-"+remote.ID(), signal.StreamID(p.id, remote.StreamID(), p.isScreen(remote.StreamID())))
 	ft := &forwardTrack{publisher: p, remote: remote, local: local}
+	if remote.Kind() == webrtc.RTPCodecTypeAudio {
+		ft.levelID = audioLevelID(receiver)
+	}
 	if !p.room.publish(ft) {
 		return
 	}
@@ -58,6 +66,7 @@ func (ft *forwardTrack) forward() {
 			continue
 		}
 		extensions = pkt.Header.Extensions[:0]
+		ft.hear(&pkt)
 		// The publisher's header extensions carry the ids negotiated on its
 		// connection, which mean other things on each subscriber's (a
 		// transport-cc number read as a MID makes a browser drop the packet).

@@ -32,6 +32,8 @@ type Room struct {
 	// barred are the rejoin passes of peers an admin removed, until they
 	// expire: those passes open no locked door.
 	barred map[string]time.Time
+	// speaker is who has the floor (speaker.go).
+	speaker speakerState
 }
 
 func newRoom(s *Server, name string) *Room {

@@ -44,6 +44,9 @@ const (
 	// TypePass renews the rejoin pass (Token) a welcome carries: the
 	// client keeps the latest and offers it when it connects again.
 	TypePass = "pass"
+	// TypeSpeaker says who is speaking now (Target, a peer id), from the
+	// audio levels publishers send; at most about three a second.
+	TypeSpeaker = "speaker"
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP

@@ -23,6 +23,7 @@ let admin = false;      // host or admin: may let people in, remove, lock, end
 let locked = false;
 let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
+let speaking = ''; // the peer the server last said is speaking
 // Why the token this tab held was dropped, shown beside whatever the page
 // asks next: a dead link must not stay in the tab and refuse every room after.
 let droppedToken = '';
@@ -75,6 +76,7 @@ function renderParticipants() {
     ul.append(li);
   }
   $('count').textContent = `(${all.length})`;
+  markSpeaker();
 }
 
 function button(text, cls, label, onclick) {
@@ -107,6 +109,13 @@ function renderLobby(list) {
   }
   $('lobby-count').textContent = `(${waiting.size})`;
   $('lobby-panel').hidden = !admin || waiting.size === 0;
+}
+
+// markSpeaker rings the speaker's camera tile and list entry.
+function markSpeaker() {
+  document.querySelectorAll('.tile[data-peer]:not(.screen), #participants li[data-peer]').forEach((el) => {
+    el.classList.toggle('speaking', el.dataset.peer === speaking);
+  });
 }
 
 function renderLock() {
@@ -212,6 +221,10 @@ function connect() {
     notice(locked ? 'The room was locked' : 'The room was unlocked');
   });
   signal.addEventListener('lobby', (e) => renderLobby(e.detail.peers || []));
+  signal.addEventListener('speaker', (e) => {
+    speaking = e.detail.target;
+    markSpeaker();
+  });
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
@@ -234,6 +247,7 @@ function onWelcome(m) {
   giveUpAt = 0;
   if (again) notice('Reconnected');
   self = m.peer;
+  $('self-tile').dataset.peer = self.id;
   admin = self.role === 'host' || self.role === 'admin';
   locked = !!m.locked;
   $('lock').hidden = $('end').hidden = !admin;
@@ -321,6 +335,7 @@ function onTrack({ track, stream }) {
       cap.textContent += ' (screen)';
     }
     stream.onremovetrack = () => { if (stream.getTracks().length === 0) tile.remove(); };
+    markSpeaker();
   }
 }
 

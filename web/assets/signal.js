@@ -95,7 +95,7 @@ export class Signal extends EventTarget {
       case 'pass':
         this.pass = m.token;
         break;
-      case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby':
+      case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
         this.#emit(m.type, m);
         break;
     }
