@@ -116,6 +116,9 @@ func (r *Room) leave(p *Peer) {
 		return
 	}
 	delete(r.peers, p.id)
+	if r.speaker.current == p.id {
+		r.speaker.current = "" // whoever speaks next is news, even if they spoke before
+	}
 	var changed []*Peer
 	for t := range r.tracks {
 		if t.publisher == p {

@@ -211,6 +211,7 @@ function connect() {
   signal.addEventListener('peer-left', (e) => {
     const p = e.detail.peer;
     peers.delete(p.id);
+    if (speaking === p.id) speaking = '';
     document.querySelectorAll(`.tile[data-peer="${CSS.escape(p.id)}"]`).forEach((t) => t.remove());
     renderParticipants();
     notice(`${p.name || 'A guest'} left`);
