@@ -184,6 +184,7 @@ $('credentials').addEventListener('submit', async (e) => {
     return;
   }
   $('gate-error').hidden = true;
+  droppedToken = ''; // a new credential: the old link's fate is no longer news
   start();
 });
 
