@@ -2,13 +2,16 @@ package mediaserver
 
 import (
 	"fmt"
-	"github.com/pion/sdp/v3"
 	"io"
 	"net"
 	"net/netip"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -17,11 +20,14 @@ import (
 const tcpWriteBuffer = 4 << 20
 
 // engine is what every peer connection is made with: one API for the
-// connections peers publish on, one for those they receive on, and the
-// sockets both share.
+// connections peers publish on, the media engine and settings of those they
+// receive on (each gets its own bandwidth estimator), and the sockets all
+// share.
 type engine struct {
-	publish, subscribe *webrtc.API
-	closers            []io.Closer
+	publish        *webrtc.API
+	subscribeMedia *webrtc.MediaEngine
+	settings       webrtc.SettingEngine
+	closers        []io.Closer
 	// bursts gathers the forwarding goroutines' writes into sendmmsg calls.
 	bursts *bursts
 }
@@ -72,10 +78,11 @@ func newEngine(cfg *Config) (*engine, error) {
 		e.close()
 		return nil, err
 	}
-	if e.subscribe, err = subscribeAPI(se); err != nil {
+	if e.subscribeMedia, err = subscribeMedia(); err != nil {
 		e.close()
 		return nil, err
 	}
+	e.settings = se
 	return e, nil
 }
 
@@ -102,31 +109,94 @@ func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
 		return nil, err
 	}
-	// Publishers' audio levels choose the active speaker (speaker.go).
-	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+	// The extensions passed on to subscribers (extensions.go); publishers'
+	// audio levels also choose the active speaker (speaker.go).
+	if err := registerKeptExtensions(m); err != nil {
 		return nil, err
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
 }
 
-// subscribeAPI makes the connections peers receive on. Subscribers may send
-// NACKs and keyframe requests; fanoutTrack answers NACKs from one history
-// per track, so pion's responder, which copies every packet for every
-// subscriber, is left out, and so is the stats interceptor, which clones
-// every header for GetStats, never called here.
-func subscribeAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
+func registerKeptExtensions(m *webrtc.MediaEngine) error {
+	for kind, uris := range keptExtensionURIs {
+		for _, uri := range uris {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, kind); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// subscribeMedia is what the connections peers receive on negotiate.
+// Subscribers may send NACKs and keyframe requests, and transport-wide
+// congestion control feedback on every packet, audio and video, for the
+// estimate of what their link carries.
+func subscribeMedia() (*webrtc.MediaEngine, error) {
 	m, err := mediaEngine()
 	if err != nil {
 		return nil, err
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, kind)
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.TransportCCURI}, kind); err != nil {
+			return nil, err
+		}
+	}
+	if err := registerKeptExtensions(m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Bounds of a subscriber's bandwidth estimate, in bits per second. It
+// starts where one camera's top layer and the audio of a meeting fit, so
+// that a subscriber on a good link does not start on thumbnails; a weak
+// link brings it down within a second or two.
+const (
+	initialEstimate = 2_000_000
+	minEstimate     = 30_000
+	maxEstimate     = 50_000_000
+)
+
+// newSubscriber makes a connection a peer receives on, with its own
+// send-side bandwidth estimate (Google Congestion Control over the
+// subscriber's transport-wide feedback). fanoutTrack answers NACKs from one
+// history per track, so pion's responder, which copies every packet for
+// every subscriber, is left out, and so is the stats interceptor, which
+// clones every header for GetStats, never called here. Packets are not
+// paced: what the estimate cannot carry is not forwarded (allocate.go).
+func (e *engine) newSubscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
 	ir := &interceptor.Registry{}
 	// Sender reports let receivers keep audio and video in sync.
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se)), nil
+	var estimator cc.BandwidthEstimator
+	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialEstimate), gcc.SendSideBWEMinBitrate(minEstimate),
+			gcc.SendSideBWEMaxBitrate(maxEstimate), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	bwe.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) { estimator = est })
+	ir.Add(bwe)
+	// Added after the estimator, so it numbers each packet before the
+	// estimator records it as sent.
+	numbers, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, nil, err
+	}
+	ir.Add(numbers)
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.subscribeMedia), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.settings))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return pc, estimator, nil
 }
 
 // mediaEngine is pion's default codecs with Opus as opusFmtp says.

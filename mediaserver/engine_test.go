@@ -24,7 +24,7 @@ func TestPublicIPReplacesLocalAddressesInCandidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	pc, err := s.engine.subscribe.NewPeerConnection(webrtc.Configuration{})
+	pc, _, err := s.engine.newSubscriber()
 	if err != nil {
 		t.Fatal(err)
 	}

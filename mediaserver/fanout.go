@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -13,21 +14,33 @@ import (
 )
 
 // fanoutTrack is the local track every subscriber of one published track is
-// bound to. Each packet goes to every binding with that binding's SSRC and
-// payload type; NACKs are answered from one history shared by all
-// subscribers, instead of a copy of every packet per subscriber. Nothing on
-// the forwarding path allocates.
+// bound to. A track published in simulcast has several layers (encodings
+// of one picture at different sizes, lowest first); each subscriber gets
+// one of them, the one its allocator wants (allocate.go), and is moved to
+// another only at a keyframe of that layer, its sequence numbers and
+// timestamps carried on so its decoder sees one unbroken stream. Each packet
+// goes out with the subscriber's SSRC, payload type and header extension
+// ids. NACKs are answered from one history per layer, shared by all
+// subscribers. Nothing on the forwarding path allocates.
 type fanoutTrack struct {
 	id, streamID string
 	codec        webrtc.RTPCodecCapability
 	kind         webrtc.RTPCodecType
-	history      *history
+	layers       []*layer
+	keyframe     func(payload []byte) bool
+	// width reads a keyframe's width, for the codecs that say it (VP8).
+	width func(payload []byte) int
+	// exts are the publisher's header extensions passed on (extensions.go).
+	exts []keptExtension
+	// askKeyframe asks the publisher for a keyframe of a layer; it is
+	// rate-limited by the caller. Nil in unit tests.
+	askKeyframe func(layer int)
 
 	mu       sync.RWMutex
 	bindings []*binding
 
 	// What was forwarded: one copy per subscriber. Only the forwarding
-	// goroutine adds; metrics read.
+	// goroutines add; metrics read.
 	sentPackets, sentBytes atomic.Uint64
 }
 
@@ -37,18 +50,56 @@ type binding struct {
 	ssrc  uint32
 	pt    uint8
 	write webrtc.TrackLocalWriter
+	// extIDs are the subscriber's ids for the track's exts (0: not
+	// negotiated, dropped).
+	extIDs [maxKeptExtensions]uint8
 
-	mu      sync.Mutex // guards the scratch space, used by writes and resends
+	// want is the layer the allocator chose, -1 for none (paused); cur is
+	// the layer forwarded now, -1 for none. cur changes under mu only; both
+	// are read without it to pass over other layers' packets cheaply.
+	want, cur atomic.Int32
+
+	mu      sync.Mutex // guards what follows; used by writes and resends
+	started bool
+	lastSeq uint16 // of the newest packet sent, in the subscriber's numbering
+	lastTS  uint32
+	lastAt  int64 // when it was sent (Unix ns)
+	// segs are the last layer switches, newest at segs[seg]: how the
+	// subscriber's sequence numbers map to a layer's, for NACKs.
+	segs    [4]segment
+	seg     int
 	header  rtp.Header
+	extBuf  []rtp.Extension
 	payload []byte
 }
 
-func newFanoutTrack(codec webrtc.RTPCodecCapability, id, streamID string) *fanoutTrack {
+// segment is a run of packets from one layer: from the subscriber's
+// sequence number start, which was the layer's srcStart, the subscriber's
+// numbers are the layer's plus seqOff, and timestamps plus tsOff.
+type segment struct {
+	valid           bool
+	layer           int
+	start, srcStart uint16
+	seqOff          uint16
+	tsOff           uint32
+}
+
+func newFanoutTrack(codec webrtc.RTPCodecCapability, id, streamID string, rids []string) *fanoutTrack {
 	kind := webrtc.RTPCodecTypeAudio
 	if strings.HasPrefix(strings.ToLower(codec.MimeType), "video/") {
 		kind = webrtc.RTPCodecTypeVideo
 	}
-	return &fanoutTrack{id: id, streamID: streamID, codec: codec, kind: kind, history: newHistory()}
+	if len(rids) == 0 {
+		rids = []string{""}
+	}
+	t := &fanoutTrack{id: id, streamID: streamID, codec: codec, kind: kind, keyframe: keyframeStart(codec.MimeType)}
+	if strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8) {
+		t.width = vp8Width
+	}
+	for _, rid := range rids {
+		t.layers = append(t.layers, newLayer(rid))
+	}
+	return t
 }
 
 func (t *fanoutTrack) ID() string                { return t.id }
@@ -56,16 +107,23 @@ func (t *fanoutTrack) RID() string               { return "" }
 func (t *fanoutTrack) StreamID() string          { return t.streamID }
 func (t *fanoutTrack) Kind() webrtc.RTPCodecType { return t.kind }
 
+// simulcast says whether the track has more than one layer.
+func (t *fanoutTrack) simulcast() bool { return len(t.layers) > 1 }
+
 var errNoCodec = errors.New("the subscriber accepts no codec of this track")
 
-// Bind picks the subscriber's parameters for the track's codec.
+// Bind picks the subscriber's parameters for the track's codec. A new
+// subscriber starts on the top layer until its allocator says otherwise.
 func (t *fanoutTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, ok := matchCodec(t.codec, ctx.CodecParameters())
 	if !ok {
 		return webrtc.RTPCodecParameters{}, errNoCodec
 	}
 	b := &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), write: ctx.WriteStream(),
-		payload: make([]byte, 0, 1500)}
+		payload: make([]byte, 0, 1500), extBuf: make([]rtp.Extension, 0, maxKeptExtensions+2)}
+	b.extIDs = subscriberExtensionIDs(t.exts, ctx.HeaderExtensions())
+	b.cur.Store(-1)
+	b.want.Store(int32(len(t.layers) - 1))
 	t.mu.Lock()
 	t.bindings = append(t.bindings, b)
 	t.mu.Unlock()
@@ -77,6 +135,18 @@ func (t *fanoutTrack) Unbind(ctx webrtc.TrackLocalContext) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.bindings = slices.DeleteFunc(t.bindings, func(b *binding) bool { return b.id == ctx.ID() })
+	return nil
+}
+
+// binding finds a subscriber's end by the SSRC the subscriber knows.
+func (t *fanoutTrack) binding(ssrc uint32) *binding {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, b := range t.bindings {
+		if b.ssrc == ssrc {
+			return b
+		}
+	}
 	return nil
 }
 
@@ -101,35 +171,121 @@ func matchCodec(c webrtc.RTPCodecCapability, offered []webrtc.RTPCodecParameters
 	return webrtc.RTPCodecParameters{}, false
 }
 
-// writeRTP keeps p for retransmission and sends it to every subscriber.
-func (t *fanoutTrack) writeRTP(p *rtp.Packet) {
-	t.history.add(p)
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	for _, b := range t.bindings {
-		b.mu.Lock()
-		b.header = p.Header
-		b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
-		// A subscriber that cannot take the packet loses only its own copy.
-		b.write.WriteRTP(&b.header, p.Payload)
-		b.mu.Unlock()
+// writeRTP keeps p, a packet of layer li, for retransmission and sends it
+// to every subscriber that receives that layer or waits to move to it.
+func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
+	now := time.Now().UnixNano()
+	l := t.layers[li]
+	l.received(p.MarshalSize(), now)
+	key := t.kind == webrtc.RTPCodecTypeAudio || t.keyframe(p.Payload)
+	if key && t.width != nil {
+		if w := t.width(p.Payload); w > 0 {
+			l.width.Store(int32(w))
+		}
 	}
-	n := uint64(len(t.bindings))
-	t.sentPackets.Add(n)
-	t.sentBytes.Add(n * uint64(len(p.Payload)))
-}
-
-// resend answers one subscriber's NACK from the history.
-func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack) {
+	l.history.add(p)
 	t.mu.RLock()
-	var b *binding
-	for _, x := range t.bindings {
-		if x.ssrc == nack.MediaSSRC {
-			b = x
-			break
+	n := 0
+	for _, b := range t.bindings {
+		if t.forward(b, li, p, key, now) {
+			n++
 		}
 	}
 	t.mu.RUnlock()
+	t.sentPackets.Add(uint64(n))
+	t.sentBytes.Add(uint64(n * len(p.Payload)))
+}
+
+// forward sends p to one subscriber if it is theirs: from the layer they
+// receive, or the first packet of a keyframe of the layer they are to move
+// to. A single-layer track needs no keyframe to start or resume: it asks
+// for one instead, as the subscriber's decoder would.
+func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, key bool, now int64) bool {
+	if int(b.cur.Load()) != li && int(b.want.Load()) != li {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur, want := int(b.cur.Load()), int(b.want.Load())
+	if want < 0 {
+		b.cur.Store(-1)
+		return false
+	}
+	if cur != li {
+		if want != li {
+			return false
+		}
+		if !key && t.simulcast() {
+			t.ask(li)
+			return false
+		}
+		if !key {
+			t.ask(li)
+		}
+		b.switchTo(li, p, now, t.codec.ClockRate)
+	}
+	s := &b.segs[b.seg]
+	if int16(p.SequenceNumber-s.srcStart) < 0 {
+		return false // older than the switch: it belongs to no run of this subscriber's
+	}
+	b.header = p.Header
+	b.header.SequenceNumber += s.seqOff
+	b.header.Timestamp += s.tsOff
+	b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
+	b.setExtensions(t.exts, &p.Header)
+	// A subscriber that cannot take the packet loses only its own copy.
+	b.write.WriteRTP(&b.header, p.Payload)
+	if !b.started || int16(b.header.SequenceNumber-b.lastSeq) > 0 {
+		b.lastSeq, b.lastTS = b.header.SequenceNumber, b.header.Timestamp
+	}
+	b.started, b.lastAt = true, now
+	return true
+}
+
+func (t *fanoutTrack) ask(li int) {
+	if t.askKeyframe != nil {
+		t.askKeyframe(li)
+	}
+}
+
+// switchTo starts a run of layer li at p: the first packet the subscriber
+// ever gets keeps its numbers; later runs continue where the last left off,
+// the timestamp advanced by the time that passed.
+func (b *binding) switchTo(li int, p *rtp.Packet, now int64, clockRate uint32) {
+	var seqOff uint16
+	var tsOff uint32
+	if b.started {
+		seqOff = b.lastSeq + 1 - p.SequenceNumber
+		gap := uint32(1)
+		if d := now - b.lastAt; d > 0 {
+			gap = max(1, uint32(uint64(d)*uint64(clockRate)/uint64(time.Second)))
+		}
+		tsOff = b.lastTS + gap - p.Timestamp
+	}
+	b.seg = (b.seg + 1) % len(b.segs)
+	b.segs[b.seg] = segment{valid: true, layer: li, start: p.SequenceNumber + seqOff, srcStart: p.SequenceNumber,
+		seqOff: seqOff, tsOff: tsOff}
+	b.cur.Store(int32(li))
+}
+
+// segmentOf finds the run a sequence number of the subscriber's was in.
+func (b *binding) segmentOf(seq uint16) *segment {
+	for i := range len(b.segs) {
+		s := &b.segs[(b.seg-i+len(b.segs))%len(b.segs)]
+		if !s.valid {
+			return nil
+		}
+		if int16(seq-s.start) >= 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+// resend answers one subscriber's NACK from the history of the layer each
+// lost packet came from.
+func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack) {
+	b := t.binding(nack.MediaSSRC)
 	if b == nil {
 		return
 	}
@@ -137,14 +293,33 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack) {
 	defer b.mu.Unlock()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
+			s := b.segmentOf(seq)
+			if s == nil || int16(seq-b.lastSeq) > 0 {
+				return true
+			}
 			var ok bool
-			if b.payload, ok = t.history.get(seq, &b.header, b.payload); ok {
+			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload); ok {
+				b.header.SequenceNumber = seq
+				b.header.Timestamp += s.tsOff
 				b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
 				b.write.WriteRTP(&b.header, b.payload)
 			}
 			return true
 		})
 	}
+}
+
+// keyframeFor says which layer a subscriber's keyframe request is about:
+// the one it receives, or the one it waits for.
+func (t *fanoutTrack) keyframeFor(ssrc uint32) int {
+	b := t.binding(ssrc)
+	if b == nil {
+		return -1
+	}
+	if cur := int(b.cur.Load()); cur >= 0 {
+		return cur
+	}
+	return int(b.want.Load())
 }
 
 var _ webrtc.TrackLocal = (*fanoutTrack)(nil)

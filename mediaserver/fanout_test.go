@@ -15,11 +15,15 @@ type fakeBinding struct {
 	id     string
 	ssrc   webrtc.SSRC
 	codecs []webrtc.RTPCodecParameters
+	exts   []webrtc.RTPHeaderExtensionParameter
 	got    []rtp.Header
+	// layers has, for each packet got, its payload's last byte (which
+	// layer the simulcast tests sent it on).
+	layers []byte
 }
 
 func (f *fakeBinding) CodecParameters() []webrtc.RTPCodecParameters           { return f.codecs }
-func (f *fakeBinding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return nil }
+func (f *fakeBinding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return f.exts }
 func (f *fakeBinding) SSRC() webrtc.SSRC                                      { return f.ssrc }
 func (f *fakeBinding) SSRCRetransmission() webrtc.SSRC                        { return 0 }
 func (f *fakeBinding) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
@@ -29,7 +33,10 @@ func (f *fakeBinding) RTCPReader() interceptor.RTCPReader                     { 
 func (f *fakeBinding) Write(b []byte) (int, error)                            { return len(b), nil }
 func (f *fakeBinding) WriteRTP(h *rtp.Header, p []byte) (int, error) {
 	if f.got != nil {
-		f.got = append(f.got, *h)
+		h := *h
+		h.Extensions = append([]rtp.Extension(nil), h.Extensions...)
+		f.got = append(f.got, h)
+		f.layers = append(f.layers, p[len(p)-1])
 	}
 	return len(p), nil
 }
@@ -53,9 +60,9 @@ func bindN(t testing.TB, ft *fanoutTrack, n int, record bool) []*fakeBinding {
 }
 
 func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
-	ft := newFanoutTrack(vp8, "v", "p~s")
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
 	bs := bindN(t, ft, 3, true)
-	ft.writeRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 7, SSRC: 1, PayloadType: 111}, Payload: []byte{1}})
+	ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{SequenceNumber: 7, SSRC: 1, PayloadType: 111}, Payload: []byte{1}})
 	for i, b := range bs {
 		if len(b.got) != 1 || b.got[0].SSRC != uint32(b.ssrc) || b.got[0].PayloadType != uint8(96+i) || b.got[0].SequenceNumber != 7 {
 			t.Fatalf("binding %d got %+v", i, b.got)
@@ -67,7 +74,7 @@ func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
 		t.Fatalf("after a NACK: %d %d %d", len(bs[0].got), len(bs[1].got), len(bs[2].got))
 	}
 	ft.Unbind(bs[1])
-	ft.writeRTP(&rtp.Packet{Header: rtp.Header{SequenceNumber: 8}, Payload: []byte{1}})
+	ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{SequenceNumber: 8}, Payload: []byte{1}})
 	if len(bs[1].got) != 2 || len(bs[0].got) != 2 {
 		t.Fatal("an unbound subscriber still receives, or a bound one does not")
 	}
@@ -77,13 +84,13 @@ func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
 }
 
 func TestFanoutWriteAndResendAllocateNothing(t *testing.T) {
-	ft := newFanoutTrack(vp8, "v", "p~s")
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
 	bs := bindN(t, ft, 20, false)
 	p := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: make([]byte, 1000)}
 	nack := &rtcp.TransportLayerNack{MediaSSRC: uint32(bs[3].ssrc), Nacks: []rtcp.NackPair{{}}}
 	if n := testing.AllocsPerRun(1000, func() {
 		p.SequenceNumber++
-		ft.writeRTP(p)
+		ft.writeRTP(0, p)
 		nack.Nacks[0].PacketID = p.SequenceNumber
 		ft.resend(nack)
 	}); n != 0 {
@@ -92,12 +99,12 @@ func TestFanoutWriteAndResendAllocateNothing(t *testing.T) {
 }
 
 func BenchmarkFanoutWrite20(b *testing.B) {
-	ft := newFanoutTrack(vp8, "v", "p~s")
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
 	bindN(b, ft, 20, false)
 	p := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: make([]byte, 1000)}
 	b.ReportAllocs()
 	for b.Loop() {
 		p.SequenceNumber++
-		ft.writeRTP(p)
+		ft.writeRTP(0, p)
 	}
 }

@@ -88,8 +88,8 @@ func (p *Peer) acceptAnswer(answerSDP string) error {
 	}
 	p.offerPending = false
 	// New subscriptions start decoding sooner with a fresh keyframe.
-	for _, ft := range p.room.subscriptions(p) {
-		ft.requestKeyframe()
+	for ft, ssrc := range p.room.subscriptions(p) {
+		ft.requestKeyframe(ft.local.keyframeFor(ssrc))
 	}
 	if p.needOffer {
 		p.offerLocked()

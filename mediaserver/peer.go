@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
@@ -43,8 +44,17 @@ type Peer struct {
 	byeMu   sync.Mutex
 	saidBye bool
 
-	pub, sub  *webrtc.PeerConnection
-	published atomic.Int32
+	pub, sub *webrtc.PeerConnection
+	// estimator says what the peer's link can receive; views how large it
+	// shows each stream; reallocate asks for a new choice of layers now
+	// (allocate.go).
+	estimator  cc.BandwidthEstimator
+	viewsMu    sync.Mutex
+	views      map[string]view
+	reallocate chan struct{}
+	// tracks are what the peer publishes now, by receiver (forward.go).
+	tracksMu sync.Mutex
+	tracks   map[*webrtc.RTPReceiver]*forwardTrack
 	// screens are the stream ids the peer's last offer named screen shares.
 	screens atomic.Pointer[[]string]
 
@@ -67,10 +77,13 @@ type outgoing struct {
 func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
 	p := &Peer{
 		id: a.Subject, name: a.Name, tokenID: a.TokenID, identity: a.Identity, role: a.Role, room: room, s: s, conn: conn,
-		log:    s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
-		out:    make(chan outgoing, outQueue),
-		subs:   map[*forwardTrack]*webrtc.RTPSender{},
-		passes: map[string]time.Time{},
+		log:        s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
+		out:        make(chan outgoing, outQueue),
+		subs:       map[*forwardTrack]*webrtc.RTPSender{},
+		tracks:     map[*webrtc.RTPReceiver]*forwardTrack{},
+		views:      map[string]view{},
+		reallocate: make(chan struct{}, 1),
+		passes:     map[string]time.Time{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	return p
@@ -120,6 +133,7 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	}
 	go p.keepAlive()
 	go p.renewRejoinPass()
+	go p.allocateLoop()
 	p.readLoop()
 }
 
@@ -128,7 +142,7 @@ func (p *Peer) openPeerConnections() error {
 	if p.pub, err = p.s.engine.publish.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return err
 	}
-	if p.sub, err = p.s.engine.subscribe.NewPeerConnection(webrtc.Configuration{}); err != nil {
+	if p.sub, p.estimator, err = p.s.engine.newSubscriber(); err != nil {
 		return err
 	}
 	p.pub.OnTrack(p.onTrack)
@@ -195,6 +209,8 @@ func (p *Peer) handle(m *signal.Message) error {
 	switch m.Type {
 	case signal.TypePing:
 		p.send(signal.Message{Type: signal.TypePong})
+	case signal.TypeView:
+		p.setViews(m.Views)
 	case signal.TypeOffer:
 		if m.PC != signal.PCPublish {
 			return errOutOfOrder

@@ -191,13 +191,14 @@ func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
 	return true
 }
 
-// subscriptions lists the tracks p receives.
-func (r *Room) subscriptions(p *Peer) []*forwardTrack {
+// subscriptions lists the tracks p receives, each with the SSRC p
+// receives it with.
+func (r *Room) subscriptions(p *Peer) map[*forwardTrack]uint32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]*forwardTrack, 0, len(p.subs))
-	for t := range p.subs {
-		out = append(out, t)
+	out := make(map[*forwardTrack]uint32, len(p.subs))
+	for t, s := range p.subs {
+		out[t] = senderSSRC(s)
 	}
 	return out
 }

@@ -47,6 +47,10 @@ const (
 	// TypeSpeaker says who is speaking now (Target, a peer id), from the
 	// audio levels publishers send; at most about three a second.
 	TypeSpeaker = "speaker"
+	// TypeQuality tells a subscriber which video streams it does not
+	// receive because its link cannot carry them (Paused, stream ids), and
+	// AudioOnly when that is every one it shows; sent when either changes.
+	TypeQuality = "quality"
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP
@@ -60,6 +64,10 @@ const (
 	TypeEnd   = "end"   // admins only: everyone leaves
 	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
 	TypeDeny  = "deny"  // Target: admins only: turn a waiting peer away
+	// TypeView says how large the client shows each video stream it
+	// receives (Views), so the server sends a layer that size; it replaces
+	// the last one. A stream it does not list gets the top layer.
+	TypeView = "view"
 )
 
 // Reasons in a bye.
@@ -108,7 +116,27 @@ type Message struct {
 	Screens []string `json:"screens,omitempty"`
 	// Ban, in a kick, keeps the removed person out afterwards.
 	Ban *Ban `json:"ban,omitempty"`
+	// Views, in a view message, are the sizes of the client's tiles.
+	Views []View `json:"views,omitempty"`
+	// AudioOnly and Paused, in a quality message, are what the
+	// subscriber's link cannot carry.
+	AudioOnly *bool    `json:"audioOnly,omitempty"`
+	Paused    []string `json:"paused,omitempty"`
 }
+
+// View is how large a client shows one video stream, in device pixels;
+// 0 by 0 is not shown at all (a hidden tile, a minimised window).
+type View struct {
+	Stream string `json:"stream"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// Limits of a view message.
+const (
+	MaxViews     = 128
+	MaxViewPixel = 16384
+)
 
 // Ban is how long, and where, a removed person stays out: their verified
 // identity (a token's externalUserId, a host's username), or for a guest
@@ -197,6 +225,18 @@ func (m *Message) check() error {
 	case TypeLock:
 		if m.Locked == nil {
 			return errors.New("locked is missing")
+		}
+	case TypeView:
+		if len(m.Views) > MaxViews {
+			return fmt.Errorf("views lists more than %d streams", MaxViews)
+		}
+		for _, v := range m.Views {
+			if v.Stream == "" || len(v.Stream) > 200 {
+				return errors.New("a view's stream is empty or longer than 200 bytes")
+			}
+			if v.Width < 0 || v.Height < 0 || v.Width > MaxViewPixel || v.Height > MaxViewPixel {
+				return fmt.Errorf("a view's width and height are 0 to %d pixels", MaxViewPixel)
+			}
 		}
 	case TypePing, TypeEnd:
 	case "":

@@ -1,0 +1,312 @@
+package mediaserver
+
+import (
+	"slices"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+)
+
+// How each subscriber's layers are chosen. Every allocateInterval, and
+// whenever the subscriber's tiles change, the layers of the tracks it
+// receives are chosen to fit its bandwidth estimate (engine.go): audio
+// first, then each video track at the layer its tile needs (a thumbnail
+// never the top one), lowered, the largest first and screen shares last,
+// until the sum fits. A track that does not fit even at its lowest layer is
+// paused; a subscriber with every video paused is told it is on audio only.
+//
+// The estimate of an application-limited sender grows only so far above
+// what it sends, so a subscriber moved down would never be moved up again:
+// after probeWait without the estimate falling, one track is moved up one
+// layer beyond the estimate, and the real media is the probe. If the
+// estimate falls soon after, the wait doubles, up to maxProbeWait.
+const (
+	allocateInterval = 250 * time.Millisecond
+	// upgradeMargin is the part of the estimate an upgrade may use, so a
+	// subscriber at the edge of a layer does not flap.
+	upgradeMargin = 0.85
+	probeWait     = 2 * time.Second
+	maxProbeWait  = 30 * time.Second
+	// audioCost is counted for an audio track not yet measured.
+	audioCost = 50_000
+)
+
+// nominalBitrate is counted for a layer not measured yet: the caps the
+// browser client gives its layers (docs/signalling.md).
+func nominalBitrate(layer, layers int) int {
+	return []int{150_000, 500_000, 1_500_000}[max(0, min(2, 2-(layers-1-layer)))]
+}
+
+// view is how large a subscriber shows a video stream, in device pixels;
+// shown false: not shown at all.
+type view struct {
+	width, height int
+	shown         bool
+}
+
+// allocation is one subscriber's state between rounds; only its
+// allocation goroutine touches it.
+type allocation struct {
+	lastEstimate int
+	lastFall     time.Time
+	probeAt      time.Time // when the last probe started
+	probeWait    time.Duration
+	audioOnly    bool
+	paused       []string
+}
+
+// allocateLoop runs a peer's allocations until it leaves.
+func (p *Peer) allocateLoop() {
+	t := time.NewTicker(allocateInterval)
+	defer t.Stop()
+	st := &allocation{probeWait: probeWait, lastFall: time.Now()}
+	for {
+		select {
+		case <-t.C:
+		case <-p.reallocate:
+		case <-p.ctx.Done():
+			return
+		}
+		p.allocate(st, time.Now())
+	}
+}
+
+// choice is one video track in a round.
+type choice struct {
+	t       *fanoutTrack
+	b       *binding
+	screen  bool
+	cost    []int // per layer; 0: the layer is not sent now
+	want    int   // the layer the tile needs; -1 none
+	chosen  int
+	current int
+}
+
+// allocate chooses the layers of every track p receives.
+func (p *Peer) allocate(st *allocation, now time.Time) {
+	if p.estimator == nil {
+		return
+	}
+	estimate := p.estimator.GetTargetBitrate()
+	if estimate < st.lastEstimate*95/100 {
+		st.lastFall = now
+		if now.Sub(st.probeAt) < 2*probeWait {
+			st.probeWait = min(2*st.probeWait, maxProbeWait) // the last probe did not fit
+		}
+	}
+	st.lastEstimate = estimate
+	nowNs := now.UnixNano()
+	views := p.viewsNow()
+
+	budget := estimate
+	var video []*choice
+	for ft, ssrc := range p.room.subscriptions(p) {
+		t := ft.local
+		b := t.binding(ssrc)
+		if b == nil {
+			continue
+		}
+		if t.kind == webrtc.RTPCodecTypeAudio {
+			// Audio first, whatever it costs.
+			budget -= max(t.layers[0].bitrate(nowNs), audioCost)
+			continue
+		}
+		c := &choice{t: t, b: b, screen: signal.IsScreen(t.streamID), current: int(b.want.Load())}
+		for i, l := range t.layers {
+			cost := 0 // not sent now
+			if l.active(nowNs) {
+				if cost = l.bitrate(nowNs); cost == 0 {
+					cost = nominalBitrate(i, len(t.layers))
+				}
+			}
+			c.cost = append(c.cost, cost)
+		}
+		v, said := views[t.streamID]
+		c.want = c.available(t.layerFor(v, said))
+		video = append(video, c)
+	}
+	// Largest tiles, then screens, keep their layers longest.
+	slices.SortFunc(video, func(a, b *choice) int {
+		if a.screen != b.screen {
+			if a.screen {
+				return 1
+			}
+			return -1
+		}
+		return a.want - b.want
+	})
+	keep := fit(video, budget)
+	upgrade := fit(video, int(float64(budget)*upgradeMargin))
+	probing := false
+	for i, c := range video {
+		c.chosen = keep[i]
+		if keep[i] > c.current {
+			c.chosen = max(upgrade[i], min(c.current, keep[i]))
+		}
+		if !probing && c.chosen < c.want && now.Sub(st.lastFall) >= st.probeWait && now.Sub(st.probeAt) >= st.probeWait {
+			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
+				c.chosen, probing = next, true
+				st.probeAt = now
+			}
+		}
+	}
+	if !probing && now.Sub(st.lastFall) >= 4*probeWait && now.Sub(st.probeAt) >= 4*probeWait {
+		st.probeWait = probeWait // settled: probe promptly again next time
+	}
+
+	var paused []string
+	audioOnly := false
+	for _, c := range video {
+		if c.chosen != c.current {
+			c.b.want.Store(int32(c.chosen))
+			if c.chosen >= 0 {
+				c.t.ask(c.chosen)
+			}
+		}
+		if c.chosen < 0 && c.want >= 0 {
+			paused = append(paused, c.t.streamID)
+		}
+	}
+	if len(paused) > 0 && len(paused) == countWanted(video) {
+		audioOnly = true
+	}
+	slices.Sort(paused)
+	if audioOnly != st.audioOnly || !slices.Equal(paused, st.paused) {
+		st.audioOnly, st.paused = audioOnly, paused
+		p.send(signal.Message{Type: signal.TypeQuality, AudioOnly: &audioOnly, Paused: paused})
+	}
+}
+
+func countWanted(video []*choice) (n int) {
+	for _, c := range video {
+		if c.want >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// fit lowers the wanted layers until their sum fits budget: each step
+// lowers the track at the highest layer, the last in the order on ties.
+func fit(video []*choice, budget int) []int {
+	chosen := make([]int, len(video))
+	total := 0
+	for i, c := range video {
+		chosen[i] = c.want
+		if c.want >= 0 {
+			total += c.cost[c.want]
+		}
+	}
+	// first says whether track i is lowered before track w: cameras before
+	// screens, then the higher layer, then the later in the order.
+	first := func(i, w int) bool {
+		if video[i].screen != video[w].screen {
+			return !video[i].screen
+		}
+		return chosen[i] >= chosen[w]
+	}
+	for total > budget {
+		worst := -1
+		for i := range video {
+			if chosen[i] >= 0 && (worst < 0 || first(i, worst)) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		c := video[worst]
+		total -= c.cost[chosen[worst]]
+		chosen[worst] = c.below(chosen[worst])
+		if chosen[worst] >= 0 {
+			total += c.cost[chosen[worst]]
+		}
+	}
+	return chosen
+}
+
+// available is the layer nearest to l, at or below it, that is being sent;
+// failing that the nearest above; -1 when none is or l is.
+func (c *choice) available(l int) int {
+	if l < 0 {
+		return -1
+	}
+	for i := min(l, len(c.cost)-1); i >= 0; i-- {
+		if c.cost[i] > 0 {
+			return i
+		}
+	}
+	return c.above(l)
+}
+
+// below is the next layer under l that is being sent, or -1.
+func (c *choice) below(l int) int {
+	for i := l - 1; i >= 0; i-- {
+		if c.cost[i] > 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// above is the next layer over l that is being sent, or -1.
+func (c *choice) above(l int) int {
+	for i := l + 1; i < len(c.cost); i++ {
+		if c.cost[i] > 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// layerFor is the layer a tile of this size needs: the smallest whose
+// picture is nearly as wide or as tall as the tile; none for a stream not
+// shown. A subscriber that said nothing of the stream (the Go client) gets
+// the top layer.
+func (t *fanoutTrack) layerFor(v view, said bool) int {
+	n := len(t.layers)
+	if !said {
+		return n - 1
+	}
+	if !v.shown {
+		return -1
+	}
+	topWidth := int(t.layers[n-1].width.Load())
+	if topWidth == 0 {
+		topWidth = 1280
+	}
+	for i, l := range t.layers {
+		w := int(l.width.Load())
+		if w == 0 {
+			w = topWidth >> (n - 1 - i)
+		}
+		h := w * 9 / 16 // the picture's height is not known; a camera's is near this
+		if w*10 >= v.width*8 || h*10 >= v.height*8 {
+			return i
+		}
+	}
+	return n - 1
+}
+
+// setViews keeps the sizes the peer shows its streams at, and chooses
+// layers for them at once.
+func (p *Peer) setViews(views []signal.View) {
+	m := make(map[string]view, len(views))
+	for _, v := range views {
+		m[v.Stream] = view{width: v.Width, height: v.Height, shown: v.Width > 0 && v.Height > 0}
+	}
+	p.viewsMu.Lock()
+	p.views = m
+	p.viewsMu.Unlock()
+	select {
+	case p.reallocate <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Peer) viewsNow() map[string]view {
+	p.viewsMu.Lock()
+	defer p.viewsMu.Unlock()
+	return p.views
+}
