@@ -97,8 +97,15 @@ func loopbackAPI(t testing.TB, o joinOpts) *webrtc.API {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
-	// As browsers do, so the server can tell who speaks.
+	// As browsers do: audio levels, so the server can tell who speaks; the
+	// video orientation; mid and rid, for simulcast.
 	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: videoOrientationURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}

@@ -19,8 +19,9 @@ import (
 // The estimate of an application-limited sender grows only so far above
 // what it sends, so a subscriber moved down would never be moved up again:
 // after probeWait without the estimate falling, one track is moved up one
-// layer beyond the estimate, and the real media is the probe. If the
-// estimate falls soon after, the wait doubles, up to maxProbeWait.
+// layer beyond the estimate, and the real media is the probe: the track
+// keeps that layer until the estimate falls. If it falls soon after, the
+// wait doubles, up to maxProbeWait.
 const (
 	allocateInterval = 250 * time.Millisecond
 	// upgradeMargin is the part of the estimate an upgrade may use, so a
@@ -54,13 +55,15 @@ type allocation struct {
 	probeWait    time.Duration
 	audioOnly    bool
 	paused       []string
+	// probed are the layers probes gave, kept until the estimate falls.
+	probed map[*binding]int
 }
 
 // allocateLoop runs a peer's allocations until it leaves.
 func (p *Peer) allocateLoop() {
 	t := time.NewTicker(allocateInterval)
 	defer t.Stop()
-	st := &allocation{probeWait: probeWait, lastFall: time.Now()}
+	st := &allocation{probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}}
 	for {
 		select {
 		case <-t.C:
@@ -94,6 +97,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		if now.Sub(st.probeAt) < 2*probeWait {
 			st.probeWait = min(2*st.probeWait, maxProbeWait) // the last probe did not fit
 		}
+		clear(st.probed)
 	}
 	st.lastEstimate = estimate
 	nowNs := now.UnixNano()
@@ -144,11 +148,20 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		if keep[i] > c.current {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
 		}
+		if l, ok := st.probed[c.b]; ok && c.chosen < l && l <= c.want {
+			c.chosen = l
+		}
 		if !probing && c.chosen < c.want && now.Sub(st.lastFall) >= st.probeWait && now.Sub(st.probeAt) >= st.probeWait {
 			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
 				c.chosen, probing = next, true
 				st.probeAt = now
+				st.probed[c.b] = next
 			}
+		}
+	}
+	for b := range st.probed {
+		if !slices.ContainsFunc(video, func(c *choice) bool { return c.b == b }) {
+			delete(st.probed, b) // no longer received
 		}
 	}
 	if !probing && now.Sub(st.lastFall) >= 4*probeWait && now.Sub(st.probeAt) >= 4*probeWait {

@@ -152,11 +152,12 @@ func subscribeMedia() (*webrtc.MediaEngine, error) {
 }
 
 // Bounds of a subscriber's bandwidth estimate, in bits per second. It
-// starts where one camera's top layer and the audio of a meeting fit, so
-// that a subscriber on a good link does not start on thumbnails; a weak
-// link brings it down within a second or two.
+// starts where the top layers of a small meeting fit, so that a subscriber
+// on a good link does not start on thumbnails and climb for half a minute
+// (the estimate of a sender that sends less than it could grows by 8 % a
+// second); a weak link brings it down within a second or two.
 const (
-	initialEstimate = 2_000_000
+	initialEstimate = 10_000_000
 	minEstimate     = 30_000
 	maxEstimate     = 50_000_000
 )
