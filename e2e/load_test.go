@@ -43,15 +43,31 @@ func TestLoadToolReportsWhatHappened(t *testing.T) {
 
 	t.Run("meeting", func(t *testing.T) {
 		cfg := loadConfig(s, load.Meeting, 3)
-		cfg.Room = "meeting"
+		cfg.Room, cfg.Duration = "meeting", 3*time.Second
 		rep, err := load.Run(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Each of 3 receives the other 2.
+		// Each of 3 receives the other 2; the floor changes hands at least
+		// once in 3 s of two-second turns, and everyone hears of it.
 		want := 3 * 2 * 150 * rep.Window.Seconds()
-		if !rep.OK() || float64(rep.Packets) < 0.8*want || float64(rep.Packets) > 1.1*want {
+		if !rep.OK() || float64(rep.Packets) < 0.8*want || float64(rep.Packets) > 1.1*want || rep.SpeakerMessages < 3 {
 			t.Fatalf("meeting report (want about %.0f packets): %+v", want, rep)
+		}
+	})
+
+	t.Run("simulcast", func(t *testing.T) {
+		cfg := loadConfig(s, load.Fanout, 3)
+		cfg.Room, cfg.Simulcast, cfg.VideoPPS = "simulcast", true, 90
+		rep, err := load.Run(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Layers of 10, 30 and 90 packets a second; each subscriber gets
+		// one, the top one, and the audio.
+		want := 3 * (90 + 50) * rep.Window.Seconds()
+		if !rep.OK() || float64(rep.Packets) < 0.8*want || float64(rep.Packets) > 1.1*want || rep.LossPercent > 2 {
+			t.Fatalf("simulcast fanout report (want about %.0f packets): %+v", want, rep)
 		}
 	})
 

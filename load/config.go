@@ -34,6 +34,11 @@ type Config struct {
 	// carry nothing.
 	VideoPPS, AudioPPS     int
 	VideoBytes, AudioBytes int
+	// Simulcast publishes video in three layers, as the browser client
+	// does: the top one at VideoPPS, each one below at a third of the rate
+	// above it. Subscribers say nothing of their tiles, so each gets the
+	// top layer its link carries.
+	Simulcast bool
 	// Rate (joins per second) and Stay are churn's.
 	Rate float64
 	Stay time.Duration

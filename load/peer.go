@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -12,7 +13,10 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
@@ -28,6 +32,8 @@ type peer struct {
 
 	mu     sync.Mutex
 	tracks []*trackStats
+	// speakers counts the speaker messages the peer heard.
+	speakers atomic.Uint64
 }
 
 // trackStats follows one received track; only its reader writes.
@@ -61,7 +67,18 @@ func newAPI(site string) *webrtc.API {
 			se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 		}
 	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se))
+	// As a browser: audio levels (the server chooses speakers by them),
+	// and mid and rid for simulcast; pion's default interceptors, which
+	// give the server transport-wide feedback for its estimates.
+	m := &webrtc.MediaEngine{}
+	ir := &interceptor.Registry{}
+	if err := errors.Join(m.RegisterDefaultCodecs(),
+		m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio),
+		webrtc.ConfigureSimulcastExtensionHeaders(m),
+		webrtc.RegisterDefaultInterceptors(m, ir)); err != nil {
+		panic(err) // only with codecs or extensions registered twice
+	}
+	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
 }
 
 // join enters the room through the gateway and starts counting what arrives.
@@ -92,6 +109,10 @@ func (r *runner) join(ctx context.Context, name string) (*peer, error) {
 func (p *peer) receive() {
 	for {
 		select {
+		case m := <-p.c.Events():
+			if m.Type == signal.TypeSpeaker {
+				p.speakers.Add(1)
+			}
 		case rt := <-p.c.Tracks():
 			t := &trackStats{}
 			t.highest.Store(-1)
@@ -157,40 +178,155 @@ func (p *peer) joinTime() time.Duration {
 }
 
 // publish sends an audio and a video track of synthetic RTP at the given
-// rates until ctx ends.
-func (p *peer) publish(ctx context.Context, cfg *Config) error {
+// rates until ctx ends: the video shaped like VP8 (a keyframe first and
+// whenever the server asks), in three simulcast layers with
+// cfg.Simulcast; the audio with its level, loud in publisher turn's
+// two-second turns out of turns, so the room has a changing speaker.
+func (p *peer) publish(ctx context.Context, cfg *Config, turn, turns int) error {
 	audio, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "load")
-	if err != nil {
-		return err
-	}
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "load")
 	if err != nil {
 		return err
 	}
 	pctx, cancel := context.WithTimeout(ctx, cfg.JoinTimeout)
 	defer cancel()
-	if _, err := p.c.Publish(pctx, audio, video); err != nil {
+	if !cfg.Simulcast {
+		video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "load")
+		if err != nil {
+			return err
+		}
+		senders, err := p.c.Publish(pctx, audio, video)
+		if err != nil {
+			return err
+		}
+		key := &atomic.Bool{}
+		key.Store(true)
+		go p.watchKeyframes(senders[1], key)
+		go sendVideo(ctx, p.c, video.WriteRTP, cfg.VideoPPS, cfg.VideoBytes, key)
+		go sendAudio(ctx, p.c, audio, senders[0], cfg, turn, turns)
+		return nil
+	}
+	senders, err := p.c.Publish(pctx, audio)
+	if err != nil {
 		return err
 	}
-	go send(ctx, p.c, audio, cfg.AudioPPS, cfg.AudioBytes, 48000)
-	go send(ctx, p.c, video, cfg.VideoPPS, cfg.VideoBytes, 90000)
+	var layers []*webrtc.TrackLocalStaticRTP
+	for _, rid := range simulcastRIDs {
+		t, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "load", webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			return err
+		}
+		layers = append(layers, t)
+	}
+	keys := make([]*atomic.Bool, len(layers))
+	for i := range keys {
+		keys[i] = &atomic.Bool{}
+		keys[i].Store(true)
+	}
+	sim, err := p.c.PublishSimulcast(pctx, func(l int) { keys[l].Store(true) }, layers...)
+	if err != nil {
+		return err
+	}
+	for i := range layers {
+		// The top layer at the configured rate, each one below at a third.
+		pps := max(1, cfg.VideoPPS/pow(3, len(layers)-1-i))
+		go sendVideo(ctx, p.c, func(pkt *rtp.Packet) error { return sim.WriteRTP(i, pkt) }, pps, cfg.VideoBytes, keys[i])
+	}
+	go sendAudio(ctx, p.c, audio, senders[0], cfg, turn, turns)
 	return nil
 }
 
-func send(ctx context.Context, c *signal.Client, t *webrtc.TrackLocalStaticRTP, pps, size int, clock uint32) {
+// simulcastRIDs are the layers' rids, lowest first, as the browser's.
+var simulcastRIDs = []string{"q", "h", "f"}
+
+func pow(b, e int) int {
+	n := 1
+	for range e {
+		n *= b
+	}
+	return n
+}
+
+// watchKeyframes turns the server's keyframe requests for a sender into
+// the next packet being a keyframe.
+func (p *peer) watchKeyframes(s *webrtc.RTPSender, key *atomic.Bool) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				key.Store(true)
+			}
+		}
+	}
+}
+
+// sendVideo sends one-packet VP8 frames: each starts a frame (so a server
+// may switch layers at any keyframe); key makes the next one a keyframe.
+func sendVideo(ctx context.Context, c *signal.Client, write func(*rtp.Packet) error, pps, size int, key *atomic.Bool) {
 	if pps == 0 {
 		return
 	}
 	tick := time.NewTicker(time.Second / time.Duration(pps))
 	defer tick.Stop()
-	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.IntN(1 << 16)), Timestamp: rand.Uint32()},
-		Payload: make([]byte, size)}
-	step := clock / uint32(pps)
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.IntN(1 << 16)), Timestamp: rand.Uint32(), Marker: true},
+		Payload: make([]byte, max(size, 2))}
+	step := 90000 / uint32(pps)
 	for {
 		select {
 		case <-tick.C:
 			pkt.SequenceNumber++
 			pkt.Timestamp += step
+			pkt.Payload[0] = 0x10 // S: a frame starts
+			pkt.Payload[1] = 0x01 // P: an inter frame
+			if key.Swap(false) {
+				pkt.Payload[1] = 0x00
+			}
+			pkt.Header.Extensions = pkt.Header.Extensions[:0]
+			pkt.Header.Extension = false
+			if err := write(pkt); err != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		case <-c.Done():
+			return
+		}
+	}
+}
+
+// sendAudio sends audio packets with their level: loud in the publisher's
+// turns.
+func sendAudio(ctx context.Context, c *signal.Client, t *webrtc.TrackLocalStaticRTP, s *webrtc.RTPSender, cfg *Config, turn, turns int) {
+	if cfg.AudioPPS == 0 {
+		return
+	}
+	var levelID uint8
+	for _, e := range s.GetParameters().HeaderExtensions {
+		if e.URI == sdp.AudioLevelURI {
+			levelID = uint8(e.ID)
+		}
+	}
+	tick := time.NewTicker(time.Second / time.Duration(cfg.AudioPPS))
+	defer tick.Stop()
+	pkt := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(rand.IntN(1 << 16)), Timestamp: rand.Uint32()},
+		Payload: make([]byte, cfg.AudioBytes)}
+	step := 48000 / uint32(cfg.AudioPPS)
+	for {
+		select {
+		case now := <-tick.C:
+			pkt.SequenceNumber++
+			pkt.Timestamp += step
+			if levelID != 0 {
+				level := uint8(127) // silence
+				if int(now.Unix()/2)%max(turns, 1) == turn {
+					level = 20
+				}
+				b, _ := rtp.AudioLevelExtension{Level: level, Voice: level < 127}.Marshal()
+				pkt.Header.SetExtension(levelID, b)
+			}
 			if err := t.WriteRTP(pkt); err != nil {
 				return
 			}

@@ -30,6 +30,9 @@ type Report struct {
 	KeyframeRequests uint64  `json:"keyframe_requests"`
 	// Silent counts subscribers that received nothing in the window.
 	Silent int `json:"silent"`
+	// SpeakerMessages is how many "speaker" messages the subscribers heard
+	// in the window (publishers are loud in turns of two seconds).
+	SpeakerMessages uint64 `json:"speaker_messages"`
 
 	// ServerCPU is the server's CPU time in the window; ServerCPUPerPacket
 	// that time per packet received. Zero without a server process id.
@@ -72,6 +75,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "loss               %d packets, %.3f %%\n", r.Lost, r.LossPercent)
 	fmt.Fprintf(w, "server asked for   %d NACKs, %d keyframes\n", r.NACKs, r.KeyframeRequests)
 	fmt.Fprintf(w, "silent subscribers %d\n", r.Silent)
+	fmt.Fprintf(w, "speaker messages   %d heard\n", r.SpeakerMessages)
 	if r.ServerCPU > 0 {
 		fmt.Fprintf(w, "server CPU         %v, %.2f µs per packet received\n", r.ServerCPU.Round(time.Millisecond),
 			float64(r.ServerCPUPerPacket)/float64(time.Microsecond))

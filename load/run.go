@@ -78,7 +78,7 @@ func (r *runner) joinAll(ctx context.Context, prefix string, n int, publish bool
 			sem <- struct{}{}
 			p, err := r.join(ctx, fmt.Sprintf("%s-%d", prefix, i))
 			if err == nil && publish {
-				if err = p.publish(ctx, &r.cfg); err != nil {
+				if err = p.publish(ctx, &r.cfg, i, n); err != nil {
 					p.c.Close()
 				}
 			}
@@ -142,7 +142,7 @@ func (r *runner) publisher(ctx context.Context) (pub *peer, stop func(), err err
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	stop = func() { cancel(); pub.c.Close() }
-	if err := pub.publish(pctx, &r.cfg); err != nil {
+	if err := pub.publish(pctx, &r.cfg, 0, 1); err != nil {
 		stop()
 		return nil, nil, fmt.Errorf("the publisher could not publish: %w", err)
 	}
@@ -178,8 +178,10 @@ func (r *runner) meeting(ctx context.Context) error {
 func (r *runner) measure(ctx context.Context, subs, pubs []*peer) {
 	sleep(ctx, warmup)
 	start := make([]map[*trackStats]trackMark, len(subs))
+	var speakers0 uint64
 	for i, p := range subs {
 		start[i] = p.marks()
+		speakers0 += p.speakers.Load()
 	}
 	rtcp0 := rtcpSum(pubs)
 	cpu0, cpuErr := r.serverCPU()
@@ -189,6 +191,10 @@ func (r *runner) measure(ctx context.Context, subs, pubs []*peer) {
 	cpu1, _ := r.serverCPU()
 	rtcp1 := rtcpSum(pubs)
 	var expected uint64
+	for _, p := range subs {
+		r.rep.SpeakerMessages += p.speakers.Load()
+	}
+	r.rep.SpeakerMessages -= speakers0
 	for i, p := range subs {
 		var got uint64
 		for t, now := range p.marks() {

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -192,6 +193,7 @@ func (e *engine) newSubscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator,
 		return nil, nil, err
 	}
 	ir.Add(numbers)
+	ir.Add(reusedAttributesFactory{})
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.subscribeMedia), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.settings))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -247,4 +249,26 @@ func closeAll(cs []io.Closer) {
 	for _, c := range cs {
 		c.Close()
 	}
+}
+
+// reusedAttributes gives each stream a subscriber receives one Attributes
+// map for all its packets: handed none, the estimator's writer makes one
+// per packet, and then grows it. A stream's writes never overlap (its
+// binding's lock is held), so one map serves them all.
+type reusedAttributes struct{ interceptor.NoOp }
+
+type reusedAttributesFactory struct{}
+
+func (reusedAttributesFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &reusedAttributes{}, nil
+}
+
+func (*reusedAttributes) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	attrs := interceptor.Attributes{}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, p []byte, a interceptor.Attributes) (int, error) {
+		if a == nil {
+			a = attrs
+		}
+		return w.Write(h, p, a)
+	})
 }

@@ -152,11 +152,12 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 	buf := make([]byte, 1500)
 	bursts := ft.publisher.s.engine.bursts
 	for {
-		n, _, err := sender.Read(buf)
+		n, attrs, err := sender.Read(buf)
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
+		// The estimator's interceptor parsed them already.
+		pkts, err := attrs.GetRTCPPackets(buf[:n])
 		if err != nil {
 			continue
 		}

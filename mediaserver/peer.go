@@ -59,7 +59,7 @@ type Peer struct {
 	screens atomic.Pointer[[]string]
 
 	// subs are the tracks this peer receives; guarded by room.mu.
-	subs map[*forwardTrack]*webrtc.RTPSender
+	subs map[*forwardTrack]subscription
 
 	passMu sync.Mutex
 	passes map[string]time.Time // rejoin passes handed out, by id, until expiry
@@ -79,7 +79,7 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 		id: a.Subject, name: a.Name, tokenID: a.TokenID, identity: a.Identity, role: a.Role, room: room, s: s, conn: conn,
 		log:        s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
 		out:        make(chan outgoing, outQueue),
-		subs:       map[*forwardTrack]*webrtc.RTPSender{},
+		subs:       map[*forwardTrack]subscription{},
 		tracks:     map[*webrtc.RTPReceiver]*forwardTrack{},
 		views:      map[string]view{},
 		reallocate: make(chan struct{}, 1),

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"go.uber.org/zap"
 
 	"github.com/roomgate/roomgate/accesstoken"
@@ -170,11 +171,18 @@ func (r *Room) unpublishLocked(t *forwardTrack) (changed []*Peer) {
 	for _, o := range r.peers {
 		if s, ok := o.subs[t]; ok {
 			delete(o.subs, t)
-			o.sub.RemoveTrack(s)
+			o.sub.RemoveTrack(s.sender)
 			changed = append(changed, o)
 		}
 	}
 	return changed
+}
+
+// subscription is a track a peer receives: the sender it comes through,
+// and the SSRC it has there.
+type subscription struct {
+	sender *webrtc.RTPSender
+	ssrc   uint32
 }
 
 func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
@@ -186,7 +194,7 @@ func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
 		p.log.Warn("subscribing to a track", zap.Error(err))
 		return false
 	}
-	p.subs[t] = s
+	p.subs[t] = subscription{sender: s, ssrc: senderSSRC(s)}
 	go readRTCP(s, t)
 	return true
 }
@@ -198,7 +206,7 @@ func (r *Room) subscriptions(p *Peer) map[*forwardTrack]uint32 {
 	defer r.mu.Unlock()
 	out := make(map[*forwardTrack]uint32, len(p.subs))
 	for t, s := range p.subs {
-		out[t] = senderSSRC(s)
+		out[t] = s.ssrc
 	}
 	return out
 }

@@ -34,6 +34,7 @@ func main() {
 	flag.IntVar(&cfg.AudioPPS, "audio-pps", 50, "audio packets a second per publisher")
 	flag.IntVar(&cfg.VideoBytes, "video-bytes", 1000, "video payload bytes")
 	flag.IntVar(&cfg.AudioBytes, "audio-bytes", 160, "audio payload bytes")
+	flag.BoolVar(&cfg.Simulcast, "simulcast", false, "publish video in three layers (the top at -video-pps, each below at a third)")
 	flag.Float64Var(&cfg.Rate, "rate", 1, "churn: joins a second")
 	flag.DurationVar(&cfg.Stay, "stay", 0, "churn: how long each stays (default 2s)")
 	flag.StringVar(&cfg.Secret, "secret", os.Getenv("ROOMGATE_SECRET"), "mint room tokens from this master secret (default $ROOMGATE_SECRET)")
