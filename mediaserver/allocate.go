@@ -1,6 +1,7 @@
 package mediaserver
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -31,6 +32,10 @@ const (
 	maxProbeWait  = 30 * time.Second
 	// audioCost is counted for an audio track not yet measured.
 	audioCost = 50_000
+	// A video is paused only while the link loses at least pauseLoss of
+	// the packets, or did within lossMemory.
+	pauseLoss  = 0.02
+	lossMemory = 10 * time.Second
 )
 
 // nominalBitrate is counted for a layer not measured yet: the caps the
@@ -51,6 +56,7 @@ type view struct {
 type allocation struct {
 	lastEstimate int
 	lastFall     time.Time
+	lastLoss     time.Time
 	probeAt      time.Time // when the last probe started
 	probeWait    time.Duration
 	audioOnly    bool
@@ -140,8 +146,17 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 		return a.want - b.want
 	})
-	keep := fit(video, budget)
-	upgrade := fit(video, int(float64(budget)*upgradeMargin))
+	// Pausing a video takes loss too, not only delay: a busy machine on the
+	// way (a loaded server) delays packets without losing them.
+	if averageLoss(p.estimator) >= pauseLoss {
+		st.lastLoss = now
+	}
+	pauseBudget := math.MaxInt
+	if now.Sub(st.lastLoss) < lossMemory {
+		pauseBudget = budget
+	}
+	keep := fit(video, budget, pauseBudget)
+	upgrade := fit(video, int(float64(budget)*upgradeMargin), pauseBudget)
 	probing := false
 	for i, c := range video {
 		c.chosen = keep[i]
@@ -191,6 +206,13 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	}
 }
 
+// averageLoss is the part of the packets lost lately, as the estimator
+// saw it in the feedback.
+func averageLoss(e interface{ GetStats() map[string]any }) float64 {
+	v, _ := e.GetStats()["averageLoss"].(float64)
+	return v
+}
+
 func countWanted(video []*choice) (n int) {
 	for _, c := range video {
 		if c.want >= 0 {
@@ -201,8 +223,10 @@ func countWanted(video []*choice) (n int) {
 }
 
 // fit lowers the wanted layers until their sum fits budget: each step
-// lowers the track at the highest layer, the last in the order on ties.
-func fit(video []*choice, budget int) []int {
+// lowers the track at the highest layer, the last in the order on ties. A
+// track at its lowest layer is paused only while the sum exceeds
+// pauseBudget too.
+func fit(video []*choice, budget, pauseBudget int) []int {
 	chosen := make([]int, len(video))
 	total := 0
 	for i, c := range video {
@@ -219,15 +243,24 @@ func fit(video []*choice, budget int) []int {
 		}
 		return chosen[i] >= chosen[w]
 	}
-	for total > budget {
+	pick := func(pausing bool) int {
 		worst := -1
-		for i := range video {
-			if chosen[i] >= 0 && (worst < 0 || first(i, worst)) {
+		for i, c := range video {
+			if chosen[i] >= 0 && (pausing || c.below(chosen[i]) >= 0) && (worst < 0 || first(i, worst)) {
 				worst = i
 			}
 		}
+		return worst
+	}
+	for total > budget {
+		worst := pick(false)
 		if worst < 0 {
-			break
+			if total <= pauseBudget {
+				break
+			}
+			if worst = pick(true); worst < 0 {
+				break
+			}
 		}
 		c := video[worst]
 		total -= c.cost[chosen[worst]]
@@ -274,8 +307,8 @@ func (c *choice) above(l int) int {
 }
 
 // layerFor is the layer a tile of this size needs: the smallest whose
-// picture is nearly as wide or as tall as the tile; none for a stream not
-// shown. A subscriber that said nothing of the stream (the Go client) gets
+// picture is nearly as wide and as tall as the tile (the page crops
+// cameras to fill their tiles); none for a stream not shown. A subscriber that said nothing of the stream (the Go client) gets
 // the top layer.
 func (t *fanoutTrack) layerFor(v view, said bool) int {
 	n := len(t.layers)
@@ -295,7 +328,7 @@ func (t *fanoutTrack) layerFor(v view, said bool) int {
 			w = topWidth >> (n - 1 - i)
 		}
 		h := w * 9 / 16 // the picture's height is not known; a camera's is near this
-		if w*10 >= v.width*8 || h*10 >= v.height*8 {
+		if w*10 >= v.width*8 && h*10 >= v.height*8 {
 			return i
 		}
 	}

@@ -24,6 +24,7 @@ let locked = false;
 let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
 let speaking = ''; // the peer the server last said is speaking
+let pinned = '';   // the stream id of the tile on the stage, if one was pinned
 // Why the token this tab held was dropped, shown beside whatever the page
 // asks next: a dead link must not stay in the tab and refuse every room after.
 let droppedToken = '';
@@ -191,7 +192,8 @@ $('credentials').addEventListener('submit', async (e) => {
 async function startMedia() {
   if (!opts.audio && !opts.video) return;
   try {
-    local = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    // 720p, so that the camera's three layers are 320, 640 and 1280 wide.
+    local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
   } catch (err) {
     notice(`Camera or microphone unavailable: ${err.message}`);
     return;
@@ -227,6 +229,7 @@ function connect() {
     speaking = e.detail.target;
     markSpeaker();
   });
+  signal.addEventListener('quality', (e) => onQuality(e.detail));
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
@@ -257,10 +260,11 @@ function onWelcome(m) {
   for (const p of m.peers || []) peers.set(p.id, p);
   renderParticipants();
   setState('joined', `In ${room}`);
+  lastViews = ''; // a new connection knows nothing of our tiles
   // Coming back, we send again what we were sending when the connection
   // was lost; the first time, what the link asked for.
   for (const t of local?.getTracks() || []) {
-    if (again ? t.kind in senders : opts[t.kind]) senders[t.kind] = signal.pub.addTrack(t, local);
+    if (again ? t.kind in senders : opts[t.kind]) senders[t.kind] = sendTrack(t);
     else t.enabled = false;
   }
   setButton('audio');
@@ -313,6 +317,11 @@ async function rejoin() {
   connect();
 }
 
+// sendTrack publishes a microphone or, in its layers, a camera.
+function sendTrack(track) {
+  return track.kind === 'video' ? signal.sendCamera(track, local) : signal.pub.addTrack(track, local);
+}
+
 function onTrack({ track, stream }) {
   if (!stream) return;
   const peer = peerOfStream(stream.id);
@@ -329,16 +338,84 @@ function onTrack({ track, stream }) {
     video.srcObject = stream;
     const cap = document.createElement('figcaption');
     cap.textContent = peers.get(peer)?.name || 'Guest';
-    tile.append(video, cap);
+    const pin = button('Pin', 'pin', `Show ${cap.textContent} large`, () => setPinned(pinned === stream.id ? '' : stream.id));
+    pin.setAttribute('aria-pressed', 'false');
+    const paused = document.createElement('p');
+    paused.className = 'paused';
+    paused.textContent = 'Video paused: your connection is too weak';
+    tile.append(video, cap, pin, paused);
     $('videos').append(tile);
     if (isScreenStream(stream.id)) {
       tile.classList.add('screen');
       video.dataset.source = 'screen';
       cap.textContent += ' (screen)';
     }
-    stream.onremovetrack = () => { if (stream.getTracks().length === 0) tile.remove(); };
+    stream.onremovetrack = () => {
+      if (stream.getTracks().length > 0) return;
+      tile.remove();
+      if (pinned === stream.id) setPinned('');
+      layout();
+    };
+    tiles.observe(tile);
     markSpeaker();
+    layout();
   }
+}
+
+// The stage: a pinned tile, or else a screen share, is shown large with the
+// others in a strip of thumbnails.
+function setPinned(id) {
+  pinned = id;
+  layout();
+}
+
+function layout() {
+  const screenTile = document.querySelector('.tile.screen[data-stream]');
+  const staged = pinned || screenTile?.dataset.stream || '';
+  $('videos').classList.toggle('staged', !!staged);
+  document.querySelectorAll('.tile[data-stream]').forEach((t) => {
+    t.classList.toggle('pinned', t.dataset.stream === staged);
+    t.querySelector('.pin')?.setAttribute('aria-pressed', String(t.dataset.stream === pinned));
+  });
+  reportViews();
+}
+
+// The server sends each video at the size it is shown (docs/signalling.md,
+// "view"): the sizes go to it whenever a tile's size changes, at most
+// every 200 ms.
+const tiles = new ResizeObserver(() => reportViews());
+let viewTimer = null;
+let lastViews = '';
+function reportViews() {
+  if (viewTimer) return;
+  viewTimer = setTimeout(() => {
+    viewTimer = null;
+    if (!signal) return;
+    const dpr = window.devicePixelRatio || 1;
+    const views = [];
+    document.querySelectorAll('.tile[data-stream]').forEach((t) => {
+      const v = t.querySelector('video');
+      if (!v?.srcObject?.getVideoTracks().length) return;
+      const shown = !document.hidden && v.offsetParent !== null;
+      views.push({ stream: t.dataset.stream, width: shown ? Math.round(v.clientWidth * dpr) : 0, height: shown ? Math.round(v.clientHeight * dpr) : 0 });
+    });
+    const json = JSON.stringify(views);
+    if (json === lastViews) return;
+    lastViews = json;
+    signal.view(views);
+  }, 200);
+}
+document.addEventListener('visibilitychange', reportViews);
+
+// onQuality shows what the link cannot carry: the paused videos, and
+// audio only when that is all of them.
+function onQuality(m) {
+  const paused = new Set(m.paused || []);
+  document.querySelectorAll('.tile[data-stream]').forEach((t) => { t.dataset.paused = paused.has(t.dataset.stream) ? '1' : ''; });
+  const was = body.dataset.audioOnly === '1';
+  body.dataset.audioOnly = m.audioOnly ? '1' : '';
+  if (m.audioOnly && !was) notice('Your connection is weak: video is paused, audio goes on');
+  else if (!m.audioOnly && was) notice('Video is back');
 }
 
 function onBye(m) {
@@ -412,7 +489,7 @@ async function toggleSend(kind) {
       local.addTrack(track);
     }
     track.enabled = true;
-    senders[kind] = signal.pub.addTrack(track, local);
+    senders[kind] = sendTrack(track);
   }
   setButton(kind);
 }

@@ -2,6 +2,15 @@
 // connections (pub: we offer and publish; sub: the server offers and we
 // receive). See docs/signalling.md.
 
+// The camera goes out in three layers, lowest first (docs/signalling.md,
+// "Simulcast"): the server sends each subscriber the one its tile and its
+// link suit.
+export const cameraLayers = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: 'f', maxBitrate: 1_500_000 },
+];
+
 export class Signal extends EventTarget {
   constructor({ room, name, token, signalPath, iceServers = [] }) {
     super();
@@ -96,6 +105,7 @@ export class Signal extends EventTarget {
         this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
+      case 'quality':
         this.#emit(m.type, m);
         break;
     }
@@ -107,7 +117,17 @@ export class Signal extends EventTarget {
     return stream.getTracks().map((t) => this.pub.addTrack(t, stream));
   }
 
+  // sendCamera sends a camera track in its simulcast layers; it returns
+  // the sender.
+  sendCamera(track, stream) {
+    return this.pub.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: cameraLayers }).sender;
+  }
+
   unpublish(sender) { this.pub.removeTrack(sender); }
+
+  // view tells the server how large each received video is shown, in
+  // device pixels (0 by 0: not shown), so it sends a layer that size.
+  view(views) { this.send({ type: 'view', views }); }
 
   // unpublishScreen stops sending a screen share.
   unpublishScreen(stream, senders) {
