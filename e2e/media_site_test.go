@@ -50,6 +50,8 @@ type siteConfig struct {
 	// test secret itself. env is the process's environment.
 	secret string
 	env    []string
+	// iceIPs are the media server's ICE addresses; default: 127.0.0.1/32.
+	iceIPs string
 }
 
 func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
@@ -62,12 +64,15 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	if c.secret == "" {
 		c.secret = testSecret
 	}
+	if c.iceIPs == "" {
+		c.iceIPs = "127.0.0.1/32"
+	}
 	cf := fmt.Sprintf(`{
 	mediaserver {
 		signal 127.0.0.1:%d
 		udp_port %d
 		tcp_port %d
-		ice_ips 127.0.0.1/32
+		ice_ips %s
 		secret %s
 		%s
 	}
@@ -84,7 +89,7 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, c.secret, c.mediaWords, c.globals, scheme, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
+`, sig, udp, tcp, c.iceIPs, c.secret, c.mediaWords, c.globals, scheme, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
 	return &mediaSite{Instance: caddyrun.Start(t, cf, c.env...), port: port, signalPort: sig, udpPort: udp}
 }
 

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,16 @@ func cameraLayers() []*load.VP8Layer {
 // 90°). It returns the stream id subscribers see.
 func publishSimulcast(t *testing.T, c *signal.Client) string {
 	t.Helper()
+	return publishSimulcastWith(t, c, nil)
+}
+
+// counter counts, from any goroutine.
+type counter = atomic.Uint64
+
+// publishSimulcastWith is publishSimulcast; onKeyframe hears the server's
+// keyframe requests, by layer.
+func publishSimulcastWith(t *testing.T, c *signal.Client, onKeyframe func(layer int)) string {
+	t.Helper()
 	layers := cameraLayers()
 	var tracks []*webrtc.TrackLocalStaticRTP
 	for _, rid := range []string{"q", "h", "f"} {
@@ -39,7 +50,12 @@ func publishSimulcast(t *testing.T, c *signal.Client) string {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	sim, err := c.PublishSimulcast(ctx, func(l int) { layers[l].RequestKeyframe() }, tracks...)
+	sim, err := c.PublishSimulcast(ctx, func(l int) {
+		layers[l].RequestKeyframe()
+		if onKeyframe != nil {
+			onKeyframe(l)
+		}
+	}, tracks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +110,8 @@ func watchLayers(t *testing.T, c *signal.Client) *layerWatch {
 			case rt := <-c.Tracks():
 				if rt.Track.Kind() == webrtc.RTPCodecTypeVideo {
 					go w.read(rt)
+				} else {
+					go drain(rt.Track)
 				}
 			case <-c.Done():
 				return
@@ -101,6 +119,17 @@ func watchLayers(t *testing.T, c *signal.Client) *layerWatch {
 		}
 	}()
 	return w
+}
+
+// drain reads a track to its end, as a real client does: the transport-wide
+// feedback counts a packet left unread as lost.
+func drain(t *webrtc.TrackRemote) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := t.Read(buf); err != nil {
+			return
+		}
+	}
 }
 
 func (w *layerWatch) read(rt *signal.RemoteTrack) {
@@ -125,6 +154,12 @@ func (w *layerWatch) read(rt *signal.RemoteTrack) {
 		w.rotations = append(w.rotations, rot)
 		w.mu.Unlock()
 	}
+}
+
+func (w *layerWatch) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.marks)
 }
 
 // since returns what arrived after the first n packets, and the count now.

@@ -21,8 +21,9 @@ import (
 // what it sends, so a subscriber moved down would never be moved up again:
 // after probeWait without the estimate falling, one track is moved up one
 // layer beyond the estimate, and the real media is the probe: the track
-// keeps that layer until the estimate falls. If it falls soon after, the
-// wait doubles, up to maxProbeWait.
+// keeps that layer unless the estimate falls below where it stood when the
+// probe began. Then the wait doubles, up to maxProbeWait; a probe that
+// holds brings it back to probeWait.
 const (
 	allocateInterval = 250 * time.Millisecond
 	// upgradeMargin is the part of the estimate an upgrade may use, so a
@@ -30,12 +31,14 @@ const (
 	upgradeMargin = 0.85
 	probeWait     = 2 * time.Second
 	maxProbeWait  = 30 * time.Second
+	// congestedProbeWait is the least wait for a probe after the estimate
+	// fell and moved a video down.
+	congestedProbeWait = 8 * time.Second
 	// audioCost is counted for an audio track not yet measured.
 	audioCost = 50_000
-	// A video is paused only while the link loses at least pauseLoss of
-	// the packets, or did within lossMemory.
-	pauseLoss  = 0.02
-	lossMemory = 10 * time.Second
+	// A video is paused only when the link loses at least pauseLoss of the
+	// packets with every video at its lowest layer.
+	pauseLoss = 0.02
 )
 
 // nominalBitrate is counted for a layer not measured yet: the caps the
@@ -54,13 +57,17 @@ type view struct {
 // allocation is one subscriber's state between rounds; only its
 // allocation goroutine touches it.
 type allocation struct {
-	lastEstimate int
-	lastFall     time.Time
-	lastLoss     time.Time
-	probeAt      time.Time // when the last probe started
-	probeWait    time.Duration
-	audioOnly    bool
-	paused       []string
+	lastEstimate   int
+	lastFall       time.Time
+	lastCongestion time.Time // when a fall last moved a video down
+	overSince      time.Time // since when even the lowest layers do not fit
+	pausing        bool      // videos may be paused (see allocate)
+	probeAt        time.Time // when the last probe started
+	probeBase      int       // the estimate when the probes now held began
+	probeFailed    time.Time // when probes last failed
+	probeWait      time.Duration
+	audioOnly      bool
+	paused         []string
 	// probed are the layers probes gave, kept until the estimate falls.
 	probed map[*binding]int
 }
@@ -100,10 +107,15 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	estimate := p.estimator.GetTargetBitrate()
 	if estimate < st.lastEstimate*95/100 {
 		st.lastFall = now
-		if now.Sub(st.probeAt) < 2*probeWait {
-			st.probeWait = min(2*st.probeWait, maxProbeWait) // the last probe did not fit
+		// The probes failed if the estimate fell below where it stood when
+		// they began: the link did not carry them. A fall that leaves it
+		// above is the link's noise (or a busy machine's), and the probed
+		// layers stay.
+		if len(st.probed) > 0 && estimate < st.probeBase {
+			clear(st.probed)
+			st.probeWait = min(2*st.probeWait, maxProbeWait)
+			st.probeFailed = now
 		}
-		clear(st.probed)
 	}
 	st.lastEstimate = estimate
 	nowNs := now.UnixNano()
@@ -146,18 +158,38 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 		return a.want - b.want
 	})
-	// Pausing a video takes loss too, not only delay: a busy machine on the
-	// way (a loaded server) delays packets without losing them.
-	if averageLoss(p.estimator) >= pauseLoss {
-		st.lastLoss = now
+	// Pausing a video takes loss too, not only delay (a busy machine on the
+	// way delays packets without losing them), and loss that goes on for a
+	// second with every video already at its lowest layer: the loss of the
+	// moment a link narrows is the higher layers'. Once pausing, the
+	// estimate alone decides until it covers every lowest layer again, or
+	// a probe resumes a video.
+	relaxed := fit(video, budget, math.MaxInt)
+	if over := total(video, relaxed) > budget; !over {
+		st.overSince, st.pausing = time.Time{}, false
+	} else if st.overSince.IsZero() {
+		st.overSince = now
+	} else if now.Sub(st.overSince) >= time.Second && averageLoss(p.estimator) >= pauseLoss {
+		st.pausing = true
 	}
-	pauseBudget := math.MaxInt
-	if now.Sub(st.lastLoss) < lossMemory {
-		pauseBudget = budget
+	keep, pauseBudget := relaxed, math.MaxInt
+	if st.pausing {
+		keep, pauseBudget = fit(video, budget, budget), budget
 	}
-	keep := fit(video, budget, pauseBudget)
 	upgrade := fit(video, int(float64(budget)*upgradeMargin), pauseBudget)
-	probing := false
+	// Probes the estimate caught up with are over.
+	for i, c := range video {
+		if l, ok := st.probed[c.b]; ok && keep[i] >= l {
+			delete(st.probed, c.b)
+		}
+	}
+	for b := range st.probed {
+		if !slices.ContainsFunc(video, func(c *choice) bool { return c.b == b }) {
+			delete(st.probed, b) // no longer received
+		}
+	}
+	probing, lowered := false, false
+	canProbe := len(st.probed) == 0 && now.Sub(st.lastFall) >= probeWait && now.Sub(st.probeAt) >= st.probeWait
 	for i, c := range video {
 		c.chosen = keep[i]
 		if keep[i] > c.current {
@@ -166,21 +198,23 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		if l, ok := st.probed[c.b]; ok && c.chosen < l && l <= c.want {
 			c.chosen = l
 		}
-		if !probing && c.chosen < c.want && now.Sub(st.lastFall) >= st.probeWait && now.Sub(st.probeAt) >= st.probeWait {
+		if canProbe && !probing && c.chosen < c.want {
 			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
+				st.probeBase, st.probeAt = estimate, now
 				c.chosen, probing = next, true
-				st.probeAt = now
 				st.probed[c.b] = next
 			}
 		}
+		lowered = lowered || c.chosen < c.current && c.chosen < c.want
 	}
-	for b := range st.probed {
-		if !slices.ContainsFunc(video, func(c *choice) bool { return c.b == b }) {
-			delete(st.probed, b) // no longer received
-		}
+	if lowered && st.lastFall.Equal(now) {
+		// The link just showed its limit: it will hardly carry more soon.
+		st.lastCongestion = now
+		st.probeWait = max(st.probeWait, congestedProbeWait)
 	}
-	if !probing && now.Sub(st.lastFall) >= 4*probeWait && now.Sub(st.probeAt) >= 4*probeWait {
-		st.probeWait = probeWait // settled: probe promptly again next time
+	if !probing && len(st.probed) == 0 && !st.probeAt.IsZero() && now.Sub(st.probeAt) >= 2*probeWait &&
+		st.probeFailed.Before(st.probeAt) && st.lastCongestion.Before(st.probeAt) {
+		st.probeWait = probeWait // the last probe held: probe promptly again
 	}
 
 	var paused []string
@@ -211,6 +245,16 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 func averageLoss(e interface{ GetStats() map[string]any }) float64 {
 	v, _ := e.GetStats()["averageLoss"].(float64)
 	return v
+}
+
+// total is what the chosen layers cost.
+func total(video []*choice, chosen []int) (sum int) {
+	for i, c := range video {
+		if chosen[i] >= 0 {
+			sum += c.cost[chosen[i]]
+		}
+	}
+	return sum
 }
 
 func countWanted(video []*choice) (n int) {

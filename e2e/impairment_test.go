@@ -1,0 +1,349 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/mediaserver/signal"
+)
+
+// The constrained-link test runs in two network namespaces it makes, joined
+// by a veth pair: the server, a publisher and two subscribers on the
+// server side's loopback, and one subscriber behind the pair, whose
+// direction from the server the test shapes with tc. Nothing is addressed
+// outside the namespaces, and both go when the test ends. The test binary
+// runs itself in each namespace: the part on the server's side is
+// TestConstrainedLinkServerSide, the subscriber behind the link
+// TestConstrainedLinkSubscriber; both are skipped unless this test starts
+// them.
+const (
+	envNetns   = "ROOMGATE_NETNS_TEST" // the subscriber's namespace, for the server side
+	envSubSite = "ROOMGATE_NETNS_SITE" // for the subscriber: the site's port, the room
+	serverAddr = "10.77.0.1"
+	subAddr    = "10.77.0.2"
+	serverDev  = "rgsrv0"
+	// linkRate is the constrained link, from the server to the subscriber.
+	linkRate = "300kbit"
+)
+
+func TestConstrainedSubscriberSettlesOnTheLowLayer(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test makes network namespaces: run it as root (CI does)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Fatal("this test needs iproute2's ip and tc (.ci/run installs them)")
+	}
+	suffix := make([]byte, 3)
+	rand.Read(suffix)
+	srv, sub := "rg-srv-"+hex.EncodeToString(suffix), "rg-sub-"+hex.EncodeToString(suffix)
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", srv)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", srv).Run() })
+	run("netns", "add", sub)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", sub).Run() })
+	run("link", "add", serverDev, "netns", srv, "type", "veth", "peer", "name", "rgsub0", "netns", sub)
+	run("-n", srv, "addr", "add", serverAddr+"/24", "dev", serverDev)
+	run("-n", sub, "addr", "add", subAddr+"/24", "dev", "rgsub0")
+	for _, ns := range []string{srv, sub} {
+		run("-n", ns, "link", "set", "lo", "up")
+	}
+	run("-n", srv, "link", "set", serverDev, "up")
+	run("-n", sub, "link", "set", "rgsub0", "up")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", srv, os.Args[0], "-test.run", "^TestConstrainedLinkServerSide$", "-test.v", "-test.timeout", "4m")
+	cmd.Env = append(os.Environ(), envNetns+"="+sub)
+	out, err := cmd.CombinedOutput()
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "impairment.go") || strings.Contains(line, "impairment_test.go") || strings.HasPrefix(line, "---") {
+			t.Log(line)
+		}
+	}
+	if err != nil {
+		t.Fatalf("the server side failed: %v\n%s", err, out)
+	}
+}
+
+// TestConstrainedLinkServerSide is the constrained-link test's part in the
+// server's namespace.
+func TestConstrainedLinkServerSide(t *testing.T) {
+	subNS := os.Getenv(envNetns)
+	if subNS == "" {
+		t.Skip("run by TestConstrainedSubscriberSettlesOnTheLowLayer")
+	}
+	s := newMediaSiteConfig(t, siteConfig{iceIPs: "127.0.0.1/32 " + serverAddr + "/32"})
+	pub := s.person(t, "127.0.0.1").mustJoin("slow", joinOpts{name: "Pub"})
+	fast := []*layerWatch{
+		watchLayers(t, s.person(t, "127.0.0.2").mustJoin("slow", joinOpts{name: "Fast1"})),
+		watchLayers(t, s.person(t, "127.0.0.3").mustJoin("slow", joinOpts{name: "Fast2"})),
+	}
+	publishSpeech(t, pub, 20)
+	keyframes := publishSimulcastCounting(t, pub)
+
+	// The subscriber behind the link reports every video packet it gets.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", subNS, os.Args[0], "-test.run", "^TestConstrainedLinkSubscriber$", "-test.timeout", "4m")
+	cmd.Env = append(os.Environ(), envSubSite+"="+strconv.Itoa(s.port)+" slow")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	slow := &timedWatch{}
+	go slow.read(stdout)
+
+	tc := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("tc %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// At first the link is free: everyone settles on the top layer.
+	if !slow.settledOn(2, time.Second, 30*time.Second) {
+		t.Fatalf("the subscriber behind the link never got the top layer: %v", slow.tail())
+	}
+	for i, f := range fast {
+		if !f.settlesOn(2, 10*time.Second) {
+			t.Fatalf("loopback subscriber %d is not on the top layer", i)
+		}
+	}
+
+	// The link narrows: it settles on the low layer, soon, with little loss
+	// and no freeze; the others keep the top layer, and the publisher is
+	// not asked for top-layer keyframes.
+	tc("qdisc", "add", "dev", serverDev, "root", "tbf", "rate", linkRate, "burst", "4kb", "latency", "200ms")
+	constrained := time.Now()
+	fastBefore := []int{fast[0].count(), fast[1].count()}
+	topKeyframes := keyframes[2].Load()
+	if !slow.settledOn(0, 3*time.Second, 30*time.Second) {
+		t.Fatalf("behind %s, the subscriber did not settle on the low layer: %v", linkRate, slow.tail())
+	}
+	settled := slow.settledSince(0)
+	t.Logf("impairment.go: settled on the low layer %v after the link narrowed to %s", settled.Sub(constrained).Round(100*time.Millisecond), linkRate)
+	time.Sleep(15 * time.Second)
+	window := slow.between(settled, time.Now())
+	loss, gap := window.loss(), window.longestGap()
+	t.Logf("impairment.go: on the low layer for %v: %.1f %% lost, longest gap %v", time.Since(settled).Round(time.Second), loss, gap.Round(10*time.Millisecond))
+	if loss > 5 {
+		t.Errorf("%.1f %% of the low layer was lost behind the link", loss)
+	}
+	if g := slow.between(constrained, time.Now()).longestGap(); g > 2*time.Second {
+		t.Errorf("a freeze of %v behind the narrowed link", g)
+	}
+	for i, f := range fast {
+		marks, _, _, _ := f.since(fastBefore[i])
+		for _, m := range marks {
+			if m != 2 {
+				t.Fatalf("loopback subscriber %d left the top layer while the other's link was narrow", i)
+			}
+		}
+		if len(marks) < 15*30 {
+			t.Errorf("loopback subscriber %d got %d packets in 15 s", i, len(marks))
+		}
+	}
+	if n := keyframes[2].Load() - topKeyframes; n > 3 {
+		t.Errorf("the publisher was asked for %d top-layer keyframes while one link was narrow", n)
+	}
+
+	// The link widens again: the top layer comes back.
+	tc("qdisc", "del", "dev", serverDev, "root")
+	lifted := time.Now()
+	if !slow.settledOn(2, 2*time.Second, 60*time.Second) {
+		t.Fatalf("the subscriber did not get the top layer back: %v", slow.tail())
+	}
+	t.Logf("impairment.go: back on the top layer %v after the link widened", slow.settledSince(2).Sub(lifted).Round(100*time.Millisecond))
+}
+
+// publishSimulcastCounting is publishSimulcast, counting the keyframe
+// requests of each layer.
+func publishSimulcastCounting(t *testing.T, c *signal.Client) []*counter {
+	counts := []*counter{{}, {}, {}}
+	publishSimulcastWith(t, c, func(l int) { counts[l].Add(1) })
+	return counts
+}
+
+// TestConstrainedLinkSubscriber is the subscriber behind the constrained
+// link: it prints, for every video packet, when it came, its layer and
+// its sequence number.
+func TestConstrainedLinkSubscriber(t *testing.T) {
+	site := os.Getenv(envSubSite)
+	if site == "" {
+		t.Skip("run by TestConstrainedLinkServerSide")
+	}
+	port, room, _ := strings.Cut(site, " ")
+	m := &webrtc.MediaEngine{}
+	ir := &interceptor.Registry{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.String() == subAddr })
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	dial := &net.Dialer{}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dial.DialContext(ctx, network, net.JoinHostPort(serverAddr, port))
+	}}}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c, err := signal.Dial(ctx, fmt.Sprintf("ws://localhost:%s/ws?%s", port, url.Values{"room": {room}, "name": {"Slow"}}.Encode()),
+		signal.DialOptions{Header: http.Header{"Origin": {"http://localhost:" + port}}, HTTPClient: hc, API: api})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := bufio.NewWriter(os.Stdout)
+	var mu sync.Mutex
+	for {
+		select {
+		case rt := <-c.Tracks():
+			if rt.Track.Kind() != webrtc.RTPCodecTypeVideo {
+				go drain(rt.Track)
+				continue
+			}
+			go func() {
+				for {
+					p, _, err := rt.Track.ReadRTP()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					fmt.Fprintf(out, "p %d %d %d\n", time.Now().UnixMicro(), p.Payload[len(p.Payload)-1], p.SequenceNumber)
+					out.Flush()
+					mu.Unlock()
+				}
+			}()
+		case <-c.Done():
+			return
+		}
+	}
+}
+
+// timedWatch is what the subscriber behind the link reported.
+type timedWatch struct {
+	mu      sync.Mutex
+	packets []timedPacket
+}
+
+type timedPacket struct {
+	at   time.Time
+	mark byte
+	seq  uint16
+}
+
+func (w *timedWatch) read(r interface{ Read([]byte) (int, error) }) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 4 || f[0] != "p" {
+			continue
+		}
+		us, _ := strconv.ParseInt(f[1], 10, 64)
+		mark, _ := strconv.Atoi(f[2])
+		seq, _ := strconv.Atoi(f[3])
+		w.mu.Lock()
+		w.packets = append(w.packets, timedPacket{time.UnixMicro(us), byte(mark), uint16(seq)})
+		w.mu.Unlock()
+	}
+}
+
+// settledSince is when the last run of packets from layer began; zero if
+// the last packet is not from it.
+func (w *timedWatch) settledSince(layer byte) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var since time.Time
+	for i := len(w.packets) - 1; i >= 0 && w.packets[i].mark == layer; i-- {
+		since = w.packets[i].at
+	}
+	return since
+}
+
+// settledOn waits until the packets have come from layer alone for hold.
+func (w *timedWatch) settledOn(layer byte, hold, within time.Duration) bool {
+	return eventually(within, func() bool {
+		s := w.settledSince(layer)
+		return !s.IsZero() && time.Since(s) >= hold
+	})
+}
+
+func (w *timedWatch) between(from, to time.Time) packetRun {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var run packetRun
+	for _, p := range w.packets {
+		if !p.at.Before(from) && !p.at.After(to) {
+			run = append(run, p)
+		}
+	}
+	return run
+}
+
+func (w *timedWatch) tail() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for _, p := range w.packets[max(0, len(w.packets)-40):] {
+		fmt.Fprintf(&b, "%d", p.mark)
+	}
+	return fmt.Sprintf("%d packets, the last layers %s", len(w.packets), b.String())
+}
+
+type packetRun []timedPacket
+
+// loss is the part of the sequence numbers between the first and the
+// last that never came, in per cent.
+func (r packetRun) loss() float64 {
+	if len(r) < 2 {
+		return 100
+	}
+	seqs := make([]uint16, len(r))
+	for i, p := range r {
+		seqs[i] = p.seq
+	}
+	span := int(uint16(r[len(r)-1].seq-r[0].seq)) + 1
+	return 100 * float64(seqGaps(seqs)) / float64(span)
+}
+
+func (r packetRun) longestGap() time.Duration {
+	var g time.Duration
+	for i := 1; i < len(r); i++ {
+		g = max(g, r[i].at.Sub(r[i-1].at))
+	}
+	return g
+}
