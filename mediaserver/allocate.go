@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/mediaserver/signal"
+	"golang.org/x/time/rate"
 )
 
 // How each subscriber's layers are chosen. Every allocateInterval, and
@@ -68,15 +69,20 @@ type allocation struct {
 	probeWait      time.Duration
 	audioOnly      bool
 	paused         []string
-	// probed are the layers probes gave, kept until the estimate falls.
+	// probed are the layers probes gave, kept until the estimate catches
+	// up with them or they fail.
 	probed map[*binding]int
+	// floors are the layers sent before a probe: known to fit, kept
+	// whatever the estimate says after a failed probe, until the estimate
+	// falls again of its own.
+	floors map[*binding]int
 }
 
 // allocateLoop runs a peer's allocations until it leaves.
 func (p *Peer) allocateLoop() {
 	t := time.NewTicker(allocateInterval)
 	defer t.Stop()
-	st := &allocation{probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}}
+	st := &allocation{probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}, floors: map[*binding]int{}}
 	for {
 		select {
 		case <-t.C:
@@ -107,17 +113,24 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	estimate := p.estimator.GetTargetBitrate()
 	if estimate < st.lastEstimate*95/100 {
 		st.lastFall = now
-		// The probes failed if the estimate fell below where it stood when
-		// they began: the link did not carry them. A fall that leaves it
-		// above is the link's noise (or a busy machine's), and the probed
-		// layers stay.
-		if len(st.probed) > 0 && estimate < st.probeBase {
+		switch {
+		case len(st.probed) > 0 && estimate < st.probeBase:
+			// The probes failed: the estimate fell below where it stood
+			// when they began, the link did not carry them. Back to the
+			// layers before them (the floors), and wait longer next time.
 			clear(st.probed)
 			st.probeWait = min(2*st.probeWait, maxProbeWait)
 			st.probeFailed = now
+		case len(st.probed) > 0:
+			// A fall that leaves the estimate above where the probes began
+			// is the link's noise, or a busy machine's: they go on.
+		case now.Sub(st.probeFailed) > 2*probeWait:
+			// Not a probe's doing: the link itself changed.
+			clear(st.floors)
 		}
 	}
 	st.lastEstimate = estimate
+	p.budgetResends(estimate)
 	nowNs := now.UnixNano()
 	views := p.viewsNow()
 
@@ -183,9 +196,11 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			delete(st.probed, c.b)
 		}
 	}
-	for b := range st.probed {
-		if !slices.ContainsFunc(video, func(c *choice) bool { return c.b == b }) {
-			delete(st.probed, b) // no longer received
+	for _, m := range []map[*binding]int{st.probed, st.floors} {
+		for b := range m {
+			if !slices.ContainsFunc(video, func(c *choice) bool { return c.b == b }) {
+				delete(m, b) // no longer received
+			}
 		}
 	}
 	probing, lowered := false, false
@@ -195,17 +210,27 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		if keep[i] > c.current {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
 		}
-		if l, ok := st.probed[c.b]; ok && c.chosen < l && l <= c.want {
-			c.chosen = l
+		for _, m := range []map[*binding]int{st.floors, st.probed} {
+			if l, ok := m[c.b]; ok && c.chosen < l && l <= c.want {
+				c.chosen = l
+			}
 		}
 		if canProbe && !probing && c.chosen < c.want {
 			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
 				st.probeBase, st.probeAt = estimate, now
+				if c.current >= 0 {
+					st.floors[c.b] = c.current
+				}
 				c.chosen, probing = next, true
 				st.probed[c.b] = next
 			}
 		}
 		lowered = lowered || c.chosen < c.current && c.chosen < c.want
+	}
+	if lowered {
+		// Loss is judged from a second after the last move down, when the
+		// link has drained what the higher layer left in it.
+		st.overSince = now
 	}
 	if lowered && st.lastFall.Equal(now) {
 		// The link just showed its limit: it will hardly carry more soon.
@@ -377,6 +402,21 @@ func (t *fanoutTrack) layerFor(v view, said bool) int {
 		}
 	}
 	return n - 1
+}
+
+// Retransmissions may take resendShare of a subscriber's estimate: on a link
+// that loses much, answering every NACK sends more into what already
+// overflows, and the loss feeds itself.
+const resendShare = 0.2
+
+// mayResend takes the budget for one retransmitted packet.
+func (p *Peer) mayResend(bytes int) bool { return p.resends.AllowN(time.Now(), bytes) }
+
+// budgetResends sets the retransmission budget from the estimate.
+func (p *Peer) budgetResends(estimate int) {
+	perSecond := float64(estimate) / 8 * resendShare
+	p.resends.SetLimit(rate.Limit(perSecond))
+	p.resends.SetBurst(max(int(perSecond/4), 3000))
 }
 
 // setViews keeps the sizes the peer shows its streams at, and chooses

@@ -283,8 +283,9 @@ func (b *binding) segmentOf(seq uint16) *segment {
 }
 
 // resend answers one subscriber's NACK from the history of the layer each
-// lost packet came from.
-func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack) {
+// lost packet came from, each packet as allow (the subscriber's budget for
+// retransmissions) lets it.
+func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int) bool) {
 	b := t.binding(nack.MediaSSRC)
 	if b == nil {
 		return
@@ -298,7 +299,7 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack) {
 				return true
 			}
 			var ok bool
-			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload); ok {
+			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload); ok && allow(len(b.payload)) {
 				b.header.SequenceNumber = seq
 				b.header.Timestamp += s.tsOff
 				b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt

@@ -41,6 +41,8 @@ func (f *fakeBinding) WriteRTP(h *rtp.Header, p []byte) (int, error) {
 	return len(p), nil
 }
 
+func always(int) bool { return true }
+
 var vp8 = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 
 func bindN(t testing.TB, ft *fanoutTrack, n int, record bool) []*fakeBinding {
@@ -69,7 +71,7 @@ func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
 		}
 	}
 	// A NACK from one subscriber is answered to that subscriber only.
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(bs[1].ssrc), Nacks: []rtcp.NackPair{{PacketID: 7}}})
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(bs[1].ssrc), Nacks: []rtcp.NackPair{{PacketID: 7}}}, always)
 	if len(bs[0].got) != 1 || len(bs[1].got) != 2 || len(bs[2].got) != 1 || bs[1].got[1].SequenceNumber != 7 {
 		t.Fatalf("after a NACK: %d %d %d", len(bs[0].got), len(bs[1].got), len(bs[2].got))
 	}
@@ -92,7 +94,7 @@ func TestFanoutWriteAndResendAllocateNothing(t *testing.T) {
 		p.SequenceNumber++
 		ft.writeRTP(0, p)
 		nack.Nacks[0].PacketID = p.SequenceNumber
-		ft.resend(nack)
+		ft.resend(nack, always)
 	}); n != 0 {
 		t.Fatalf("%v allocations per packet to 20 subscribers", n)
 	}
@@ -106,5 +108,19 @@ func BenchmarkFanoutWrite20(b *testing.B) {
 	for b.Loop() {
 		p.SequenceNumber++
 		ft.writeRTP(0, p)
+	}
+}
+
+func TestResendsStayWithinTheSubscribersBudget(t *testing.T) {
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
+	b := bindN(t, ft, 1, true)[0]
+	for seq := range uint16(10) {
+		ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{SequenceNumber: seq}, Payload: make([]byte, 1000)})
+	}
+	budget := 3500
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(b.ssrc), Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{1, 2, 3, 4, 5})},
+		func(n int) bool { budget -= n; return budget >= 0 })
+	if got := len(b.got) - 10; got != 3 {
+		t.Fatalf("%d packets resent within a budget of three", got)
 	}
 }

@@ -146,9 +146,10 @@ func (ft *forwardTrack) requestKeyframe(li int) {
 }
 
 // readRTCP reads a subscriber's RTCP for one track: NACKs are answered from
-// the track's history, keyframe requests go up to the publisher for the
-// layer the subscriber receives.
-func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
+// the track's history, within the subscriber's budget for retransmissions;
+// keyframe requests go up to the publisher for the layer the subscriber
+// receives.
+func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack, sub *Peer) {
 	buf := make([]byte, 1500)
 	bursts := ft.publisher.s.engine.bursts
 	for {
@@ -171,7 +172,7 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack) {
 				}
 			case *rtcp.TransportLayerNack:
 				bursts.begin()
-				ft.local.resend(pkt)
+				ft.local.resend(pkt, sub.mayResend)
 				bursts.end()
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 )
 
 // Limits on one signalling connection.
@@ -52,6 +53,8 @@ type Peer struct {
 	viewsMu    sync.Mutex
 	views      map[string]view
 	reallocate chan struct{}
+	// resends is the budget for retransmissions to the peer, in bytes.
+	resends *rate.Limiter
 	// tracks are what the peer publishes now, by receiver (forward.go).
 	tracksMu sync.Mutex
 	tracks   map[*webrtc.RTPReceiver]*forwardTrack
@@ -83,6 +86,7 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 		tracks:     map[*webrtc.RTPReceiver]*forwardTrack{},
 		views:      map[string]view{},
 		reallocate: make(chan struct{}, 1),
+		resends:    rate.NewLimiter(rate.Limit(initialEstimate/8*resendShare), initialEstimate/8/4),
 		passes:     map[string]time.Time{},
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())

@@ -195,7 +195,7 @@ func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
 		return false
 	}
 	p.subs[t] = subscription{sender: s, ssrc: senderSSRC(s)}
-	go readRTCP(s, t)
+	go readRTCP(s, t, p)
 	return true
 }
 
