@@ -152,6 +152,9 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	window := slow.between(settled, time.Now())
 	loss, gap := window.loss(), window.longestGap()
 	t.Logf("impairment.go: on the low layer for %v: %.1f %% lost, longest gap %v", time.Since(settled).Round(time.Second), loss, gap.Round(10*time.Millisecond))
+	if out, err := exec.Command("tc", "-s", "qdisc", "show", "dev", serverDev).CombinedOutput(); err == nil {
+		t.Logf("impairment.go: the link: %s", strings.Join(strings.Fields(string(out)), " "))
+	}
 	if loss > 5 {
 		t.Errorf("%.1f %% of the low layer was lost behind the link", loss)
 	}

@@ -38,8 +38,9 @@ const (
 	// audioCost is counted for an audio track not yet measured.
 	audioCost = 50_000
 	// A video is paused only when the link loses at least pauseLoss of the
-	// packets with every video at its lowest layer.
-	pauseLoss = 0.02
+	// packets with every video at its lowest layer: below it, as GCC's own
+	// loss controller holds, the loss is the link's everyday share.
+	pauseLoss = 0.1
 )
 
 // nominalBitrate is counted for a layer not measured yet: the caps the
@@ -203,7 +204,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			}
 		}
 	}
-	probing, lowered := false, false
+	probing, lowered, moving := false, false, false
 	canProbe := len(st.probed) == 0 && now.Sub(st.lastFall) >= probeWait && now.Sub(st.probeAt) >= st.probeWait
 	for i, c := range video {
 		c.chosen = keep[i]
@@ -226,10 +227,12 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			}
 		}
 		lowered = lowered || c.chosen < c.current && c.chosen < c.want
+		moving = moving || int(c.b.cur.Load()) > c.current
 	}
-	if lowered {
-		// Loss is judged from a second after the last move down, when the
-		// link has drained what the higher layer left in it.
+	if lowered || moving {
+		// Loss is judged from a second after the last move down took
+		// effect (at a keyframe), when the link has drained what the
+		// higher layer left in it.
 		st.overSince = now
 	}
 	if lowered && st.lastFall.Equal(now) {
