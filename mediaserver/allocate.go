@@ -205,7 +205,15 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 	}
 	probing, lowered, moving := false, false, false
-	canProbe := len(st.probed) == 0 && now.Sub(st.lastFall) >= probeWait && now.Sub(st.probeAt) >= st.probeWait
+	// A probe waits for the estimate to be still a while, and for the wait
+	// since the last probe, the last failure or the last congestion.
+	lastEvent := st.probeAt
+	for _, t := range []time.Time{st.probeFailed, st.lastCongestion} {
+		if t.After(lastEvent) {
+			lastEvent = t
+		}
+	}
+	canProbe := len(st.probed) == 0 && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= st.probeWait
 	for i, c := range video {
 		c.chosen = keep[i]
 		if keep[i] > c.current {
