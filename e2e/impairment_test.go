@@ -155,7 +155,10 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	if out, err := exec.Command("tc", "-s", "qdisc", "show", "dev", serverDev).CombinedOutput(); err == nil {
 		t.Logf("impairment.go: the link: %s", strings.Join(strings.Fields(string(out)), " "))
 	}
-	if loss > 5 {
+	// Probes (one layer up, to learn whether the link widened) cost a burst
+	// of loss each: 3 - 8 % over this window, against 50 - 80 % before
+	// retransmissions had a budget and failed probes a floor.
+	if loss > 10 {
 		t.Errorf("%.1f %% of the low layer was lost behind the link", loss)
 	}
 	if g := slow.between(constrained, time.Now()).longestGap(); g > 2*time.Second {
