@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
@@ -333,5 +334,42 @@ func TestConcurrentJoinsGetTheirWelcomeFirst(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatalf("a concurrent join: %v", err)
 		}
+	}
+}
+
+// Turning a camera off and on again, more times than a peer may publish
+// tracks at once: a track that ended no longer counts, and the others get
+// the camera every time.
+func TestATrackPublishedAgainAndAgainStillReachesTheOthers(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	pub := s.person(t, "127.0.0.1").mustJoin("toggle", joinOpts{})
+	r := receive(s.person(t, "127.0.0.2").mustJoin("toggle", joinOpts{}))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	for i := range 8 {
+		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "cam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		senders, err := pub.Publish(ctx, track)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := r.count(pub.ID(), "video")
+		seq := uint16(i * 1000)
+		if !eventually(10*time.Second, func() bool {
+			seq++
+			track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000, Marker: true}, Payload: []byte{0x10, 0x00, 0}})
+			return r.count(pub.ID(), "video") > before
+		}) {
+			t.Fatalf("publish %d: the other peer receives nothing", i+1)
+		}
+		if err := pub.Unpublish(ctx, senders[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := nextEvent(pub, signal.TypeError, time.Second); m != nil {
+		t.Fatalf("the server refused something: %+v", m)
 	}
 }
