@@ -94,3 +94,18 @@ func TestBrowserScreenShareBeforeCameraIsLabelledAScreen(t *testing.T) {
 	}
 	a.screenshot("room-screen-before-camera")
 }
+
+// Turning the camera off and on more times than a peer may publish tracks:
+// the other side sees the camera again every time (the sections of tracks
+// turned off no longer count).
+func TestBrowserCameraTurnedOffAndOnAgainAndAgain(t *testing.T) {
+	t.Parallel()
+	a, b, bID := annAndBen(t, "")
+	a.decodesVideoFrom(bID, 45*time.Second)
+	for i := range 7 {
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS("#camera")))
+		remoteTrackGone(t, a, bID, "video")
+		b.do(10*time.Second, chromedp.Click(chromedp.CSS("#camera")))
+		liveVideo(t, a, bID, ":not([data-source])", fmt.Sprintf("Ben's camera, turned on for the %d. time", i+2))
+	}
+}

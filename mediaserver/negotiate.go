@@ -16,9 +16,12 @@ func (p *Peer) answerPublish(offerSDP string) error {
 	if err := parsed.UnmarshalString(offerSDP); err != nil {
 		return &protocolError{"bad_sdp", "the offer is not valid SDP"}
 	}
+	// Only the sections the peer sends on count: one it stopped sending on
+	// (a camera turned off: recvonly, inactive, or rejected) is no track.
+	// The message size bounds the rest.
 	media := 0
 	for _, m := range parsed.MediaDescriptions {
-		if m.MediaName.Media == "audio" || m.MediaName.Media == "video" {
+		if (m.MediaName.Media == "audio" || m.MediaName.Media == "video") && m.MediaName.Port.Value != 0 && sends(m) {
 			media++
 		}
 	}
@@ -115,4 +118,14 @@ func (p *Peer) setLocal(pc *webrtc.PeerConnection, d webrtc.SessionDescription) 
 		return "", errors.New("gathering candidates took too long")
 	}
 	return pc.LocalDescription().SDP, nil
+}
+
+// sends says whether the offerer sends on a media section.
+func sends(m *sdp.MediaDescription) bool {
+	for _, a := range m.Attributes {
+		if a.Key == "recvonly" || a.Key == "inactive" {
+			return false
+		}
+	}
+	return true
 }
