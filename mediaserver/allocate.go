@@ -41,6 +41,8 @@ const (
 	// packets with every video at its lowest layer: below it, as GCC's own
 	// loss controller holds, the loss is the link's everyday share.
 	pauseLoss = 0.1
+	// A probe ends as soon as the link loses probeLoss of the packets.
+	probeLoss = 0.05
 )
 
 // nominalBitrate is counted for a layer not measured yet: the caps the
@@ -112,16 +114,25 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		return
 	}
 	estimate := p.estimator.GetTargetBitrate()
+	fail := func() {
+		// Back to the layers before the probes (the floors), and wait
+		// longer next time.
+		clear(st.probed)
+		st.probeWait = min(2*st.probeWait, maxProbeWait)
+		st.probeFailed = now
+	}
+	if len(st.probed) > 0 && now.Sub(st.probeAt) > allocateInterval && averageLoss(p.estimator) >= probeLoss {
+		// The link loses what the probe added: end it before the estimate
+		// says so, as every packet lost meanwhile is a subscriber's.
+		fail()
+	}
 	if estimate < st.lastEstimate*95/100 {
 		st.lastFall = now
 		switch {
 		case len(st.probed) > 0 && estimate < st.probeBase:
 			// The probes failed: the estimate fell below where it stood
-			// when they began, the link did not carry them. Back to the
-			// layers before them (the floors), and wait longer next time.
-			clear(st.probed)
-			st.probeWait = min(2*st.probeWait, maxProbeWait)
-			st.probeFailed = now
+			// when they began, the link did not carry them.
+			fail()
 		case len(st.probed) > 0:
 			// A fall that leaves the estimate above where the probes began
 			// is the link's noise, or a busy machine's: they go on.
