@@ -260,6 +260,7 @@ function onWelcome(m) {
   for (const p of m.peers || []) peers.set(p.id, p);
   renderParticipants();
   setState('joined', `In ${room}`);
+  renderWhoami();
   lastViews = ''; // a new connection knows nothing of our tiles
   // Coming back, we send again what we were sending when the connection
   // was lost; the first time, what the link asked for.
@@ -521,7 +522,57 @@ $('mute').addEventListener('click', toggleMute);
 $('camera').addEventListener('click', toggleCamera);
 $('screen').addEventListener('click', toggleScreen);
 $('lock').addEventListener('click', () => signal?.lock(!locked));
-$('end').addEventListener('click', () => signal?.end());
+// "End for all" asks once more before everyone is sent away: the first
+// press arms it for five seconds, the second ends the meeting.
+let endArmed = null;
+function disarmEnd() {
+  clearTimeout(endArmed);
+  endArmed = null;
+  $('end').textContent = 'End for all';
+  $('end').removeAttribute('aria-label');
+}
+$('end').addEventListener('click', () => {
+  if (!endArmed) {
+    $('end').textContent = 'Press again to end for everyone';
+    $('end').setAttribute('aria-label', 'Confirm: end the meeting for everyone');
+    endArmed = setTimeout(disarmEnd, 5000);
+    return;
+  }
+  disarmEnd();
+  signal?.end();
+});
+
+// Who is logged in, read from the host token for the page to show (the
+// gateway checks the token; the page only names its user).
+function loggedInUser() {
+  try {
+    const part = token().split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = JSON.parse(atob(part));
+    return claims.role === 'host' ? claims.sub : '';
+  } catch {
+    return '';
+  }
+}
+
+function renderWhoami() {
+  const user = loggedInUser();
+  $('whoami').hidden = $('logout').hidden = !user;
+  $('whoami').textContent = user ? `Logged in as ${user}` : '';
+}
+
+$('logout').addEventListener('click', async () => {
+  clearTimeout(retry);
+  const t = token();
+  stopAll();
+  gate('ended', 'You logged out', 'Log in again to host a meeting here.', { home: true });
+  try {
+    await fetch('/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } });
+  } catch {
+    // The session ends at its expiry anyway; the token is gone from the tab.
+  }
+  clearToken();
+  renderWhoami();
+});
 $('copy').addEventListener('click', async () => {
   const link = `${location.origin}/join/${room}`;
   try {
@@ -540,4 +591,5 @@ $('leave').addEventListener('click', () => {
 // For diagnostics and tests: the call's signalling and peer connections.
 window.roomgate = { get signal() { return signal; } };
 
+renderWhoami();
 start();

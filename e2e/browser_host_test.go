@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// A host sees who she is logged in as, ends the meeting only when she
+// presses "End for all" a second time, and logs out: the page says so, the
+// token leaves the tab, and the credential no longer opens the door.
+func TestBrowserHostEndsWithAConfirmationAndLogsOut(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	hostB, guestB := newBrowser(t), newBrowser(t)
+	hostB.do(30*time.Second,
+		chromedp.Navigate(siteURL(s.port, "/login?next="+url.QueryEscape("/join/standup?name=Alice"))),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+	)
+	hostB.waitState("joined", 30*time.Second)
+	who, _ := eval[string](hostB, 5*time.Second, `document.getElementById('whoami').hidden ? '' : document.getElementById('whoami').textContent`)
+	if who != "Logged in as alice" {
+		t.Fatalf("the host's page says %q", who)
+	}
+	relay := relayFrom(t, "127.0.0.2", s.port)
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/standup?name=Gwen")))
+	guestB.waitState("joined", 30*time.Second)
+	if shown, _ := eval[bool](guestB, 5*time.Second, `!document.getElementById('logout').hidden`); shown {
+		t.Fatal("a guest's page offers to log out")
+	}
+
+	// One press arms "End for all"; nobody leaves.
+	hostB.do(10*time.Second, chromedp.Click(chromedp.CSS("#end")))
+	time.Sleep(1500 * time.Millisecond)
+	if st := guestB.state(); st != "joined" {
+		t.Fatalf("one press of End for all sent the guest to %q", st)
+	}
+	label, _ := eval[string](hostB, 5*time.Second, `document.getElementById('end').textContent`)
+	if !strings.Contains(label, "again") {
+		t.Fatalf("the armed button reads %q", label)
+	}
+	hostB.screenshot("end-armed")
+	// The second press ends the meeting for everyone.
+	hostB.do(10*time.Second, chromedp.Click(chromedp.CSS("#end")))
+	guestB.waitState("ended", 20*time.Second)
+
+	tok, _ := eval[string](hostB, 5*time.Second, `sessionStorage.getItem('peer_token') || ''`)
+	if tok == "" {
+		t.Fatal("the host's tab holds no token")
+	}
+	hostB.do(10*time.Second, chromedp.Click(chromedp.CSS("#logout")))
+	hostB.waitState("ended", 10*time.Second)
+	title, _ := eval[string](hostB, 5*time.Second, `document.getElementById('gate-title').textContent`)
+	left, _ := eval[string](hostB, 5*time.Second, `(async () => {
+		while (sessionStorage.getItem('peer_token')) await new Promise((r) => setTimeout(r, 100));
+		return document.getElementById('whoami').hidden ? 'hidden' : 'shown';
+	})()`)
+	if title != "You logged out" || left != "hidden" {
+		t.Fatalf("after logging out the page reads %q, the name is %s", title, left)
+	}
+	// The credential is dead: from the address it logged in from, it opens
+	// no room.
+	s.person(t, "127.0.0.1").refusedSignal("retro", signalOpts{token: tok}, 401)
+}
