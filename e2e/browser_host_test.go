@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +15,8 @@ func TestBrowserHostEndsWithAConfirmationAndLogsOut(t *testing.T) {
 	t.Parallel()
 	s := newMediaSite(t, "")
 	hostB, guestB := newBrowser(t), newBrowser(t)
-	hostB.do(30*time.Second,
-		chromedp.Navigate(siteURL(s.port, "/login?next="+url.QueryEscape("/join/standup?name=Alice"))),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-	)
+	hostB.openLogin(s.port, "/join/standup?name=Alice")
+	hostB.submitLogin()
 	hostB.waitState("joined", 30*time.Second)
 	who, _ := eval[string](hostB, 5*time.Second, `document.getElementById('whoami').hidden ? '' : document.getElementById('whoami').textContent`)
 	if who != "Logged in as alice" {

@@ -13,16 +13,9 @@ func TestBrowsersLogInMeetAndSeeEachOther(t *testing.T) {
 	s := newMediaSite(t, "host_protected")
 	hostB, guestB := newBrowser(t), newBrowser(t)
 
-	hostB.do(30*time.Second,
-		chromedp.Navigate(siteURL(s.port, "/login?next="+url.QueryEscape("/join/standup?name=Alice"))),
-		chromedp.WaitVisible(chromedp.CSS("#username")),
-	)
+	hostB.openLogin(s.port, "/join/standup?name=Alice")
 	hostB.screenshot("login")
-	hostB.do(30*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("button[type=submit]")),
-	)
+	hostB.submitLogin()
 	hostB.waitState("joined", 30*time.Second)
 	hostID := hostB.selfID()
 
@@ -45,4 +38,23 @@ func TestBrowsersLogInMeetAndSeeEachOther(t *testing.T) {
 	}
 	hostB.screenshot("room-host")
 	guestB.screenshot("room-guest")
+}
+
+// openLogin opens the login page on the site at port, to go on to next.
+func (b *browser) openLogin(port int, next string) {
+	b.t.Helper()
+	b.do(30*time.Second,
+		chromedp.Navigate(siteURL(port, "/login?next="+url.QueryEscape(next))),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+	)
+}
+
+// submitLogin logs in as alice on the open login page.
+func (b *browser) submitLogin() {
+	b.t.Helper()
+	b.do(30*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#password"), password),
+		chromedp.Click(chromedp.CSS("button[type=submit]")),
+	)
 }
