@@ -65,6 +65,13 @@ func TestPagesAreServedWithTheirSettings(t *testing.T) {
 			t.Errorf("%s: %d; want 404", path, a.status)
 		}
 	}
+	// A path that is nobody's gets a page that says so, and the way home.
+	for _, path := range []string{"/nope", "/assets2/x", "/.env"} {
+		a := p.do("GET", path, "", nil, nil)
+		if a.status != http.StatusNotFound || !strings.Contains(string(a.body), `data-state="not-found"`) || !strings.Contains(string(a.body), `href="/"`) {
+			t.Errorf("%s: %d %q; want the not-found page", path, a.status, a.body)
+		}
+	}
 }
 
 func TestJoinLinkMovesCredentialsIntoTheFragment(t *testing.T) {

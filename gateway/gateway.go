@@ -104,5 +104,36 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		g.serveLogout(w, r)
 		return nil
 	}
-	return next(w, r)
+	if !read {
+		return next(w, r)
+	}
+	// A page request nothing after the gateway answers (in the repository's
+	// Caddyfile, any path not the gateway's) gets a page saying so, not
+	// Caddy's empty 200.
+	ww := &writeWatch{ResponseWriter: w}
+	err := next(ww, r)
+	if err == nil && !ww.wrote {
+		g.servePage(w, r, "notfound.html", http.StatusNotFound, "")
+	}
+	return err
 }
+
+// writeWatch notes whether a handler wrote anything.
+type writeWatch struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *writeWatch) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *writeWatch) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer beneath (flushing,
+// hijacking, deadlines).
+func (w *writeWatch) Unwrap() http.ResponseWriter { return w.ResponseWriter }
