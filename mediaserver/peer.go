@@ -64,6 +64,10 @@ type Peer struct {
 	// subs are the tracks this peer receives; guarded by room.mu.
 	subs map[*forwardTrack]subscription
 
+	// state is what the peer last said of itself (muted, camera off, hand).
+	stateMu sync.Mutex
+	state   signal.PeerInfo
+
 	passMu sync.Mutex
 	passes map[string]time.Time // rejoin passes handed out, by id, until expiry
 
@@ -94,7 +98,24 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 }
 
 func (p *Peer) info() signal.PeerInfo {
-	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role)}
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand}
+}
+
+// setState keeps what the peer says of itself and tells the others.
+func (p *Peer) setState(m *signal.Message) {
+	p.stateMu.Lock()
+	for _, f := range []struct {
+		to   *bool
+		from *bool
+	}{{&p.state.Muted, m.Muted}, {&p.state.CameraOff, m.CameraOff}, {&p.state.Hand, m.Hand}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	p.stateMu.Unlock()
+	p.room.broadcast(signal.Message{Type: signal.TypeState, Peer: ptr(p.info())}, p)
 }
 
 // run serves the peer until it leaves or is removed.
@@ -215,6 +236,8 @@ func (p *Peer) handle(m *signal.Message) error {
 		p.send(signal.Message{Type: signal.TypePong})
 	case signal.TypeView:
 		p.setViews(m.Views)
+	case signal.TypeState:
+		p.setState(m)
 	case signal.TypeOffer:
 		if m.PC != signal.PCPublish {
 			return errOutOfOrder

@@ -64,6 +64,11 @@ const (
 	TypeEnd   = "end"   // admins only: everyone leaves
 	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
 	TypeDeny  = "deny"  // Target: admins only: turn a waiting peer away
+	// TypeState says what a client sends and shows of itself (Muted,
+	// CameraOff, Hand: only the fields present change); the server passes
+	// it on to everyone else as a state message with Peer, the whole of
+	// the client's PeerInfo.
+	TypeState = "state"
 	// TypeView says how large the client shows each video stream it
 	// receives (Views), so the server sends a layer that size; it replaces
 	// the last one. A stream it does not list gets the top layer.
@@ -116,6 +121,11 @@ type Message struct {
 	Screens []string `json:"screens,omitempty"`
 	// Ban, in a kick, keeps the removed person out afterwards.
 	Ban *Ban `json:"ban,omitempty"`
+	// Muted, CameraOff and Hand, in a state message from a client, change
+	// what the others are told of it.
+	Muted     *bool `json:"muted,omitempty"`
+	CameraOff *bool `json:"cameraOff,omitempty"`
+	Hand      *bool `json:"hand,omitempty"`
 	// Views, in a view message, are the sizes of the client's tiles.
 	Views []View `json:"views,omitempty"`
 	// AudioOnly and Paused, in a quality message, are what the
@@ -159,11 +169,16 @@ const (
 // MaxScreens is how many screen-share streams one offer may name.
 const MaxScreens = 4
 
-// PeerInfo is what everyone in a room may know about a peer.
+// PeerInfo is what everyone in a room may know about a peer. Muted,
+// CameraOff and Hand are what the peer last said of itself (a state
+// message): its microphone or camera turned off, its hand raised.
 type PeerInfo struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Role string `json:"role"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Role      string `json:"role"`
+	Muted     bool   `json:"muted,omitempty"`
+	CameraOff bool   `json:"cameraOff,omitempty"`
+	Hand      bool   `json:"hand,omitempty"`
 }
 
 // Errors of Decode.
@@ -225,6 +240,10 @@ func (m *Message) check() error {
 	case TypeLock:
 		if m.Locked == nil {
 			return errors.New("locked is missing")
+		}
+	case TypeState:
+		if m.Muted == nil && m.CameraOff == nil && m.Hand == nil {
+			return errors.New("state says nothing: muted, cameraOff or hand")
 		}
 	case TypeView:
 		if len(m.Views) > MaxViews {
