@@ -8,34 +8,16 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// remoteTrackGone waits until, on b, the kind track received from peer has
-// ended, is muted, or was removed from its stream. The peer's video must be
-// playing when it is called.
-func remoteTrackGone(t *testing.T, b *browser, peer, kind string) {
-	t.Helper()
-	js := fmt.Sprintf(`(async () => {
-		for (;;) {
-			const v = document.querySelector('video[data-peer=%q]:not([data-source])');
-			const tracks = v && v.srcObject ? v.srcObject.getTracks().filter((t) => t.kind === %q) : [];
-			// The tile goes away with its last track.
-			if (!v || tracks.length === 0 || tracks.every((t) => t.muted || t.readyState === 'ended')) return true;
-			await new Promise((r) => setTimeout(r, 200));
-		}
-	})()`, peer, kind)
-	if _, err := eval[bool](b, 30*time.Second, js); err != nil {
-		t.Fatalf("the %s of %s still plays on the other side: %v", kind, peer, err)
-	}
-}
-
 func TestBrowserControlsReachTheOtherSide(t *testing.T) {
 	t.Parallel()
 	a, b, bID := annAndBen(t, "")
 	a.decodesVideoFrom(bID, 45*time.Second)
 
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#mute")))
-	remoteTrackGone(t, a, bID, "audio")
+	tileSays(t, a, bID, "audio", "off")
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#camera")))
-	remoteTrackGone(t, a, bID, "video")
+	tileSays(t, a, bID, "video", "off")
+	a.screenshot("room-camera-off")
 
 	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#screen")))
 	liveVideo(t, a, bID, "[data-source=screen]", "Ben's screen share")
@@ -104,8 +86,48 @@ func TestBrowserCameraTurnedOffAndOnAgainAndAgain(t *testing.T) {
 	a.decodesVideoFrom(bID, 45*time.Second)
 	for i := range 7 {
 		b.do(10*time.Second, chromedp.Click(chromedp.CSS("#camera")))
-		remoteTrackGone(t, a, bID, "video")
+		tileSays(t, a, bID, "video", "off")
 		b.do(10*time.Second, chromedp.Click(chromedp.CSS("#camera")))
-		liveVideo(t, a, bID, ":not([data-source])", fmt.Sprintf("Ben's camera, turned on for the %d. time", i+2))
+		tileSays(t, a, bID, "video", "on")
+		framesAdvance(t, a, bID, fmt.Sprintf("Ben's camera, turned on for the %d. time", i+2))
+	}
+	// One transceiver per device: the offer did not grow a section a toggle.
+	n, err := eval[int](b, 5*time.Second, `window.roomgate.signal.pub.getTransceivers().length`)
+	if err != nil || n != 2 {
+		t.Fatalf("Ben's publishing connection has %d transceivers after the toggles (%v); want 2", n, err)
+	}
+}
+
+// tileSays waits until, on b, peer's camera tile says data-<what>=value.
+func tileSays(t *testing.T, b *browser, peer, what, value string) {
+	t.Helper()
+	js := fmt.Sprintf(`(async () => {
+		for (;;) {
+			const tile = document.querySelector('[data-tile=%q]');
+			if (tile && tile.dataset[%q] === %q) return true;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	})()`, peer, what, value)
+	if _, err := eval[bool](b, 15*time.Second, js); err != nil {
+		t.Fatalf("%s's tile does not say %s %s: %v", peer, what, value, err)
+	}
+}
+
+// framesAdvance waits until, on b, peer's camera shows new frames.
+func framesAdvance(t *testing.T, b *browser, peer, what string) {
+	t.Helper()
+	js := fmt.Sprintf(`(async () => {
+		const v = () => document.querySelector('video[data-peer=%q]:not([data-source])');
+		for (;;) {
+			if (v()) {
+				const before = v().getVideoPlaybackQuality().totalVideoFrames;
+				await new Promise((r) => setTimeout(r, 300));
+				if (v() && v().getVideoPlaybackQuality().totalVideoFrames > before) return true;
+			}
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	})()`, peer)
+	if _, err := eval[bool](b, 20*time.Second, js); err != nil {
+		t.Fatalf("%s shows no new frames: %v", what, err)
 	}
 }

@@ -16,6 +16,11 @@ const name = (params.get('name') || localStorage.getItem('display_name') || '').
 const peers = new Map(); // id → {name, role}
 let signal = null;
 let local = null;       // camera and microphone
+// kind → the transceiver the microphone or camera goes out on. Turned off,
+// it sends nothing (its track is replaced by none) and stays, and the room
+// hears so through a state message; turned on again, it sends the track
+// again: no renegotiation, no new section per toggle.
+let transceivers = {};
 let senders = {};       // kind → RTCRtpSender
 let screen = null;      // {stream, senders}
 let self = null;        // our PeerInfo
@@ -230,6 +235,11 @@ function connect() {
     markSpeaker();
   });
   signal.addEventListener('quality', (e) => onQuality(e.detail));
+  signal.addEventListener('state', (e) => {
+    const p = e.detail.peer;
+    peers.set(p.id, p);
+    renderStates();
+  });
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
@@ -264,12 +274,15 @@ function onWelcome(m) {
   lastViews = ''; // a new connection knows nothing of our tiles
   // Coming back, we send again what we were sending when the connection
   // was lost; the first time, what the link asked for.
+  transceivers = {}; // a new connection
   for (const t of local?.getTracks() || []) {
     if (again ? t.kind in senders : opts[t.kind]) senders[t.kind] = sendTrack(t);
     else t.enabled = false;
   }
   setButton('audio');
   setButton('video');
+  sayState();
+  renderStates();
   if (again && screen) screen.senders = signal.publish(screen.stream, { screen: true });
   else if (!again && opts.screen) toggleScreen();
 }
@@ -318,9 +331,50 @@ async function rejoin() {
   connect();
 }
 
-// sendTrack publishes a microphone or, in its layers, a camera.
+// sendTrack publishes a microphone or, in its layers, a camera, on the
+// transceiver it went out on before if there is one.
 function sendTrack(track) {
-  return track.kind === 'video' ? signal.sendCamera(track, local) : signal.pub.addTrack(track, local);
+  const t = transceivers[track.kind];
+  if (t && signal.pub.getTransceivers().includes(t)) {
+    t.sender.replaceTrack(track);
+    return t.sender;
+  }
+  const sender = track.kind === 'video' ? signal.sendCamera(track, local) : signal.pub.addTrack(track, local);
+  transceivers[track.kind] = signal.pub.getTransceivers().find((x) => x.sender === sender);
+  return sender;
+}
+
+// stopSending stops a microphone or camera going out, keeping its
+// transceiver for the next time.
+function stopSending(kind) {
+  transceivers[kind]?.sender.replaceTrack(null);
+}
+
+// sayState tells the room whether our microphone and camera are on.
+function sayState() {
+  signal?.state({ muted: !senders.audio, cameraOff: !senders.video });
+}
+
+// renderStates marks each person's camera tile with what they said of
+// themselves (docs/browser.md, "Page contract"): data-tile, data-audio,
+// data-video, data-hand; a camera turned off shows their initials.
+function renderStates() {
+  document.querySelectorAll('.tile[data-peer]:not(.screen):not(.self)').forEach((tile) => {
+    const p = peers.get(tile.dataset.peer);
+    if (!p) return;
+    tile.dataset.tile = p.id;
+    tile.dataset.audio = p.muted ? 'off' : 'on';
+    tile.dataset.video = p.cameraOff ? 'off' : 'on';
+    if (p.hand) tile.dataset.hand = '';
+    else delete tile.dataset.hand;
+    const avatar = tile.querySelector('.avatar');
+    if (avatar) avatar.textContent = initials(p.name);
+  });
+}
+
+function initials(name) {
+  const words = (name || 'Guest').trim().split(/\s+/).filter(Boolean);
+  return words.slice(0, 2).map((w) => [...w][0].toUpperCase()).join('') || '?';
 }
 
 function onTrack({ track, stream }) {
@@ -341,6 +395,10 @@ function onTrack({ track, stream }) {
     cap.textContent = peers.get(peer)?.name || 'Guest';
     const pin = button('Pin', 'pin', `Show ${cap.textContent} large`, () => setPinned(pinned === stream.id ? '' : stream.id));
     pin.setAttribute('aria-pressed', 'false');
+    const avatar = document.createElement('div');
+    avatar.className = 'avatar';
+    avatar.setAttribute('aria-hidden', 'true');
+    tile.append(avatar);
     const paused = document.createElement('p');
     paused.className = 'paused';
     paused.textContent = 'Video paused: your connection is too weak';
@@ -359,6 +417,7 @@ function onTrack({ track, stream }) {
     };
     tiles.observe(tile);
     markSpeaker();
+    renderStates();
     layout();
   }
 }
@@ -469,7 +528,7 @@ async function toggleSend(kind) {
   if (!signal?.pub || asking[kind]) return;
   let track = local?.getTracks().find((t) => t.kind === kind);
   if (senders[kind]) {
-    signal.unpublish(senders[kind]);
+    stopSending(kind);
     delete senders[kind];
     track.enabled = false;
   } else {
@@ -493,6 +552,7 @@ async function toggleSend(kind) {
     senders[kind] = sendTrack(track);
   }
   setButton(kind);
+  sayState();
 }
 const toggleMute = () => toggleSend('audio');
 const toggleCamera = () => toggleSend('video');

@@ -105,7 +105,7 @@ export class Signal extends EventTarget {
         this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
-      case 'quality':
+      case 'quality': case 'state':
         this.#emit(m.type, m);
         break;
     }
@@ -124,6 +124,9 @@ export class Signal extends EventTarget {
   }
 
   unpublish(sender) { this.pub.removeTrack(sender); }
+
+  // state tells the room what we send and show of ourselves.
+  state(s) { this.send({ type: 'state', ...s }); }
 
   // view tells the server how large each received video is shown, in
   // device pixels (0 by 0: not shown), so it sends a layer that size.
