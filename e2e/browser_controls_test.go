@@ -131,3 +131,33 @@ func framesAdvance(t *testing.T, b *browser, peer, what string) {
 		t.Fatalf("%s shows no new frames: %v", what, err)
 	}
 }
+
+// A raised hand shows on the person's tile for everyone, until lowered.
+func TestBrowserRaisedHandShowsToTheOthers(t *testing.T) {
+	t.Parallel()
+	a, b, bID := annAndBen(t, "")
+	a.decodesVideoFrom(bID, 45*time.Second)
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#hand")))
+	handSays(t, a, bID, true)
+	if pressed, _ := eval[string](b, 5*time.Second, `document.getElementById('hand').getAttribute('aria-pressed')`); pressed != "true" {
+		t.Fatalf("Ben's hand button is aria-pressed=%q", pressed)
+	}
+	a.screenshot("room-hand")
+	b.do(10*time.Second, chromedp.Click(chromedp.CSS("#hand")))
+	handSays(t, a, bID, false)
+}
+
+// handSays waits until, on b, peer's tile shows a raised hand, or none.
+func handSays(t *testing.T, b *browser, peer string, raised bool) {
+	t.Helper()
+	js := fmt.Sprintf(`(async () => {
+		for (;;) {
+			const tile = document.querySelector('[data-tile=%q]');
+			if (tile && tile.hasAttribute('data-hand') === %v) return true;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	})()`, peer, raised)
+	if _, err := eval[bool](b, 15*time.Second, js); err != nil {
+		t.Fatalf("%s's tile does not show the hand %v: %v", peer, raised, err)
+	}
+}

@@ -72,6 +72,7 @@ function renderParticipants() {
     li.dataset.peer = id;
     const label = document.createElement('span');
     label.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
+    if (p.hand && id !== self?.id) label.textContent = `✋ ${label.textContent}`;
     const role = document.createElement('span');
     role.className = 'role';
     role.textContent = p.role;
@@ -237,8 +238,11 @@ function connect() {
   signal.addEventListener('quality', (e) => onQuality(e.detail));
   signal.addEventListener('state', (e) => {
     const p = e.detail.peer;
+    const was = peers.get(p.id);
     peers.set(p.id, p);
+    if (p.hand && !was?.hand) notice(`${p.name || 'A guest'} raised a hand`);
     renderStates();
+    renderParticipants();
   });
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
@@ -351,9 +355,19 @@ function stopSending(kind) {
 }
 
 // sayState tells the room whether our microphone and camera are on.
+let handRaised = false;
 function sayState() {
-  signal?.state({ muted: !senders.audio, cameraOff: !senders.video });
+  signal?.state({ muted: !senders.audio, cameraOff: !senders.video, hand: handRaised });
 }
+
+// Raise hand: everyone sees a ✋ on the tile and in the list until it is
+// lowered.
+$('hand').addEventListener('click', () => {
+  handRaised = !handRaised;
+  $('hand').setAttribute('aria-pressed', String(handRaised));
+  $('hand').textContent = handRaised ? 'Lower hand' : 'Raise hand';
+  sayState();
+});
 
 // renderStates marks each person's camera tile with what they said of
 // themselves (docs/browser.md, "Page contract"): data-tile, data-audio,
