@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -43,5 +45,47 @@ func TestPeersSeeEachOthersState(t *testing.T) {
 	ann.Send(signal.Message{Type: signal.TypeState})
 	if m := nextEvent(ann, signal.TypeError, 5*time.Second); m == nil || m.Code != "bad_message" {
 		t.Fatalf("an empty state: %+v", m)
+	}
+}
+
+// An admin mutes a participant: the server stops forwarding that
+// participant's audio at once, tells them and the room, and forwards it
+// again when they unmute themselves. A guest may not mute anyone.
+func TestAnAdminMutesAParticipant(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	admin := s.person(t, "127.0.0.1").mustJoin("mute", joinOpts{token: mintPeer(t, accesstoken.Claims{Room: "mute", Admin: true}), name: "Ada"})
+	ben := s.person(t, "127.0.0.2").mustJoin("mute", joinOpts{name: "Ben"})
+	cy := s.person(t, "127.0.0.3").mustJoin("mute", joinOpts{name: "Cy"})
+	heard := receive(cy)
+	publishSpeech(t, ben, 20)
+	if !heard.waitFor(10*time.Second, func() bool { return heard.count(ben.ID(), "audio") > 10 }) {
+		t.Fatal("Cy does not hear Ben")
+	}
+
+	if err := cy.Send(signal.Message{Type: signal.TypeMute, Target: ben.ID()}); err != nil {
+		t.Fatal(err)
+	}
+	if m := nextEvent(cy, signal.TypeError, 5*time.Second); m == nil || m.Code != "forbidden" {
+		t.Fatalf("a guest muting: %+v", m)
+	}
+	admin.Send(signal.Message{Type: signal.TypeMute, Target: ben.ID()})
+	if m := nextEvent(ben, signal.TypeMute, 5*time.Second); m == nil || !strings.Contains(m.Message, "Ada") {
+		t.Fatalf("Ben was told %+v", m)
+	}
+	if m := nextEvent(cy, signal.TypeState, 5*time.Second); m == nil || m.Peer.ID != ben.ID() || !m.Peer.Muted {
+		t.Fatalf("Cy heard %+v", m)
+	}
+	time.Sleep(300 * time.Millisecond) // what was on its way arrives
+	before := heard.count(ben.ID(), "audio")
+	time.Sleep(time.Second)
+	if after := heard.count(ben.ID(), "audio"); after != before {
+		t.Fatalf("Cy got %d packets of Ben's muted microphone in a second", after-before)
+	}
+
+	no := false
+	ben.Send(signal.Message{Type: signal.TypeState, Muted: &no})
+	if !heard.waitFor(5*time.Second, func() bool { return heard.count(ben.ID(), "audio") > before+10 }) {
+		t.Fatal("Ben unmuted himself and Cy still does not hear him")
 	}
 }

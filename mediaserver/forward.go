@@ -122,6 +122,9 @@ func (ft *forwardTrack) forward(li int, remote *webrtc.TrackRemote) {
 			continue
 		}
 		extensions = pkt.Header.Extensions[:0]
+		if ft.local.kind == webrtc.RTPCodecTypeAudio && ft.publisher.mutedByAdmin.Load() {
+			continue // an admin muted the publisher: its audio goes nowhere
+		}
 		ft.hear(&pkt)
 		bursts.begin()
 		ft.local.writeRTP(li, &pkt)

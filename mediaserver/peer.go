@@ -67,6 +67,8 @@ type Peer struct {
 	// state is what the peer last said of itself (muted, camera off, hand).
 	stateMu sync.Mutex
 	state   signal.PeerInfo
+	// mutedByAdmin stops its audio being forwarded until it unmutes itself.
+	mutedByAdmin atomic.Bool
 
 	passMu sync.Mutex
 	passes map[string]time.Time // rejoin passes handed out, by id, until expiry
@@ -103,8 +105,23 @@ func (p *Peer) info() signal.PeerInfo {
 	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand}
 }
 
+// muteByAdmin stops forwarding the peer's audio, tells it why, and tells the
+// room it is muted.
+func (p *Peer) muteByAdmin(by *Peer) {
+	p.mutedByAdmin.Store(true)
+	p.send(signal.Message{Type: signal.TypeMute, Message: by.name + " muted your microphone"})
+	yes := true
+	p.stateMu.Lock()
+	p.state.Muted = yes
+	p.stateMu.Unlock()
+	p.room.broadcast(signal.Message{Type: signal.TypeState, Peer: ptr(p.info())}, p)
+}
+
 // setState keeps what the peer says of itself and tells the others.
 func (p *Peer) setState(m *signal.Message) {
+	if m.Muted != nil && !*m.Muted {
+		p.mutedByAdmin.Store(false)
+	}
 	p.stateMu.Lock()
 	for _, f := range []struct {
 		to   *bool
@@ -238,6 +255,16 @@ func (p *Peer) handle(m *signal.Message) error {
 		p.setViews(m.Views)
 	case signal.TypeState:
 		p.setState(m)
+	case signal.TypeMute:
+		if !isAdmin(p.role) {
+			return errNotAdmin
+		}
+		target := p.room.peer(m.Target)
+		if target == nil {
+			return &protocolError{"no_such_peer", "nobody with that id is in the room"}
+		}
+		target.muteByAdmin(p)
+		p.audit("admin.muted", zap.String("target", m.Target))
 	case signal.TypeOffer:
 		if m.PC != signal.PCPublish {
 			return errOutOfOrder

@@ -64,6 +64,10 @@ const (
 	TypeEnd   = "end"   // admins only: everyone leaves
 	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
 	TypeDeny  = "deny"  // Target: admins only: turn a waiting peer away
+	// TypeMute, from an admin, Target: that peer's microphone is no longer
+	// forwarded until the peer unmutes itself (a state message with muted
+	// false); the server tells the peer with a mute message of its own.
+	TypeMute = "mute"
 	// TypeState says what a client sends and shows of itself (Muted,
 	// CameraOff, Hand: only the fields present change); the server passes
 	// it on to everyone else as a state message with Peer, the whole of
@@ -230,7 +234,7 @@ func (m *Message) check() error {
 		if m.Candidate == nil {
 			return errors.New("candidate is missing")
 		}
-	case TypeKick, TypeAdmit, TypeDeny:
+	case TypeKick, TypeAdmit, TypeDeny, TypeMute:
 		if m.Target == "" || len(m.Target) > 64 {
 			return errors.New("target is missing")
 		}

@@ -78,6 +78,7 @@ function renderParticipants() {
     role.textContent = p.role;
     li.append(label, role);
     if (admin && id !== self?.id) {
+      if (!p.muted) li.append(button('Mute', 'mute', `Mute ${p.name || 'this guest'}`, () => signal?.mute(id)));
       li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => signal?.kick(id)));
     }
     ul.append(li);
@@ -236,6 +237,12 @@ function connect() {
     markSpeaker();
   });
   signal.addEventListener('quality', (e) => onQuality(e.detail));
+  // An admin muted us: the server already forwards nothing; the page turns
+  // the microphone off so that what we see matches, and unmuting is ours.
+  signal.addEventListener('mute', (e) => {
+    notice(e.detail.message || 'An admin muted your microphone');
+    if (senders.audio) toggleSend('audio');
+  });
   signal.addEventListener('state', (e) => {
     const p = e.detail.peer;
     const was = peers.get(p.id);
