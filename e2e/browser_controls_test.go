@@ -161,3 +161,26 @@ func handSays(t *testing.T, b *browser, peer string, raised bool) {
 		t.Fatalf("%s's tile does not show the hand %v: %v", peer, raised, err)
 	}
 }
+
+// A chat message arrives on the other page as the text that was typed,
+// markup and all, never as markup.
+func TestBrowserChatArrivesEscaped(t *testing.T) {
+	t.Parallel()
+	a, b, _ := annAndBen(t, "")
+	const text = `<b>bold</b> & <img src=x onerror="document.body.dataset.pwned=1">`
+	b.do(10*time.Second,
+		chromedp.SendKeys(chromedp.CSS("#chat-text"), text),
+		chromedp.Click(chromedp.CSS("#chat-form button[type=submit]")),
+	)
+	got, err := eval[string](a, 15*time.Second, `(async () => {
+		for (;;) {
+			const m = document.querySelector('[data-chat]');
+			if (m) return m.textContent + '|' + m.querySelectorAll('*').length + '|' + (document.body.dataset.pwned || '');
+			await new Promise((r) => setTimeout(r, 100));
+		}
+	})()`)
+	if err != nil || got != text+"|0|" {
+		t.Fatalf("Ann's page shows the chat as %q (%v)", got, err)
+	}
+	a.screenshot("room-chat")
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,38 @@ func TestAnAdminMutesAParticipant(t *testing.T) {
 	ben.Send(signal.Message{Type: signal.TypeState, Muted: &no})
 	if !heard.waitFor(5*time.Second, func() bool { return heard.count(ben.ID(), "audio") > before+10 }) {
 		t.Fatal("Ben unmuted himself and Cy still does not hear him")
+	}
+}
+
+// Chat reaches everyone as it was written, whoever comes later reads the
+// room's last messages, and a peer cannot flood it.
+func TestChatReachesTheRoomWithinItsLimits(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	ann := s.person(t, "127.0.0.1").mustJoin("chat", joinOpts{name: "Ann"})
+	ben := s.person(t, "127.0.0.2").mustJoin("chat", joinOpts{name: "Ben"})
+	const text = `<img src=x onerror=alert(1)> & "hi"`
+	ann.Send(signal.Message{Type: signal.TypeChat, Text: text})
+	for _, c := range []*signal.Client{ann, ben} {
+		m := nextEvent(c, signal.TypeChat, 5*time.Second)
+		if m == nil || m.Text != text || m.Peer == nil || m.Peer.ID != ann.ID() || m.At == 0 {
+			t.Fatalf("chat arrived as %+v", m)
+		}
+	}
+	cy := s.person(t, "127.0.0.3").mustJoin("chat", joinOpts{name: "Cy"})
+	if len(cy.Welcome.Chat) != 1 || cy.Welcome.Chat[0].Text != text {
+		t.Fatalf("a latecomer's welcome has the chat %+v", cy.Welcome.Chat)
+	}
+	// Too long, or nothing: refused.
+	ben.Send(signal.Message{Type: signal.TypeChat, Text: strings.Repeat("x", signal.MaxChatBytes+1)})
+	if m := nextEvent(ben, signal.TypeError, 5*time.Second); m == nil || m.Code != "bad_message" {
+		t.Fatalf("an over-long message: %+v", m)
+	}
+	// A burst of five goes through; the sixth is refused.
+	for i := range 6 {
+		ben.Send(signal.Message{Type: signal.TypeChat, Text: fmt.Sprint("flood ", i)})
+	}
+	if m := nextEvent(ben, signal.TypeError, 5*time.Second); m == nil || m.Code != "too_many_chats" {
+		t.Fatalf("the sixth message at once: %+v", m)
 	}
 }

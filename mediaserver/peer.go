@@ -69,6 +69,8 @@ type Peer struct {
 	state   signal.PeerInfo
 	// mutedByAdmin stops its audio being forwarded until it unmutes itself.
 	mutedByAdmin atomic.Bool
+	// chatLimit is how fast it may chat (chat.go).
+	chatLimit *rate.Limiter
 
 	passMu sync.Mutex
 	passes map[string]time.Time // rejoin passes handed out, by id, until expiry
@@ -92,6 +94,7 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 		tracks:     map[*webrtc.RTPReceiver]*forwardTrack{},
 		views:      map[string]view{},
 		reallocate: make(chan struct{}, 1),
+		chatLimit:  newChatLimit(),
 		resends:    rate.NewLimiter(rate.Limit(initialEstimate/8*resendShare), initialEstimate/8/4),
 		passes:     map[string]time.Time{},
 	}
@@ -151,9 +154,9 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 	}
 	ice := iceServers(a.ICEServers)
 	pass := p.newRejoinPass()
-	ok := p.room.join(p, func(others []signal.PeerInfo, locked bool) {
+	ok := p.room.join(p, func(others []signal.PeerInfo, locked bool, chat []signal.Message) {
 		p.send(signal.Message{Type: signal.TypeWelcome, Room: p.room.name, Peer: ptr(p.info()), Peers: others,
-			Locked: &locked, ICEServers: ice, Token: pass})
+			Locked: &locked, ICEServers: ice, Token: pass, Chat: chat})
 	})
 	if !ok {
 		p.bye(signal.ByeEnded, "the meeting has ended")
@@ -255,6 +258,8 @@ func (p *Peer) handle(m *signal.Message) error {
 		p.setViews(m.Views)
 	case signal.TypeState:
 		p.setState(m)
+	case signal.TypeChat:
+		return p.chat(m.Text)
 	case signal.TypeMute:
 		if !isAdmin(p.role) {
 			return errNotAdmin

@@ -35,6 +35,8 @@ type Room struct {
 	barred map[string]time.Time
 	// speaker is who has the floor (speaker.go).
 	speaker speakerState
+	// chat is the room's last chat messages (chat.go).
+	chat []signal.Message
 }
 
 func newRoom(s *Server, name string) *Room {
@@ -78,10 +80,10 @@ func (r *Room) fence(epoch int64) (code, msg string) {
 }
 
 // join adds p and subscribes it to every published track. welcome gets who
-// was there and whether the room is locked, and queues p's welcome while the
+// was there, whether the room is locked and its last chat messages, and queues p's welcome while the
 // room is still held: nothing about the room (someone else joining, a lock)
 // can reach p before it.
-func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool)) bool {
+func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool, chat []signal.Message)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ended || len(r.peers) >= r.s.cfg.MaxPeersPerRoom {
@@ -95,7 +97,7 @@ func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool)
 		r.subscribeLocked(p, t)
 	}
 	r.peers[p.id] = p
-	welcome(others, r.locked)
+	welcome(others, r.locked, append([]signal.Message(nil), r.chat...))
 	return true
 }
 

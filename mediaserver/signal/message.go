@@ -64,6 +64,11 @@ const (
 	TypeEnd   = "end"   // admins only: everyone leaves
 	TypeAdmit = "admit" // Target: admins only: let a waiting peer in
 	TypeDeny  = "deny"  // Target: admins only: turn a waiting peer away
+	// TypeChat carries Text, at most MaxChatBytes: from a client, a message
+	// to the room; from the server, to everyone, with Peer (who wrote it)
+	// and At (Unix milliseconds). A welcome's Chat holds the room's last
+	// messages.
+	TypeChat = "chat"
 	// TypeMute, from an admin, Target: that peer's microphone is no longer
 	// forwarded until the peer unmutes itself (a state message with muted
 	// false); the server tells the peer with a mute message of its own.
@@ -130,6 +135,11 @@ type Message struct {
 	Muted     *bool `json:"muted,omitempty"`
 	CameraOff *bool `json:"cameraOff,omitempty"`
 	Hand      *bool `json:"hand,omitempty"`
+	// Text is a chat message; At when the server relayed it.
+	Text string `json:"text,omitempty"`
+	At   int64  `json:"at,omitempty"`
+	// Chat, in a welcome, is the room's last chat messages, oldest first.
+	Chat []Message `json:"chat,omitempty"`
 	// Views, in a view message, are the sizes of the client's tiles.
 	Views []View `json:"views,omitempty"`
 	// AudioOnly and Paused, in a quality message, are what the
@@ -145,6 +155,9 @@ type View struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 }
+
+// MaxChatBytes is the longest chat message.
+const MaxChatBytes = 2000
 
 // Limits of a view message.
 const (
@@ -244,6 +257,10 @@ func (m *Message) check() error {
 	case TypeLock:
 		if m.Locked == nil {
 			return errors.New("locked is missing")
+		}
+	case TypeChat:
+		if strings.TrimSpace(m.Text) == "" || len(m.Text) > MaxChatBytes {
+			return fmt.Errorf("text is empty or longer than %d bytes", MaxChatBytes)
 		}
 	case TypeState:
 		if m.Muted == nil && m.CameraOff == nil && m.Hand == nil {

@@ -237,6 +237,7 @@ function connect() {
     markSpeaker();
   });
   signal.addEventListener('quality', (e) => onQuality(e.detail));
+  signal.addEventListener('chat', (e) => showChat(e.detail));
   // An admin muted us: the server already forwards nothing; the page turns
   // the microphone off so that what we see matches, and unmuting is ours.
   signal.addEventListener('mute', (e) => {
@@ -279,6 +280,8 @@ function onWelcome(m) {
   $('lock').hidden = $('end').hidden = !admin;
   renderLock();
   for (const p of m.peers || []) peers.set(p.id, p);
+  $('chat').replaceChildren();
+  for (const c of m.chat || []) showChat(c);
   renderParticipants();
   setState('joined', `In ${room}`);
   renderWhoami();
@@ -366,6 +369,29 @@ let handRaised = false;
 function sayState() {
   signal?.state({ muted: !senders.audio, cameraOff: !senders.video, hand: handRaised });
 }
+
+// showChat adds a chat message to the log, as text: whatever it holds is
+// never markup (docs/browser.md, data-chat).
+function showChat(m) {
+  const li = document.createElement('li');
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = m.peer?.id === self?.id ? 'You' : m.peer?.name || 'Guest';
+  const text = document.createElement('span');
+  text.dataset.chat = '';
+  text.textContent = m.text;
+  li.append(who, text);
+  $('chat').append(li);
+  li.scrollIntoView({ block: 'nearest' });
+}
+
+$('chat-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = $('chat-text').value.trim();
+  if (!text || !signal) return;
+  signal.chat(text);
+  $('chat-text').value = '';
+});
 
 // Raise hand: everyone sees a ✋ on the tile and in the list until it is
 // lowered.

@@ -105,7 +105,7 @@ export class Signal extends EventTarget {
         this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
-      case 'quality': case 'state': case 'mute':
+      case 'quality': case 'state': case 'mute': case 'chat':
         this.#emit(m.type, m);
         break;
     }
@@ -143,6 +143,7 @@ export class Signal extends EventTarget {
   deny(peer) { this.send({ type: 'deny', target: peer }); }
   kick(peer) { this.send({ type: 'kick', target: peer }); }
   mute(peer) { this.send({ type: 'mute', target: peer }); }
+  chat(text) { this.send({ type: 'chat', text }); }
   lock(locked) { this.send({ type: 'lock', locked }); }
   end() { this.send({ type: 'end' }); }
 
