@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +184,26 @@ func TestBrowserChatArrivesEscaped(t *testing.T) {
 		t.Fatalf("Ann's page shows the chat as %q (%v)", got, err)
 	}
 	a.screenshot("room-chat")
+}
+
+// On a phone-sized screen the page does not scroll sideways, and the call
+// controls fit in one row.
+func TestBrowserMobileLayoutFits(t *testing.T) {
+	t.Parallel()
+	a, b, bID := annAndBen(t, "")
+	a.do(10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	a.decodesVideoFrom(bID, 45*time.Second)
+	b.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#chat-text"), "hello from a long way away, with a rather long sentence"), chromedp.Click(chromedp.CSS("#chat-form button[type=submit]")))
+	got, err := eval[string](a, 15*time.Second, `(async () => {
+		while (!document.querySelector('[data-chat]')) await new Promise((r) => setTimeout(r, 100));
+		const wide = document.documentElement.scrollWidth > window.innerWidth;
+		const tops = [...document.querySelectorAll('.controls button')].filter((x) => x.offsetParent !== null).map((x) => x.getBoundingClientRect().top);
+		const rows = new Set(tops.map((t) => Math.round(t))).size;
+		return (wide ? 'scrolls sideways ' + document.documentElement.scrollWidth : 'fits') + ', ' + rows + ' row(s) of ' + tops.length;
+	})()`)
+	if err != nil || !strings.HasPrefix(got, "fits, 1 row(s)") {
+		a.screenshot("mobile-failed")
+		t.Fatalf("at 390 × 844 the page %s (%v)", got, err)
+	}
+	a.screenshot("mobile")
 }
