@@ -113,7 +113,9 @@ func (t *fanoutTrack) simulcast() bool { return len(t.layers) > 1 }
 var errNoCodec = errors.New("the subscriber accepts no codec of this track")
 
 // Bind picks the subscriber's parameters for the track's codec. A new
-// subscriber starts on the top layer until its allocator says otherwise.
+// subscriber starts on the lowest layer, whose keyframe is the smallest and
+// comes soonest (the first frame shows sooner); its allocator moves it to
+// the layer its tile needs within a round.
 func (t *fanoutTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, ok := matchCodec(t.codec, ctx.CodecParameters())
 	if !ok {
@@ -123,7 +125,7 @@ func (t *fanoutTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamet
 		payload: make([]byte, 0, 1500), extBuf: make([]rtp.Extension, 0, maxKeptExtensions+2)}
 	b.extIDs = subscriberExtensionIDs(t.exts, ctx.HeaderExtensions())
 	b.cur.Store(-1)
-	b.want.Store(int32(len(t.layers) - 1))
+	b.want.Store(0)
 	t.mu.Lock()
 	t.bindings = append(t.bindings, b)
 	t.mu.Unlock()

@@ -78,9 +78,13 @@ func TestSimulcastSubscriberGetsOneLayerAndMovesAtItsKeyframe(t *testing.T) {
 	src := newSimulcastSource(t)
 	b := src.bind(t)
 	sub := src.t.bindings[0]
+	if sub.want.Load() != 0 {
+		t.Fatalf("a new subscriber wants layer %d, not the lowest", sub.want.Load())
+	}
+	sub.want.Store(2) // as its allocator would for a large tile
 
-	// A new subscriber waits for a keyframe of its layer (the top one),
-	// asking for it, and then gets that layer only.
+	// A new subscriber waits for a keyframe of its layer (here the top
+	// one), asking for it, and then gets that layer only.
 	src.frame()
 	if len(b.got) != 0 {
 		t.Fatalf("got %d packets before any keyframe", len(b.got))
@@ -148,7 +152,7 @@ func TestSimulcastSubscriberGetsOneLayerAndMovesAtItsKeyframe(t *testing.T) {
 func TestSimulcastSubscribersAreMovedIndependently(t *testing.T) {
 	src := newSimulcastSource(t)
 	low, high := src.bind(t), src.bind(t)
-	src.t.bindings[0].want.Store(0)
+	src.t.bindings[1].want.Store(2)
 	src.frame(0, 1, 2)
 	src.frame()
 	for i, l := range low.layers {
