@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/roomgate/roomgate/accesstoken"
 )
 
 // A host sees who she is logged in as, ends the meeting only when she
@@ -61,4 +64,37 @@ func TestBrowserHostEndsWithAConfirmationAndLogsOut(t *testing.T) {
 	// The credential is dead: from the address it logged in from, it opens
 	// no room.
 	s.person(t, "127.0.0.1").refusedSignal("retro", signalOpts{token: tok}, 401)
+}
+
+// An admin mutes a guest from the participant list: the guest's page turns
+// its microphone off and says who did it; the admin's list shows the guest
+// muted, with no Mute button any more.
+func TestBrowserAdminMutesAGuest(t *testing.T) {
+	t.Parallel()
+	s := newMediaSite(t, "")
+	adminB, guestB := newBrowser(t), newBrowser(t)
+	tok := mintPeer(t, accesstoken.Claims{Room: "mute", Admin: true})
+	adminB.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=mute&name=Ada&token="+url.QueryEscape(tok))))
+	adminB.waitState("joined", 30*time.Second)
+	relay := relayFrom(t, "127.0.0.2", s.port)
+	guestB.do(30*time.Second, chromedp.Navigate(siteURL(relay, "/join/mute?name=Gus")))
+	guestB.waitState("joined", 30*time.Second)
+	guestID := guestB.selfID()
+
+	muteButton := fmt.Sprintf(`#participants li[data-peer=%q] .mute`, guestID)
+	adminB.do(15*time.Second, chromedp.WaitVisible(chromedp.CSS(muteButton)), chromedp.Click(chromedp.CSS(muteButton)))
+	got, err := eval[string](guestB, 15*time.Second, `(async () => {
+		while (document.getElementById('mute').getAttribute('aria-pressed') !== 'true') await new Promise((r) => setTimeout(r, 100));
+		return document.getElementById('notices').textContent;
+	})()`)
+	if err != nil || !strings.Contains(got, "Ada muted your microphone") {
+		t.Fatalf("the guest's page: microphone still on, or notices %q (%v)", got, err)
+	}
+	gone, err := eval[bool](adminB, 15*time.Second, fmt.Sprintf(`(async () => {
+		while (document.querySelector(%q)) await new Promise((r) => setTimeout(r, 100));
+		return true;
+	})()`, muteButton))
+	if err != nil || !gone {
+		t.Fatalf("the admin's list still offers to mute the muted guest (%v)", err)
+	}
 }
