@@ -114,6 +114,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		return
 	}
 	estimate := p.estimator.GetTargetBitrate()
+	loss := averageLoss(p.estimator) // GetStats builds a map: once a round
 	fail := func() {
 		// Back to the layers before the probes (the floors), and wait
 		// longer next time.
@@ -121,7 +122,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.probeWait = min(2*st.probeWait, maxProbeWait)
 		st.probeFailed = now
 	}
-	if len(st.probed) > 0 && now.Sub(st.probeAt) > allocateInterval && averageLoss(p.estimator) >= probeLoss {
+	if len(st.probed) > 0 && now.Sub(st.probeAt) > allocateInterval && loss >= probeLoss {
 		// The link loses what the probe added: end it before the estimate
 		// says so, as every packet lost meanwhile is a subscriber's.
 		fail()
@@ -194,7 +195,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.overSince, st.pausing = time.Time{}, false
 	} else if st.overSince.IsZero() {
 		st.overSince = now
-	} else if now.Sub(st.overSince) >= time.Second && averageLoss(p.estimator) >= pauseLoss {
+	} else if now.Sub(st.overSince) >= time.Second && loss >= pauseLoss {
 		st.pausing = true
 	}
 	keep, pauseBudget := relaxed, math.MaxInt

@@ -16,6 +16,11 @@ func TestDecodeAcceptsEachClientMessage(t *testing.T) {
 		`{"type":"lock","locked":false}`,
 		`{"type":"end"}`,
 		`{"type":"ping","extra":"ignored"}`,
+		`{"type":"view","views":[{"stream":"p~s","width":320,"height":180},{"stream":"p~t","width":0,"height":0}]}`,
+		`{"type":"state","muted":true}`,
+		`{"type":"state","hand":false,"cameraOff":true}`,
+		`{"type":"chat","text":"<b>hi</b>"}`,
+		`{"type":"mute","target":"abc"}`,
 	} {
 		if _, err := Decode([]byte(s)); err != nil {
 			t.Errorf("%s: %v", s, err)
@@ -33,6 +38,14 @@ func TestDecodeRefuses(t *testing.T) {
 		`{"type":"offer","pc":"pub","sdp":"v=0","screens":[""]}`,
 		`{"type":"offer","pc":"pub","sdp":"v=0","screens":["` + strings.Repeat("s", 65) + `"]}`,
 		`{"type":"offer","pc":"pub","sdp":"v=0","screens":"desk"}`,
+		`{"type":"view","views":[{"stream":"","width":1,"height":1}]}`,
+		`{"type":"view","views":[{"stream":"p~s","width":-1,"height":1}]}`,
+		`{"type":"view","views":[{"stream":"p~s","width":16385,"height":1}]}`,
+		`{"type":"view","views":[{"stream":"` + strings.Repeat("s", 201) + `","width":1,"height":1}]}`,
+		`{"type":"view","views":[` + strings.Repeat(`{"stream":"a","width":1,"height":1},`, MaxViews) + `{"stream":"a","width":1,"height":1}]}`,
+		`{"type":"state"}`, `{"type":"state","muted":"yes"}`,
+		`{"type":"chat"}`, `{"type":"chat","text":"   "}`, `{"type":"chat","text":"` + strings.Repeat("x", MaxChatBytes+1) + `"}`,
+		`{"type":"mute"}`, `{"type":"mute","target":"a","ban":{}}`,
 	} {
 		if m, err := Decode([]byte(s)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%q: %+v, %v", s, m, err)

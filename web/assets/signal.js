@@ -123,8 +123,6 @@ export class Signal extends EventTarget {
     return this.pub.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings: cameraLayers }).sender;
   }
 
-  unpublish(sender) { this.pub.removeTrack(sender); }
-
   // state tells the room what we send and show of ourselves.
   state(s) { this.send({ type: 'state', ...s }); }
 
