@@ -92,8 +92,8 @@ func TestRoomsAPIMakesReadsChangesAndDeletesRooms(t *testing.T) {
 	if a := p.apiCall("DELETE", "/api/v1/room/board", ""); a.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", a.status, a.body)
 	}
-	if !live.closedWithin(5 * time.Second) {
-		t.Fatal("the deleted room's meeting went on")
+	if err := live.cutWith(5*time.Second, 4002, "ended"); err != nil {
+		t.Fatalf("the deleted room's meeting: %v", err)
 	}
 	g.refusedSignal("board", signalOpts{}, http.StatusNotFound)
 
@@ -146,8 +146,10 @@ func TestMaxParticipantsExpiryAndParticipants(t *testing.T) {
 		}
 	}
 	// At its expiry the room closes for everyone.
-	if !one.closedWithin(10*time.Second) || !two.closedWithin(5*time.Second) {
-		t.Fatal("the expired room's meeting went on")
+	for _, c := range []*signalling{one, two} {
+		if err := c.cutWith(10*time.Second, 4002, "ended"); err != nil {
+			t.Fatalf("the expired room's meeting: %v", err)
+		}
 	}
 	if a := p.apiCall("GET", "/api/v1/room/pair", ""); a.status != http.StatusNotFound {
 		t.Fatalf("expired room: %d", a.status)

@@ -98,11 +98,7 @@ func TestBrowserRefusedPersonSeesWhy(t *testing.T) {
 	b2 := newBrowser(t)
 	b2.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join/standup")))
 	b2.waitState("login", 20*time.Second)
-	b2.do(30*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#credentials button[type=submit]")),
-	)
+	b2.submitLogin()
 	b2.waitState("joined", 30*time.Second)
 }
 
@@ -121,10 +117,6 @@ func TestBrowserDeadLinkDoesNotPoisonTheTab(t *testing.T) {
 	if stored, _ := eval[string](b, 5*time.Second, `sessionStorage.getItem('peer_token') || ''`); stored != "" {
 		t.Fatalf("the dead token stays in the tab: %q", stored)
 	}
-	b.do(30*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#username"), "alice"),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#credentials button[type=submit]")),
-	)
+	b.submitLogin()
 	b.waitState("joined", 30*time.Second)
 }

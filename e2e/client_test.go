@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -258,6 +259,25 @@ func (s *signalling) closedWithin(d time.Duration) bool {
 	for {
 		if _, _, err := s.conn.Read(ctx); err != nil {
 			return ctx.Err() == nil
+		}
+	}
+}
+
+// cutWith reports whether the gateway cuts the WebSocket within d with a
+// close frame saying why (docs/signalling.md, "Cut by the gateway").
+func (s *signalling) cutWith(d time.Duration, code websocket.StatusCode, reason string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	for {
+		if _, _, err := s.conn.Read(ctx); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("still open after %v", d)
+			}
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != code || ce.Reason != reason {
+				return fmt.Errorf("closed with %v; want %d %q", err, code, reason)
+			}
+			return nil
 		}
 	}
 }

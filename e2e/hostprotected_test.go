@@ -37,8 +37,8 @@ func TestHostProtectedGuestNeedsHostAndLogoutShutsTheDoor(t *testing.T) {
 	if st := host.logout(tok); st != http.StatusNoContent {
 		t.Fatalf("logout: %d", st)
 	}
-	if !hs.closedWithin(5 * time.Second) {
-		t.Fatal("the host's WebSocket stayed open after logout")
+	if err := hs.cutWith(5*time.Second, 4003, "session_ended"); err != nil {
+		t.Fatalf("the host's WebSocket after logout: %v", err)
 	}
 	if a := guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden); a.errorCode() != "host_absent" {
 		t.Fatalf("new guest after logout: %s", a.body)

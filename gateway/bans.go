@@ -58,7 +58,7 @@ func (st *State) bannedLocked(identity, room string) {
 			st.clock.AfterFunc(ejectBackstop, func() {
 				st.mu.Lock()
 				defer st.mu.Unlock()
-				c.closeLocked()
+				c.closeLocked(cutBanned)
 			})
 		}
 	}

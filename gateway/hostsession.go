@@ -87,7 +87,7 @@ func (st *State) sessionEndedLocked(id, reason string) {
 		delete(st.sessions, id)
 		for c := range st.conns {
 			if c.session == s {
-				c.closeLocked()
+				c.closeLocked(cutSessionEnded)
 			}
 		}
 	}

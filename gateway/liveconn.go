@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -28,7 +29,7 @@ type liveConn struct {
 	apiRoom     bool   // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
-	netConn     net.Conn           // the hijacked client connection, once upgraded
+	netConn     *streamConn        // the hijacked client connection, once upgraded
 	eject       clockwork.Timer
 	established bool
 	closed      bool
@@ -37,15 +38,23 @@ type liveConn struct {
 	joinHook, leftHook string
 }
 
-func (c *liveConn) closeLocked() {
+// closeLocked cuts the connection and tells the client why. The close
+// frame is written outside the State's lock, before the proxied request is
+// cancelled, so that it is the first close the client reads.
+func (c *liveConn) closeLocked(why cut) {
 	if c.closed {
 		return
 	}
 	c.closed = true
-	c.cancel()
-	if c.netConn != nil {
-		c.netConn.Close()
+	if c.netConn == nil {
+		c.cancel()
+		return
 	}
+	nc, cancel := c.netConn, c.cancel
+	go func() {
+		nc.goodbye(why)
+		cancel()
+	}()
 }
 
 // ejectBackstop is how long after an ejection deadline the gateway cuts a
@@ -64,7 +73,7 @@ func (st *State) trackLocked(c *liveConn, ejectAt time.Time) {
 		c.eject = st.clock.AfterFunc(ejectAt.Add(ejectBackstop).Sub(st.clock.Now()), func() {
 			st.mu.Lock()
 			defer st.mu.Unlock()
-			c.closeLocked()
+			c.closeLocked(cutTimeUp)
 		})
 	}
 }
@@ -84,7 +93,7 @@ func (st *State) upgraded(c *liveConn) {
 	s := c.session
 	if s != nil {
 		if s.ended {
-			c.closeLocked()
+			c.closeLocked(cutSessionEnded)
 			st.mu.Unlock()
 			return
 		}
@@ -97,7 +106,7 @@ func (st *State) upgraded(c *liveConn) {
 }
 
 // hijacked keeps the client's connection so that closing is immediate.
-func (st *State) hijacked(c *liveConn, nc net.Conn) {
+func (st *State) hijacked(c *liveConn, nc *streamConn) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	c.netConn = nc
@@ -167,8 +176,9 @@ func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.st.hijacked(w.conn, nc)
-	return &streamConn{Conn: nc}, brw, nil
+	sc := &streamConn{Conn: nc}
+	w.st.hijacked(w.conn, sc)
+	return sc, brw, nil
 }
 
 // streamConn is the hijacked connection with nothing but net.Conn's
@@ -182,15 +192,74 @@ func (w *upgradeWatcher) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // WebSocket close frame while its copier may be writing a frame of its own,
 // which could interleave the two on the wire (and races on Caddy's byte
 // counter).
+//
+// The writes are also followed frame by frame, so that the gateway can say
+// goodbye with a close frame of its own between two of the media server's.
 type streamConn struct {
 	net.Conn
-	wmu sync.Mutex
+	wmu     sync.Mutex
+	frames  frameTracker // guarded by wmu
+	said    bool         // goodbye was called: nothing may follow it; guarded by wmu
+	saidBye bool         // its close frame went out; guarded by wmu
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (c *streamConn) Write(p []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.Conn.Write(p)
+	if c.said {
+		return 0, net.ErrClosed
+	}
+	n, err := c.Conn.Write(p)
+	c.frames.consume(p[:n])
+	return n, err
+}
+
+// goodbye writes a close frame saying why, unless a frame is half written
+// (then the client sees the connection drop, as it would without one), and
+// closes the connection. The deadline also ends a write under way to a
+// client that reads nothing.
+func (c *streamConn) goodbye(why cut) {
+	c.Conn.SetWriteDeadline(time.Now().Add(goodbyeTimeout))
+	c.wmu.Lock()
+	if c.frames.between() && !c.said {
+		_, err := c.Conn.Write(why.closeFrame())
+		c.saidBye = err == nil
+	}
+	c.said = true
+	c.wmu.Unlock()
+	c.Close()
+}
+
+// goodbyeLinger is how long a connection that said goodbye waits for the
+// client to close its side.
+const goodbyeLinger = time.Second
+
+// Close closes the connection. After a goodbye it half-closes it and reads
+// what the client still sends until the client closes too: closing a socket
+// with unread data in it sends a reset, and a reset can destroy the close
+// frame before the browser reads it.
+func (c *streamConn) Close() error {
+	c.closeOnce.Do(func() {
+		c.wmu.Lock()
+		bye := c.saidBye
+		c.wmu.Unlock()
+		if !bye {
+			c.closeErr = c.Conn.Close()
+			return
+		}
+		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		c.Conn.SetReadDeadline(time.Now().Add(goodbyeLinger))
+		go func() {
+			io.Copy(io.Discard, c.Conn)
+			c.Conn.Close()
+		}()
+	})
+	return c.closeErr
 }
 
 func (w *upgradeWatcher) Unwrap() http.ResponseWriter { return w.ResponseWriter }

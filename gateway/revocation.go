@@ -36,7 +36,7 @@ func (st *State) revokedHeardLocked(id string, exp time.Time) {
 	}
 	for c := range st.conns {
 		if c.tokenID == id {
-			c.closeLocked()
+			c.closeLocked(cutRevoked)
 		}
 	}
 }

@@ -152,7 +152,7 @@ func (st *State) roomClosedLocked(name, reason string) {
 		delete(st.roomExpiry, name)
 	}
 	for c := range st.byRoom[name] {
-		c.closeLocked()
+		c.closeLocked(cutRoomEnded)
 	}
 	st.log().Info("room closed", zap.String("room", name), zap.String("reason", reason))
 }

@@ -162,6 +162,8 @@ function refused(check, { final = false } = {}) {
     if (!final) return start();
     return gate('denied', 'You cannot join this room', droppedToken, { home: true });
   }
+  // Coming back to a room that is gone: its meeting has ended.
+  if (check.code === 'no_such_room' && final) return gate('ended', 'The meeting has ended', 'The room was closed.', { home: true });
   switch (check.code) {
     case 'host_absent':
       gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
@@ -257,7 +259,8 @@ function connect() {
   signal.addEventListener('closed', (e) => {
     if (e.target !== signal) return; // a connection we have moved on from
     const state = body.dataset.state;
-    if (['ejected', 'ended', 'denied'].includes(state)) return;
+    if (['ejected', 'ended', 'denied', 'login'].includes(state)) return;
+    if (cuts[e.detail.code]) return onCut(e.detail.code);
     if (!e.detail.welcomed && !rejoining) {
       gate('denied', 'You cannot join this room', 'The room may be locked or full.', { home: true });
     } else {
@@ -549,6 +552,26 @@ function onBye(m) {
   const [state, title, text] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
   stopAll();
   gate(state, title, text || '', { home: true });
+}
+
+// The gateway's word when it cuts a call itself, in the close frame's code
+// (docs/signalling.md, "Cut by the gateway"): none of these comes back by
+// trying again.
+const cuts = {
+  4001: ['denied', 'Your access was withdrawn', 'The link or login you joined with no longer works. Ask the host for a new link.'],
+  4002: ['ended', 'The meeting has ended', 'The room was closed.'],
+  4003: ['login', 'Your login has ended', 'You logged out (perhaps in another tab), or the login ran out. Log in again to go on.'],
+  4004: ['ejected', 'You were removed from the room', 'You may not join it again.'],
+  4005: ['ejected', 'Your time in this room is up', ''],
+};
+
+function onCut(code) {
+  const [state, title, text] = cuts[code];
+  clearTimeout(retry);
+  stopAll();
+  if (code === 4001 || code === 4003) clearToken();
+  gate(state, title, text, { form: state === 'login', home: state !== 'login' });
+  renderWhoami();
 }
 
 function stopAll() {

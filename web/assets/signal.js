@@ -48,7 +48,7 @@ export class Signal extends EventTarget {
     if (this.rejoin) protocols.push(`roomgate.rejoin.${this.rejoin}`);
     this.ws = new WebSocket(this.#url('ws'), protocols);
     this.ws.onmessage = (e) => this.#onMessage(JSON.parse(e.data));
-    this.ws.onclose = (e) => this.#emit('closed', { code: e.code, welcomed: this.welcomed });
+    this.ws.onclose = (e) => this.#emit('closed', { code: e.code, reason: e.reason, welcomed: this.welcomed });
   }
 
   send(msg) {
