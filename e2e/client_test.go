@@ -227,6 +227,9 @@ func (p *person) explainAgrees(room string, o signalOpts, real answer) {
 	case "two_tokens", "subprotocol_required", "two_passes", "token_too_large":
 		return // the form of the upgrade itself; explain takes one token
 	}
+	if o.header.Get("Cookie") != "" {
+		return // explain takes the token itself, not a browser's cookie
+	}
 	body := map[string]string{"room": room, "name": o.name, "address": p.ip, "token": o.token + o.bearer}
 	switch o.origin {
 	case "":

@@ -148,10 +148,16 @@ func (g *Gateway) readSignalRequest(r *http.Request, tr *trace) (room, name stri
 	if cred.token != "" {
 		tr.at("token")
 		c, err := g.issuer.Verify(cred.token)
-		if err != nil {
+		switch {
+		case err != nil && cred.fromCookie:
+			// A cookie left from a login that is over: the browser is no
+			// longer a host's, and comes in as anyone would.
+			cred.token, cred.fromCookie, cred.staleCookie = "", false, true
+		case err != nil:
 			return "", "", nil, cred, tokenRefusal(err)
+		default:
+			claims = c
 		}
-		claims = c
 	}
 	return room, name, claims, cred, nil
 }
@@ -177,13 +183,25 @@ func (g *Gateway) rejoinPass(pass, room string) *accesstoken.Rejoin {
 // the status of a refused WebSocket, so the page asks here first, with its
 // token as Authorization, to tell waiting for the host from being refused.
 func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
-	room, name, claims, _, rf := g.readSignalRequest(r, nil)
+	room, name, claims, cred, rf := g.readSignalRequest(r, nil)
 	if rf == nil {
 		var e entry
 		var apiRoom *Room
-		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil, nil)
-		if rf == nil {
-			rf = g.roomRules(apiRoom, claims, &e, nil)
+		decide := func() {
+			e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil, nil)
+			if rf == nil {
+				rf = g.roomRules(apiRoom, claims, &e, nil)
+			}
+		}
+		decide()
+		if rf != nil && cred.fromCookie && staleLogin(rf.code) {
+			// The cookie's login is over: answer as for anyone, and have
+			// the browser forget it, so that the upgrade brings nothing.
+			cred.staleCookie, claims = true, nil
+			decide()
+		}
+		if cred.staleCookie {
+			clearHostCookie(w)
 		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
@@ -476,6 +494,7 @@ func scrubCredentials(h http.Header, subprotocols bool) {
 		}
 	}
 	h.Del("Authorization")
+	dropHostCookie(h)
 	h.Del("Sec-WebSocket-Protocol")
 	if subprotocols {
 		h.Set("Sec-WebSocket-Protocol", Subprotocol)

@@ -21,10 +21,13 @@ type signalCredential struct {
 	token        string
 	rejoin       string // a rejoin pass, from a client coming back
 	subprotocols bool   // the client offered subprotocols, so it must get "roomgate"
+	fromCookie   bool   // the token is the host cookie's: the request brought no other
+	staleCookie  bool   // the host cookie held a token that no longer verifies
 }
 
 // credentialOf takes the token from the subprotocol list or, for clients that
-// are not browsers, from Authorization: Bearer.
+// are not browsers, from Authorization: Bearer; with neither, from the host
+// cookie of a browser that logged in.
 func credentialOf(r *http.Request) (signalCredential, *refusal) {
 	var c signalCredential
 	offered := false
@@ -67,6 +70,10 @@ func credentialOf(r *http.Request) (signalCredential, *refusal) {
 			return c, refuse(http.StatusBadRequest, "two_tokens", "send one token")
 		}
 		c.token = b
+	}
+	if c.token == "" {
+		c.token = hostCookieToken(r)
+		c.fromCookie = c.token != ""
 	}
 	if len(c.token) > accesstoken.MaxTokenLen {
 		return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())

@@ -77,6 +77,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	case p == "/login" && r.Method == http.MethodPost:
 		g.serveLogin(w, r)
 		return nil
+	case p == "/session" && read:
+		g.serveSession(w, r)
+		return nil
 	case p == "/login" && read:
 		g.servePage(w, r, "login.html", http.StatusOK, "")
 		return nil

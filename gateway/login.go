@@ -60,6 +60,7 @@ func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 		rf.write(w)
 		return
 	}
+	setHostCookie(w, token, exp)
 	writeJSON(w, http.StatusOK, loginAnswer{Token: token, ExpiresAt: exp.UTC()})
 }
 
@@ -210,9 +211,18 @@ func bodyRefusal(err error, message string) *refusal {
 // serveLogout is POST /logout: the session ends, its address leaves the
 // allowlist, and the host's open signalling connections close.
 func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
+	// Logging out forgets the cookie whatever else happens.
+	clearHostCookie(w)
 	token, rf := bearer(r)
 	if rf == nil && token == "" {
-		rf = refuse(http.StatusUnauthorized, "missing_token", "send the host token as Authorization: Bearer")
+		// The cookie logs out only a page of this site: another site's
+		// page cannot send it (SameSite=Strict), nor pass this check.
+		if r.Header.Get("Origin") != "" && sameOrigin(r) {
+			token = hostCookieToken(r)
+		}
+		if token == "" {
+			rf = refuse(http.StatusUnauthorized, "missing_token", "send the host token as Authorization: Bearer")
+		}
 	}
 	if rf != nil {
 		rf.write(w)

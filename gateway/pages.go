@@ -89,11 +89,12 @@ func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
 	user, pass := q.Get("username"), q.Get("password")
 	switch {
 	case user != "" || pass != "":
-		tok, _, rf := g.login(r, credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
+		tok, exp, rf := g.login(r, credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
 		if rf != nil {
 			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.code}}.Encode())
 			return
 		}
+		setHostCookie(w, tok, exp)
 		token = tok
 	case token != "":
 		if len(token) > accesstoken.MaxTokenLen {

@@ -1,9 +1,9 @@
-import { token } from './token.js';
+import { session } from './token.js';
 
 const body = document.body;
 // With host_protected or user_auth, starting a meeting is for logged-in hosts.
-if ((body.dataset.hostProtected === 'true' || body.dataset.userAuth === 'true') && !token()) {
-  location.replace('/login?next=' + encodeURIComponent('/'));
+if (body.dataset.hostProtected === 'true' || body.dataset.userAuth === 'true') {
+  session().then((s) => s || location.replace('/login?next=' + encodeURIComponent('/')));
 }
 const name = document.getElementById('name');
 name.value = localStorage.getItem('display_name') || '';

@@ -1,5 +1,5 @@
 import { Signal, peerOfStream, isScreenStream } from './signal.js';
-import { takeFragmentToken, token, login, setToken, clearToken } from './token.js';
+import { takeFragmentToken, token, login, setToken, clearToken, session, logout } from './token.js';
 
 takeFragmentToken();
 
@@ -53,6 +53,7 @@ function gate(state, title, text, { form = false, home = false } = {}) {
   $('gate-text').textContent = text ? text[0].toUpperCase() + text.slice(1) : '';
   $('credentials').hidden = !form;
   $('gate-home').hidden = !home;
+  $('host-login').hidden = true;
 }
 
 function notice(text) {
@@ -155,7 +156,7 @@ async function start() {
 }
 
 function refused(check, { final = false } = {}) {
-  if (check.code === 'invalid_token' && token()) {
+  if (['invalid_token', 'session_ended', 'wrong_address'].includes(check.code) && token()) {
     clearToken();
     droppedToken = `That link or login no longer works (${check.message || 'invalid token'}).`;
     // On arrival the room may still be open to someone without one.
@@ -167,6 +168,7 @@ function refused(check, { final = false } = {}) {
   switch (check.code) {
     case 'host_absent':
       gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
+      $('host-login').hidden = false;
       retry = setTimeout(start, 3000);
       return;
     case 'credentials_required':
@@ -183,6 +185,14 @@ function refused(check, { final = false } = {}) {
         [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true });
   }
 }
+
+// The host, waiting for herself in a tab of a browser that has not logged
+// in, logs in here and opens the meeting.
+$('host-login').addEventListener('click', () => {
+  clearTimeout(retry);
+  gate('login', 'Log in as the host', 'Log in with your host account to open the meeting.', { form: true });
+  $('username').focus();
+});
 
 $('credentials').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -674,33 +684,17 @@ $('end').addEventListener('click', () => {
 
 // Who is logged in, read from the host token for the page to show (the
 // gateway checks the token; the page only names its user).
-function loggedInUser() {
-  try {
-    const part = token().split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const claims = JSON.parse(atob(part));
-    return claims.role === 'host' ? claims.sub : '';
-  } catch {
-    return '';
-  }
-}
-
-function renderWhoami() {
-  const user = loggedInUser();
+async function renderWhoami() {
+  const user = (await session())?.user || '';
   $('whoami').hidden = $('logout').hidden = !user;
   $('whoami').textContent = user ? `Logged in as ${user}` : '';
 }
 
 $('logout').addEventListener('click', async () => {
   clearTimeout(retry);
-  const t = token();
   stopAll();
   gate('ended', 'You logged out', 'Log in again to host a meeting here.', { home: true });
-  try {
-    await fetch('/logout', { method: 'POST', headers: { Authorization: `Bearer ${t}` } });
-  } catch {
-    // The session ends at its expiry anyway; the token is gone from the tab.
-  }
-  clearToken();
+  await logout();
   renderWhoami();
 });
 $('copy').addEventListener('click', async () => {

@@ -27,6 +27,35 @@ export async function login(username, password) {
     if (res.status === 429) return `Too many attempts. Try again in ${res.headers.get('Retry-After') || 'a few'} seconds.`;
     return body.message || `Login failed (${res.status}).`;
   }
-  setToken(body.token);
+  // The gateway also set the host cookie, which every tab of this browser
+  // sends (docs/browser.md, "Logged in across tabs"). Where the browser
+  // would not take it (plain HTTP on an address other than localhost), the
+  // token stays in this tab instead.
+  if (!(await session())) setToken(body.token);
+  else clearToken();
   return '';
+}
+
+// session asks the gateway who is logged in here, by the host cookie or the
+// tab's token: {user, expiresAt}, or null.
+export async function session() {
+  const t = token();
+  const headers = t && t.split('.').length === 3 ? { Authorization: `Bearer ${t}` } : {};
+  try {
+    const res = await fetch('/session', { headers, cache: 'no-store' });
+    return res.ok ? await res.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+// logout ends the host's login, whether the tab or the cookie holds it.
+export async function logout() {
+  const t = token();
+  try {
+    await fetch('/logout', { method: 'POST', headers: t ? { Authorization: `Bearer ${t}` } : {} });
+  } catch {
+    // The session ends at its expiry anyway; the token is gone from the tab.
+  }
+  clearToken();
 }
