@@ -210,6 +210,11 @@ func TestAdaptRepositoryCaddyfile(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"handler":"roomgate"`) || !strings.Contains(out, `"mediaserver":`) || !strings.Contains(out, `"turn":`) {
 		t.Fatalf("adapt of the repository's Caddyfile: %v\n%s", err, out)
 	}
+	// The default site answers every name on its port: a LAN address gets
+	// the pages (which say why there is no camera), not Caddy's empty 200.
+	if strings.Contains(out, `"host":`) || !strings.Contains(out, `":8080"`) {
+		t.Fatalf("the default site is not every name on :8080:\n%s", out)
+	}
 	// No secret is pasted into the JSON: it is read from the environment at start.
 	if strings.Contains(out, "ROOMGATE_SECRET") && !strings.Contains(out, "{env.ROOMGATE_SECRET}") {
 		t.Fatal("the secret's placeholder was expanded at adapt time")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,12 @@ type browser struct {
 
 func newBrowser(t testing.TB) *browser {
 	t.Helper()
+	return newBrowserWith(t)
+}
+
+// newBrowserWith is newBrowser with more Chromium options.
+func newBrowserWith(t testing.TB, more ...chromedp.ExecAllocatorOption) *browser {
+	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("browser tests need Debian's chromium (.ci/run installs it): %v", err)
 	}
@@ -41,6 +48,7 @@ func newBrowser(t testing.TB) *browser {
 		chromedp.Flag("auto-select-desktop-capture-source", "Entire screen"),
 		chromedp.WindowSize(1280, 800),
 	)
+	opts = append(opts, more...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
@@ -204,4 +212,19 @@ func relayFrom(t testing.TB, from string, port int) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func siteURL(port int, path string) string { return fmt.Sprintf("http://localhost:%d%s", port, path) }
+// siteURL is the address of path on the site at port. A room's page there
+// skips the pre-join screen, as a link with prejoin=0 does, unless the path
+// says prejoin=1: only the tests of that screen go through it.
+func siteURL(port int, path string) string {
+	return fmt.Sprintf("http://localhost:%d%s", port, skipPrejoin(path))
+}
+
+func skipPrejoin(path string) string {
+	if !strings.HasPrefix(path, "/join") || strings.Contains(path, "prejoin=") {
+		return path
+	}
+	if strings.Contains(path, "?") {
+		return path + "&prejoin=0"
+	}
+	return path + "?prejoin=0"
+}

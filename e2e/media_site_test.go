@@ -52,6 +52,9 @@ type siteConfig struct {
 	env    []string
 	// iceIPs are the media server's ICE addresses; default: 127.0.0.1/32.
 	iceIPs string
+	// anyHost serves the site under every name (http://:port), as the
+	// repository's Caddyfile does by default; else only localhost.
+	anyHost bool
 }
 
 func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
@@ -63,6 +66,10 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	}
 	if c.secret == "" {
 		c.secret = testSecret
+	}
+	host := "localhost"
+	if c.anyHost {
+		host = ""
 	}
 	if c.iceIPs == "" {
 		c.iceIPs = "127.0.0.1/32"
@@ -78,7 +85,7 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	}
 	%s
 }
-%s://localhost:%d {
+%s://%s:%d {
 	%s
 	roomgate {
 		secret %s
@@ -89,7 +96,7 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, c.iceIPs, c.secret, c.mediaWords, c.globals, scheme, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
+`, sig, udp, tcp, c.iceIPs, c.secret, c.mediaWords, c.globals, scheme, host, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
 	return &mediaSite{Instance: caddyrun.Start(t, cf, c.env...), port: port, signalPort: sig, udpPort: udp}
 }
 

@@ -22,7 +22,7 @@ type pageData struct {
 
 // joinLinkParams are the room initialization URL's settings kept across the
 // redirect; token, username and password are not among them.
-var joinLinkParams = []string{"name", "audio", "video", "screen", "notify", "hide", "relay"}
+var joinLinkParams = []string{"name", "audio", "video", "screen", "notify", "hide", "relay", "prejoin"}
 
 var pages = template.Must(template.ParseFS(web.Pages, "pages/*.html"))
 

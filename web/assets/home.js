@@ -1,9 +1,17 @@
 import { session } from './token.js';
+import { devicesAllowed, help } from './prejoin.js';
 
 const body = document.body;
 // With host_protected or user_auth, starting a meeting is for logged-in hosts.
 if (body.dataset.hostProtected === 'true' || body.dataset.userAuth === 'true') {
   session().then((s) => s || location.replace('/login?next=' + encodeURIComponent('/')));
+}
+// Opened by a name or address that is not secure (a LAN address on plain
+// HTTP): say so before anyone wonders where their camera went.
+if (!devicesAllowed()) {
+  const p = document.getElementById('insecure');
+  p.textContent = help.insecure;
+  p.hidden = false;
 }
 const name = document.getElementById('name');
 name.value = localStorage.getItem('display_name') || '';

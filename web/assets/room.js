@@ -1,4 +1,5 @@
 import { Signal, peerOfStream, isScreenStream } from './signal.js';
+import { prejoin, constraints, devicesAllowed, playOnSpeaker } from './prejoin.js';
 import { takeFragmentToken, token, login, setToken, clearToken, session, logout } from './token.js';
 
 takeFragmentToken();
@@ -12,7 +13,7 @@ const opts = {
   notify: flag('notify', true), hide: flag('hide', false),
 };
 const room = body.dataset.room;
-const name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
+let name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
 const peers = new Map(); // id → {name, role}
 let signal = null;
 let local = null;       // camera and microphone
@@ -151,8 +152,31 @@ async function start() {
     return connect();
   }
   $('gate').hidden = true;
-  await startMedia();
+  await getReady();
   connect();
+}
+
+// getReady shows the pre-join screen, once per page; a link with
+// prejoin=0 skips it and takes the devices the link asks for. Coming in
+// again on this page (after a login), it takes the devices again if the
+// call before let them go.
+let ready = false;
+async function getReady() {
+  if (ready || params.get('prejoin') === '0') {
+    if (!local?.getTracks().some((t) => t.readyState === 'live')) await startMedia();
+    return;
+  }
+  ready = true;
+  setState('prejoin', 'Ready to join?');
+  const chosen = await prejoin({ name });
+  name = chosen.name;
+  if (name) localStorage.setItem('display_name', name);
+  signal.name = name;
+  opts.audio = chosen.audio;
+  opts.video = chosen.video;
+  local = chosen.stream;
+  $('self').srcObject = local;
+  if (opts.hide) $('self-tile').classList.add('hidden');
 }
 
 function refused(check, { final = false } = {}) {
@@ -210,9 +234,12 @@ $('credentials').addEventListener('submit', async (e) => {
 
 async function startMedia() {
   if (!opts.audio && !opts.video) return;
+  if (!devicesAllowed()) {
+    notice('This page is not secure (not HTTPS), so the browser gives it no camera or microphone: you can watch and listen.');
+    return;
+  }
   try {
-    // 720p, so that the camera's three layers are 320, 640 and 1280 wide.
-    local = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 1280 }, height: { ideal: 720 } } });
+    local = await navigator.mediaDevices.getUserMedia({ audio: opts.audio && constraints('audio'), video: opts.video && constraints('video') });
   } catch (err) {
     notice(`Camera or microphone unavailable: ${err.message}`);
     return;
@@ -451,6 +478,7 @@ function onTrack({ track, stream }) {
     video.playsInline = true;
     video.dataset.peer = peer;
     video.srcObject = stream;
+    playOnSpeaker(video);
     const cap = document.createElement('figcaption');
     cap.textContent = peers.get(peer)?.name || 'Guest';
     const pin = button('Pin', 'pin', `Show ${cap.textContent} large`, () => setPinned(pinned === stream.id ? '' : stream.id));
@@ -615,7 +643,8 @@ async function toggleSend(kind) {
     if (!track) {
       asking[kind] = true;
       try {
-        [track] = (await navigator.mediaDevices.getUserMedia({ [kind]: true })).getTracks();
+        if (!devicesAllowed()) throw new Error('this page is not secure (not HTTPS)');
+        [track] = (await navigator.mediaDevices.getUserMedia({ [kind]: constraints(kind) })).getTracks();
       } catch (err) {
         notice(`${kind === 'audio' ? 'Microphone' : 'Camera'} unavailable: ${err.message}`);
         return;
