@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -96,12 +97,13 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	}
 	s := newMediaSiteConfig(t, siteConfig{iceIPs: "127.0.0.1/32 " + serverAddr + "/32"})
 	pub := s.person(t, "127.0.0.1").mustJoin("slow", joinOpts{name: "Pub"})
-	fast := []*layerWatch{
-		watchLayers(t, s.person(t, "127.0.0.2").mustJoin("slow", joinOpts{name: "Fast1"})),
-		watchLayers(t, s.person(t, "127.0.0.3").mustJoin("slow", joinOpts{name: "Fast2"})),
-	}
+	fast1 := s.person(t, "127.0.0.2").mustJoin("slow", joinOpts{name: "Fast1"})
+	fast2 := s.person(t, "127.0.0.3").mustJoin("slow", joinOpts{name: "Fast2"})
+	fast := []*layerWatch{watchLayers(t, fast1), watchLayers(t, fast2)}
 	publishSpeech(t, pub, 20)
 	keyframes := publishSimulcastCounting(t, pub)
+	levels := watchConnections(pub)
+	fastIDs := map[string]bool{fast1.ID(): true, fast2.ID(): true}
 
 	// The subscriber behind the link reports every video packet it gets.
 	ctx, cancel := context.WithCancel(t.Context())
@@ -194,6 +196,19 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	if n := keyframes[2].Load() - topKeyframes; n > 3 {
 		t.Errorf("the publisher was asked for %d top-layer keyframes while one link was narrow", n)
 	}
+	// The others see that the constrained subscriber's connection is not good.
+	narrowLevel := ""
+	for id, l := range levels.all() {
+		if !fastIDs[id] {
+			narrowLevel = l
+		} else {
+			t.Logf("impairment.go: loopback subscriber's connection: %s", l)
+		}
+	}
+	t.Logf("impairment.go: the constrained subscriber's connection, as the publisher hears it: %q", narrowLevel)
+	if narrowLevel != "fair" && narrowLevel != "poor" {
+		t.Errorf("behind the narrow link the subscriber's connection reads %q to the others", narrowLevel)
+	}
 
 	// The link widens again: the top layer comes back.
 	tc("qdisc", "del", "dev", serverDev, "root")
@@ -202,6 +217,38 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 		t.Fatalf("the subscriber did not get the top layer back: %v", slow.tail())
 	}
 	t.Logf("impairment.go: back on the top layer %v after the link widened", slow.settledSince(2).Sub(lifted).Round(100*time.Millisecond))
+}
+
+// connections keeps the last connection level each peer was said to have.
+type connections struct {
+	mu     sync.Mutex
+	levels map[string]string
+}
+
+// watchConnections reads c's events for connection messages.
+func watchConnections(c *signal.Client) *connections {
+	w := &connections{levels: map[string]string{}}
+	go func() {
+		for {
+			select {
+			case m := <-c.Events():
+				if m.Type == signal.TypeConnection {
+					w.mu.Lock()
+					w.levels[m.Target] = m.Level
+					w.mu.Unlock()
+				}
+			case <-c.Done():
+				return
+			}
+		}
+	}()
+	return w
+}
+
+func (w *connections) all() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.levels)
 }
 
 // publishSimulcastCounting is publishSimulcast, counting the keyframe

@@ -72,6 +72,7 @@ type allocation struct {
 	probeWait      time.Duration
 	audioOnly      bool
 	paused         []string
+	connection     connectionLevel
 	// probed are the layers probes gave, kept until the estimate catches
 	// up with them or they fail.
 	probed map[*binding]int
@@ -266,8 +267,11 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	}
 
 	var paused []string
-	audioOnly := false
+	audioOnly, lowered := false, false
 	for _, c := range video {
+		if c.chosen < sentUpTo(c) {
+			lowered = true
+		}
 		if c.chosen != c.current {
 			c.b.want.Store(int32(c.chosen))
 			if c.chosen >= 0 {
@@ -286,6 +290,20 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.audioOnly, st.paused = audioOnly, paused
 		p.send(signal.Message{Type: signal.TypeQuality, AudioOnly: &audioOnly, Paused: paused})
 	}
+	if level, changed := st.connection.update(judgeConnection(loss, len(paused) > 0, lowered), now); changed {
+		p.setConnection(level)
+	}
+}
+
+// sentUpTo is the highest layer of c, up to the one its tile needs, that
+// its publisher sends now: what the subscriber would get on a wide link.
+func sentUpTo(c *choice) int {
+	for l := min(c.want, len(c.cost)-1); l >= 0; l-- {
+		if c.cost[l] > 0 {
+			return l
+		}
+	}
+	return -1
 }
 
 // averageLoss is the part of the packets lost lately, as the estimator

@@ -105,7 +105,15 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 func (p *Peer) info() signal.PeerInfo {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand}
+	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand, Connection: p.state.Connection}
+}
+
+// setConnection tells the room how well media reaches the peer.
+func (p *Peer) setConnection(level string) {
+	p.stateMu.Lock()
+	p.state.Connection = level
+	p.stateMu.Unlock()
+	p.room.broadcast(signal.Message{Type: signal.TypeConnection, Target: p.id, Level: level}, p)
 }
 
 // muteByAdmin stops forwarding the peer's audio, tells it why, and tells the

@@ -51,6 +51,12 @@ const (
 	// receive because its link cannot carry them (Paused, stream ids), and
 	// AudioOnly when that is every one it shows; sent when either changes.
 	TypeQuality = "quality"
+	// TypeConnection says how well media reaches a peer (Target), as the
+	// server judges it from that peer's feedback: Level "good", "fair"
+	// (some loss, or videos held below their tiles' size) or "poor" (heavy
+	// loss, or video paused). Sent to the others when a level has held
+	// for two seconds; PeerInfo.Connection carries the last one.
+	TypeConnection = "connection"
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP
@@ -146,6 +152,8 @@ type Message struct {
 	// subscriber's link cannot carry.
 	AudioOnly *bool    `json:"audioOnly,omitempty"`
 	Paused    []string `json:"paused,omitempty"`
+	// Level, in a connection message, is the peer's connection quality.
+	Level string `json:"level,omitempty"`
 }
 
 // View is how large a client shows one video stream, in device pixels;
@@ -189,13 +197,16 @@ const MaxScreens = 4
 // PeerInfo is what everyone in a room may know about a peer. Muted,
 // CameraOff and Hand are what the peer last said of itself (a state
 // message): its microphone or camera turned off, its hand raised.
+// Connection is how well media reaches it, as the server judges it:
+// "good", "fair" or "poor" ("" until judged).
 type PeerInfo struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Role      string `json:"role"`
-	Muted     bool   `json:"muted,omitempty"`
-	CameraOff bool   `json:"cameraOff,omitempty"`
-	Hand      bool   `json:"hand,omitempty"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Role       string `json:"role"`
+	Muted      bool   `json:"muted,omitempty"`
+	CameraOff  bool   `json:"cameraOff,omitempty"`
+	Hand       bool   `json:"hand,omitempty"`
+	Connection string `json:"connection,omitempty"`
 }
 
 // Errors of Decode.

@@ -1,4 +1,5 @@
-import { Signal, peerOfStream, isScreenStream } from './signal.js';
+import { Signal } from './signal.js';
+import { Tiles, initials } from './tiles.js';
 import { prejoin, constraints, devicesAllowed, playOnSpeaker } from './prejoin.js';
 import { takeFragmentToken, token, login, setToken, clearToken, session, logout } from './token.js';
 
@@ -14,7 +15,8 @@ const opts = {
 };
 const room = body.dataset.room;
 let name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
-const peers = new Map(); // id → {name, role}
+const peers = new Map(); // id → PeerInfo
+const tiles = new Tiles({ people: peers, view: (views) => !!signal && (signal.view(views), true) });
 let signal = null;
 let local = null;       // camera and microphone
 // kind → the transceiver the microphone or camera goes out on. Turned off,
@@ -30,7 +32,6 @@ let locked = false;
 let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
 let speaking = ''; // the peer the server last said is speaking
-let pinned = '';   // the stream id of the tile on the stage, if one was pinned
 // Why the token this tab held was dropped, shown beside whatever the page
 // asks next: a dead link must not stay in the tab and refuse every room after.
 let droppedToken = '';
@@ -121,9 +122,10 @@ function renderLobby(list) {
   $('lobby-panel').hidden = !admin || waiting.size === 0;
 }
 
-// markSpeaker rings the speaker's camera tile and list entry.
+// markSpeaker rings the speaker's tile and marks their list entry.
 function markSpeaker() {
-  document.querySelectorAll('.tile[data-peer]:not(.screen), #participants li[data-peer]').forEach((el) => {
+  tiles.markSpeaker(speaking);
+  document.querySelectorAll('#participants li[data-peer]').forEach((el) => {
     el.classList.toggle('speaking', el.dataset.peer === speaking);
   });
 }
@@ -251,9 +253,10 @@ async function startMedia() {
 function connect() {
   if (body.dataset.state !== 'lobby') setState('joining', 'Joining…');
   signal.addEventListener('welcome', (e) => onWelcome(e.detail));
-  signal.addEventListener('track', (e) => onTrack(e.detail));
+  signal.addEventListener('track', (e) => e.detail.stream && tiles.track(e.detail.stream));
   signal.addEventListener('peer-joined', (e) => {
     peers.set(e.detail.peer.id, e.detail.peer);
+    tiles.person(e.detail.peer.id);
     renderParticipants();
     notice(`${e.detail.peer.name || 'A guest'} joined`);
   });
@@ -261,9 +264,15 @@ function connect() {
     const p = e.detail.peer;
     peers.delete(p.id);
     if (speaking === p.id) speaking = '';
-    document.querySelectorAll(`.tile[data-peer="${CSS.escape(p.id)}"]`).forEach((t) => t.remove());
+    tiles.leave(p.id);
     renderParticipants();
     notice(`${p.name || 'A guest'} left`);
+  });
+  signal.addEventListener('connection', (e) => {
+    const p = peers.get(e.detail.target);
+    if (!p) return;
+    p.connection = e.detail.level;
+    tiles.render();
   });
   signal.addEventListener('room', (e) => {
     locked = e.detail.locked;
@@ -288,7 +297,8 @@ function connect() {
     const was = peers.get(p.id);
     peers.set(p.id, p);
     if (p.hand && !was?.hand) notice(`${p.name || 'A guest'} raised a hand`);
-    renderStates();
+    if (was?.connection && !p.connection) p.connection = was.connection;
+    tiles.render();
     renderParticipants();
   });
   signal.addEventListener('error', (e) => notice(e.detail.message));
@@ -319,13 +329,16 @@ function onWelcome(m) {
   locked = !!m.locked;
   $('lock').hidden = $('end').hidden = !admin;
   renderLock();
-  for (const p of m.peers || []) peers.set(p.id, p);
+  for (const p of m.peers || []) {
+    peers.set(p.id, p);
+    tiles.person(p.id);
+  }
   $('chat').replaceChildren();
   for (const c of m.chat || []) showChat(c);
   renderParticipants();
   setState('joined', `In ${room}`);
   renderWhoami();
-  lastViews = ''; // a new connection knows nothing of our tiles
+  tiles.lastViews = ''; // a new connection knows nothing of our tiles
   // Coming back, we send again what we were sending when the connection
   // was lost; the first time, what the link asked for.
   transceivers = {}; // a new connection
@@ -336,7 +349,7 @@ function onWelcome(m) {
   setButton('audio');
   setButton('video');
   sayState();
-  renderStates();
+  tiles.render();
   if (again && screen) screen.senders = signal.publish(screen.stream, { screen: true });
   else if (!again && opts.screen) toggleScreen();
 }
@@ -349,7 +362,7 @@ function comeBack() {
   signal?.close();
   signal = null;
   // The others come back with new ids: their tiles and entries go.
-  document.querySelectorAll('.tile:not(.self)').forEach((t) => t.remove());
+  tiles.clear();
   peers.clear();
   renderParticipants();
   renderLobby([]);
@@ -442,124 +455,10 @@ $('hand').addEventListener('click', () => {
   sayState();
 });
 
-// renderStates marks each person's camera tile with what they said of
-// themselves (docs/browser.md, "Page contract"): data-tile, data-audio,
-// data-video, data-hand; a camera turned off shows their initials.
-function renderStates() {
-  document.querySelectorAll('.tile[data-peer]:not(.screen):not(.self)').forEach((tile) => {
-    const p = peers.get(tile.dataset.peer);
-    if (!p) return;
-    tile.dataset.tile = p.id;
-    tile.dataset.audio = p.muted ? 'off' : 'on';
-    tile.dataset.video = p.cameraOff ? 'off' : 'on';
-    if (p.hand) tile.dataset.hand = '';
-    else delete tile.dataset.hand;
-    const avatar = tile.querySelector('.avatar');
-    if (avatar) avatar.textContent = initials(p.name);
-  });
-}
-
-function initials(name) {
-  const words = (name || 'Guest').trim().split(/\s+/).filter(Boolean);
-  return words.slice(0, 2).map((w) => [...w][0].toUpperCase()).join('') || '?';
-}
-
-function onTrack({ track, stream }) {
-  if (!stream) return;
-  const peer = peerOfStream(stream.id);
-  let tile = document.querySelector(`.tile[data-stream="${CSS.escape(stream.id)}"]`);
-  if (!tile) {
-    tile = document.createElement('figure');
-    tile.className = 'tile';
-    tile.dataset.peer = peer;
-    tile.dataset.stream = stream.id;
-    const video = document.createElement('video');
-    video.autoplay = true;
-    video.playsInline = true;
-    video.dataset.peer = peer;
-    video.srcObject = stream;
-    playOnSpeaker(video);
-    const cap = document.createElement('figcaption');
-    cap.textContent = peers.get(peer)?.name || 'Guest';
-    const pin = button('Pin', 'pin', `Show ${cap.textContent} large`, () => setPinned(pinned === stream.id ? '' : stream.id));
-    pin.setAttribute('aria-pressed', 'false');
-    const avatar = document.createElement('div');
-    avatar.className = 'avatar';
-    avatar.setAttribute('aria-hidden', 'true');
-    tile.append(avatar);
-    const paused = document.createElement('p');
-    paused.className = 'paused';
-    paused.textContent = 'Video paused: your connection is too weak';
-    tile.append(video, cap, pin, paused);
-    $('videos').append(tile);
-    if (isScreenStream(stream.id)) {
-      tile.classList.add('screen');
-      video.dataset.source = 'screen';
-      cap.textContent += ' (screen)';
-    }
-    stream.onremovetrack = () => {
-      if (stream.getTracks().length > 0) return;
-      tile.remove();
-      if (pinned === stream.id) setPinned('');
-      layout();
-    };
-    tiles.observe(tile);
-    markSpeaker();
-    renderStates();
-    layout();
-  }
-}
-
-// The stage: a pinned tile, or else a screen share, is shown large with the
-// others in a strip of thumbnails.
-function setPinned(id) {
-  pinned = id;
-  layout();
-}
-
-function layout() {
-  const screenTile = document.querySelector('.tile.screen[data-stream]');
-  const staged = pinned || screenTile?.dataset.stream || '';
-  $('videos').classList.toggle('staged', !!staged);
-  document.querySelectorAll('.tile[data-stream]').forEach((t) => {
-    t.classList.toggle('pinned', t.dataset.stream === staged);
-    t.querySelector('.pin')?.setAttribute('aria-pressed', String(t.dataset.stream === pinned));
-  });
-  reportViews();
-}
-
-// The server sends each video at the size it is shown (docs/signalling.md,
-// "view"): the sizes go to it whenever a tile's size changes, at most
-// every 200 ms.
-const tiles = new ResizeObserver(() => reportViews());
-let viewTimer = null;
-let lastViews = '';
-function reportViews() {
-  if (viewTimer) return;
-  viewTimer = setTimeout(() => {
-    viewTimer = null;
-    if (!signal) return;
-    const dpr = window.devicePixelRatio || 1;
-    const views = [];
-    document.querySelectorAll('.tile[data-stream]').forEach((t) => {
-      const v = t.querySelector('video');
-      if (!v?.srcObject?.getVideoTracks().length) return;
-      const shown = !document.hidden && v.offsetParent !== null;
-      views.push({ stream: t.dataset.stream, width: shown ? Math.round(v.clientWidth * dpr) : 0, height: shown ? Math.round(v.clientHeight * dpr) : 0 });
-    });
-    const json = JSON.stringify(views);
-    if (json === lastViews) return;
-    lastViews = json;
-    signal.view(views);
-  }, 200);
-}
-document.addEventListener('visibilitychange', reportViews);
-
 // onQuality shows what the link cannot carry: the paused videos, and
 // audio only when that is all of them.
 function onQuality(m) {
-  const paused = new Set(m.paused || []);
-  document.querySelectorAll('.tile[data-stream]').forEach((t) => { t.dataset.paused = paused.has(t.dataset.stream) ? '1' : ''; });
+  tiles.paused(new Set(m.paused || []));
   const was = body.dataset.audioOnly === '1';
   body.dataset.audioOnly = m.audioOnly ? '1' : '';
   if (m.audioOnly && !was) notice('Your connection is weak: video is paused, audio goes on');
@@ -616,7 +515,7 @@ function stopAll() {
   signal?.close();
   local?.getTracks().forEach((t) => t.stop());
   screen?.stream.getTracks().forEach((t) => t.stop());
-  document.querySelectorAll('.tile:not(.self)').forEach((t) => t.remove());
+  tiles.clear();
 }
 
 // Muting and turning the camera off stop sending the track, so the others'
@@ -625,6 +524,11 @@ function stopAll() {
 const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera off', 'Camera on'] };
 
 function setButton(kind) {
+  if (kind === 'video') {
+    // Our own tile shows our initials while the camera is off.
+    $('self-tile').classList.toggle('novideo', !senders.video);
+    $('self-avatar').textContent = initials(name || 'You');
+  }
   const [id, onLabel, offLabel] = buttons[kind];
   $(id).setAttribute('aria-pressed', senders[kind] ? 'false' : 'true');
   $(id).textContent = senders[kind] ? onLabel : offLabel;

@@ -105,7 +105,7 @@ export class Signal extends EventTarget {
         this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
-      case 'quality': case 'state': case 'mute': case 'chat':
+      case 'quality': case 'state': case 'mute': case 'chat': case 'connection':
         this.#emit(m.type, m);
         break;
     }
