@@ -38,6 +38,12 @@ func newEngine(cfg *Config) (*engine, error) {
 	keep, loopback := ipFilter(cfg.ICEIPs)
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// ICE-lite: the server answers the client's checks and makes none of its
+	// own, so a connection is up as soon as the client's first check and
+	// nomination get through (as a full agent it checked every 200 ms and
+	// its first check could go before it knew the client's candidates). Its
+	// candidates are all host ones (public_ip rewrites them), as lite wants.
+	se.SetLite(true)
 	se.SetIPFilter(keep)
 	se.SetIncludeLoopbackCandidate(loopback)
 

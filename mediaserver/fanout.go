@@ -58,6 +58,11 @@ type binding struct {
 	// the layer forwarded now, -1 for none. cur changes under mu only; both
 	// are read without it to pass over other layers' packets cheaply.
 	want, cur atomic.Int32
+	// ready is set once the subscriber's connection carries media (its
+	// SRTP keys are made): until then nothing is forwarded, as pion drops
+	// what is written before, and a keyframe dropped so would leave the
+	// subscriber's decoder waiting for the next.
+	ready atomic.Bool
 
 	mu      sync.Mutex // guards what follows; used by writes and resends
 	started bool
@@ -200,21 +205,25 @@ func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
 
 // forward sends p to one subscriber if it is theirs: from the layer they
 // receive, or the first packet of a keyframe of the layer they are to move
-// to. A single-layer track needs no keyframe to start or resume: it asks
-// for one instead, as the subscriber's decoder would.
+// to. A subscriber that receives nothing of the track (new, or resuming)
+// starts with the first keyframe of any layer up to the one it wants, and
+// moves up at that one's keyframe as usual: a picture now rather than a
+// better one later. A single-layer track needs no keyframe to start or
+// resume: it asks for one instead, as the subscriber's decoder would.
 func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, key bool, now int64) bool {
-	if int(b.cur.Load()) != li && int(b.want.Load()) != li {
+	cur, want := int(b.cur.Load()), int(b.want.Load())
+	if cur != li && want != li && (cur >= 0 || !key || li > want) || !b.ready.Load() {
 		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	cur, want := int(b.cur.Load()), int(b.want.Load())
+	cur, want = int(b.cur.Load()), int(b.want.Load())
 	if want < 0 {
 		b.cur.Store(-1)
 		return false
 	}
 	if cur != li {
-		if want != li {
+		if want != li && (cur >= 0 || !key || li > want) {
 			return false
 		}
 		if !key && t.simulcast() {

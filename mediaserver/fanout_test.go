@@ -56,6 +56,7 @@ func bindN(t testing.TB, ft *fanoutTrack, n int, record bool) []*fakeBinding {
 		if _, err := ft.Bind(b); err != nil {
 			t.Fatal(err)
 		}
+		ft.bindings[len(ft.bindings)-1].ready.Store(true) // its connection is up
 		out = append(out, b)
 	}
 	return out

@@ -132,9 +132,17 @@ func (ft *forwardTrack) forward(li int, remote *webrtc.TrackRemote) {
 	}
 }
 
+// startKeyframeInterval is the least time between two keyframe requests
+// for subscribers that start to receive a layer: a new subscriber sees
+// nothing until a keyframe comes, so it waits at most this long for
+// another's request to have been answered, not keyframeInterval.
+const startKeyframeInterval = 100 * time.Millisecond
+
 // requestKeyframe asks the publisher for a keyframe of a layer, at most
 // once per interval.
-func (ft *forwardTrack) requestKeyframe(li int) {
+func (ft *forwardTrack) requestKeyframe(li int) { ft.requestKeyframeWithin(li, keyframeInterval) }
+
+func (ft *forwardTrack) requestKeyframeWithin(li int, interval time.Duration) {
 	if li < 0 || li >= len(ft.local.layers) {
 		return
 	}
@@ -142,7 +150,7 @@ func (ft *forwardTrack) requestKeyframe(li int) {
 	ssrc := l.ssrc.Load()
 	now := time.Now().UnixNano()
 	last := l.lastKeyframe.Load()
-	if ssrc == 0 || now-last < int64(keyframeInterval) || !l.lastKeyframe.CompareAndSwap(last, now) {
+	if ssrc == 0 || now-last < int64(interval) || !l.lastKeyframe.CompareAndSwap(last, now) {
 		return
 	}
 	ft.publisher.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})

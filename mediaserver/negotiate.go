@@ -90,9 +90,8 @@ func (p *Peer) acceptAnswer(answerSDP string) error {
 		return &protocolError{"bad_sdp", "the answer was refused: " + err.Error()}
 	}
 	p.offerPending = false
-	// New subscriptions start decoding sooner with a fresh keyframe.
-	for ft, ssrc := range p.room.subscriptions(p) {
-		ft.requestKeyframe(ft.local.keyframeFor(ssrc))
+	if p.sub.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		p.startSubscriptions() // else when the connection is up
 	}
 	if p.needOffer {
 		p.offerLocked()

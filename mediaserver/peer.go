@@ -201,8 +201,11 @@ func (p *Peer) openPeerConnections() error {
 	p.pub.OnTrack(p.onTrack)
 	for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
 		pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-			if st == webrtc.PeerConnectionStateFailed {
+			switch {
+			case st == webrtc.PeerConnectionStateFailed:
 				p.bye(signal.ByeError, "the media connection failed")
+			case st == webrtc.PeerConnectionStateConnected && pc == p.sub:
+				p.startSubscriptions()
 			}
 		})
 	}

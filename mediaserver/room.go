@@ -201,6 +201,17 @@ func (r *Room) subscribeLocked(p *Peer, t *forwardTrack) bool {
 	return true
 }
 
+// startSubscriptions lets the tracks p receives through once its
+// connection carries media, each with a keyframe asked for now, which
+// reaches p. Called when the connection comes up and after each answer.
+func (p *Peer) startSubscriptions() {
+	for ft, ssrc := range p.room.subscriptions(p) {
+		if b := ft.local.binding(ssrc); b != nil && !b.ready.Swap(true) {
+			ft.requestKeyframeWithin(ft.local.keyframeFor(ssrc), startKeyframeInterval)
+		}
+	}
+}
+
 // subscriptions lists the tracks p receives, each with the SSRC p
 // receives it with.
 func (r *Room) subscriptions(p *Peer) map[*forwardTrack]uint32 {

@@ -92,7 +92,7 @@ func TestSimulcastSubscriberGetsOneLayerAndMovesAtItsKeyframe(t *testing.T) {
 	if len(src.asked) == 0 || src.asked[0] != 2 {
 		t.Fatalf("keyframes asked for: %v, want the top layer's", src.asked)
 	}
-	src.frame(0, 1, 2)
+	src.frame(2)
 	src.frame()
 	if len(b.got) != 4 || b.layers[0] != 2 || b.layers[3] != 2 {
 		t.Fatalf("got layers %v, want 4 packets of layer 2", b.layers)
@@ -153,7 +153,8 @@ func TestSimulcastSubscribersAreMovedIndependently(t *testing.T) {
 	src := newSimulcastSource(t)
 	low, high := src.bind(t), src.bind(t)
 	src.t.bindings[1].want.Store(2)
-	src.frame(0, 1, 2)
+	src.frame(2) // the high one starts; the low one waits for its own
+	src.frame(0)
 	src.frame()
 	for i, l := range low.layers {
 		if l != 0 {
@@ -165,7 +166,7 @@ func TestSimulcastSubscribersAreMovedIndependently(t *testing.T) {
 			t.Fatalf("the high subscriber's packet %d is from layer %d", i, l)
 		}
 	}
-	if len(low.got) != 4 || len(high.got) != 4 {
+	if len(low.got) != 4 || len(high.got) != 6 {
 		t.Fatalf("got %d and %d packets", len(low.got), len(high.got))
 	}
 }
@@ -195,6 +196,7 @@ func TestHeaderExtensionsKeepTheirMeaningUnderTheSubscribersIDs(t *testing.T) {
 		if _, err := ft.Bind(b); err != nil {
 			t.Fatal(err)
 		}
+		ft.bindings[len(ft.bindings)-1].ready.Store(true) // its connection is up
 	}
 	p := &rtp.Packet{Header: rtp.Header{Version: 2}, Payload: []byte{0x10, 0}}
 	p.Header.SetExtension(2, []byte{0, 7}) // the publisher's transport-wide number
@@ -213,4 +215,53 @@ func TestHeaderExtensionsKeepTheirMeaningUnderTheSubscribersIDs(t *testing.T) {
 	if g := without.got[0]; g.Extension || len(g.Extensions) != 0 {
 		t.Fatalf("a subscriber that negotiated nothing gets extensions: %+v", g)
 	}
+}
+
+// A subscriber whose connection does not carry media yet gets nothing, not
+// even a keyframe (pion would drop it, and the decoder would wait for the
+// next), and asks for none; once it is up it starts at a keyframe.
+func TestSubscriberStartsOnlyOnceItsConnectionIsUp(t *testing.T) {
+	src := newSimulcastSource(t)
+	b := src.bind(t)
+	sub := src.t.bindings[0]
+	sub.ready.Store(false)
+	src.frame(0, 1, 2)
+	src.frame()
+	if len(b.got) != 0 || len(src.asked) != 0 {
+		t.Fatalf("before its connection was up: %d packets, keyframes asked %v", len(b.got), src.asked)
+	}
+	sub.ready.Store(true)
+	src.frame()
+	src.frame(0, 1, 2)
+	if len(b.got) != 2 || b.layers[0] != 0 || b.got[0].Timestamp != b.got[1].Timestamp {
+		t.Fatalf("once up: layers %v, want the low layer's keyframe", b.layers)
+	}
+}
+
+// A subscriber that receives nothing yet starts with the first keyframe of
+// any layer up to the one it wants (a picture now), and moves up at the
+// wanted layer's keyframe; never above it.
+func TestNewSubscriberStartsOnTheFirstKeyframeUpToItsLayer(t *testing.T) {
+	src := newSimulcastSource(t)
+	b := src.bind(t)
+	sub := src.t.bindings[0]
+	sub.want.Store(1)
+	src.frame(2) // above what it wants: not taken
+	if len(b.got) != 0 {
+		t.Fatalf("started on a layer above its own: %v", b.layers)
+	}
+	src.frame(0)
+	src.frame()
+	src.frame(1)
+	src.frame()
+	want := []byte{0, 0, 0, 0, 0, 0, 1, 1, 1, 1} // the frame of the switch: layer 0, then layer 1 from its keyframe
+	if len(b.layers) != len(want) {
+		t.Fatalf("layers %v; want %v", b.layers, want)
+	}
+	for i := range want {
+		if b.layers[i] != want[i] {
+			t.Fatalf("layers %v; want %v", b.layers, want)
+		}
+	}
+	continuous(t, b.got)
 }
