@@ -98,4 +98,13 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 		t.Fatalf("the refused guest reads %q", text)
 	}
 	guestB.screenshot("locked")
+
+	// Unlocked, the guest gets in by pressing Try again.
+	if !guestB.visible("gate-retry") {
+		t.Fatal("the locked-out guest is not offered to try again")
+	}
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS("#lock")))
+	adminB.waitJS("the room unlocked", `document.getElementById('lock').getAttribute('aria-pressed') === 'false'`, 10*time.Second)
+	guestB.do(10*time.Second, chromedp.Click(chromedp.ID("gate-retry")))
+	guestB.waitState("joined", 30*time.Second)
 }

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -237,10 +236,13 @@ func (c *streamConn) goodbye(why cut) {
 // client to close its side.
 const goodbyeLinger = time.Second
 
-// Close closes the connection. After a goodbye it half-closes it and reads
-// what the client still sends until the client closes too: closing a socket
-// with unread data in it sends a reset, and a reset can destroy the close
-// frame before the browser reads it.
+// Close closes the connection. After a goodbye it half-closes it at once
+// and closes it whole a moment later: closing a socket with unread data in
+// it (the client's last messages, its answer to the close) sends a reset,
+// and a reset can destroy the close frame before the browser reads it.
+// What the client sends meanwhile is read by reverse_proxy's own copier,
+// until it ends (Caddy counts what its connection reads: nothing else may
+// read it at the same time).
 func (c *streamConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.wmu.Lock()
@@ -253,11 +255,7 @@ func (c *streamConn) Close() error {
 		if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
-		c.Conn.SetReadDeadline(time.Now().Add(goodbyeLinger))
-		go func() {
-			io.Copy(io.Discard, c.Conn)
-			c.Conn.Close()
-		}()
+		time.AfterFunc(goodbyeLinger, func() { c.Conn.Close() })
 	})
 	return c.closeErr
 }

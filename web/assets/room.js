@@ -47,7 +47,7 @@ function setState(state, status) {
 }
 
 // gate shows a page-sized message instead of the call.
-function gate(state, title, text, { form = false, home = false } = {}) {
+function gate(state, title, text, { form = false, home = false, retry = false } = {}) {
   setState(state, title);
   $('gate').hidden = false;
   $('gate-title').textContent = title;
@@ -55,6 +55,7 @@ function gate(state, title, text, { form = false, home = false } = {}) {
   $('gate-text').textContent = text ? text[0].toUpperCase() + text.slice(1) : '';
   $('credentials').hidden = !form;
   $('gate-home').hidden = !home;
+  $('gate-retry').hidden = !retry;
   $('host-login').hidden = true;
 }
 
@@ -145,7 +146,7 @@ async function start() {
   try {
     check = await signal.check();
   } catch (err) {
-    return gate('error', 'Cannot reach the server', 'Check your connection and reload the page.');
+    return gate('error', 'Cannot reach the server', 'Check your connection, then try again.', { retry: true });
   }
   if (!check.ok) return refused(check);
   if (check.role === 'lobby') {
@@ -206,9 +207,13 @@ function refused(check, { final = false } = {}) {
         $('gate-error').hidden = false;
       }
       return;
-    default:
+    default: {
+      // A refusal that may not hold for long (a full or locked room, too
+      // many at the door, the server busy) offers to try again.
+      const passing = check.status === 429 || check.status >= 500 || ['room_full', 'room_locked', 'lobby_full'].includes(check.code);
       gate('denied', 'You cannot join this room',
-        [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true });
+        [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true, retry: passing });
+    }
   }
 }
 
@@ -219,6 +224,8 @@ $('host-login').addEventListener('click', () => {
   gate('login', 'Log in as the host', 'Log in with your host account to open the meeting.', { form: true });
   $('username').focus();
 });
+
+$('gate-retry').addEventListener('click', () => location.reload());
 
 $('credentials').addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -309,7 +316,7 @@ function connect() {
     if (['ejected', 'ended', 'denied', 'login'].includes(state)) return;
     if (cuts[e.detail.code]) return onCut(e.detail.code);
     if (!e.detail.welcomed && !rejoining) {
-      gate('denied', 'You cannot join this room', 'The room may be locked or full.', { home: true });
+      gate('denied', 'You cannot join this room', 'The room may be locked or full: ask the host to let you in, then try again.', { home: true, retry: true });
     } else {
       comeBack();
     }
@@ -369,7 +376,7 @@ function comeBack() {
   if (!giveUpAt) giveUpAt = Date.now() + 120000;
   if (Date.now() > giveUpAt) {
     stopAll();
-    return gate('error', 'Disconnected', 'The meeting could not be reached again. Reload the page to try once more.', { home: true });
+    return gate('error', 'Disconnected', 'The meeting could not be reached again. Check your connection, then try again.', { home: true, retry: true });
   }
   $('gate').hidden = true;
   setState('reconnecting', attempts ? `Reconnecting… (attempt ${attempts + 1})` : 'Connection lost. Reconnecting…');
@@ -488,7 +495,9 @@ function onBye(m) {
   };
   const [state, title, text] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
   stopAll();
-  gate(state, title, text || '', { home: true });
+  // A locked or full room may open: ask the host, then try again.
+  const retry = m.reason === 'refused' && ['room_locked', 'room_full', 'lobby_full'].includes(m.code);
+  gate(state, title, retry ? `${text} Ask the host to let you in, then try again.` : text || '', { home: true, retry });
 }
 
 // The gateway's word when it cuts a call itself, in the close frame's code
