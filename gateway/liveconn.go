@@ -33,6 +33,10 @@ type liveConn struct {
 	established bool
 	closed      bool
 	leftSaid    bool // participant.left was sent
+	// goodbye is closed when the close frame of a cut has been written:
+	// the request must not end before (Caddy counts the bytes written on
+	// its connection, and logs the count when the request ends).
+	goodbye chan struct{}
 	// hooks are the room's own webhooks for people joining and leaving.
 	joinHook, leftHook string
 }
@@ -49,8 +53,10 @@ func (c *liveConn) closeLocked(why cut) {
 		c.cancel()
 		return
 	}
-	nc, cancel := c.netConn, c.cancel
+	nc, cancel, done := c.netConn, c.cancel, make(chan struct{})
+	c.goodbye = done
 	go func() {
+		defer close(done)
 		nc.goodbye(why)
 		cancel()
 	}()
@@ -137,6 +143,7 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 	}
 	c.closed = true
 	c.cancel()
+	goodbye := c.goodbye
 	var after func()
 	if c.established && c.session != nil {
 		after = st.hostLeftLocked(c.session, c.room, grace)
@@ -146,6 +153,9 @@ func (st *State) release(c *liveConn, grace time.Duration) {
 		st.notify("participant.left", c.room, c.who.event(), c.leftHook)
 	}
 	st.mu.Unlock()
+	if goodbye != nil {
+		<-goodbye // at most goodbyeTimeout
+	}
 	st.givePlaces(places)
 	st.leaveToken(token, refund)
 	if after != nil {
@@ -236,13 +246,14 @@ func (c *streamConn) goodbye(why cut) {
 // client to close its side.
 const goodbyeLinger = time.Second
 
-// Close closes the connection. After a goodbye it half-closes it at once
-// and closes it whole a moment later: closing a socket with unread data in
-// it (the client's last messages, its answer to the close) sends a reset,
-// and a reset can destroy the close frame before the browser reads it.
-// What the client sends meanwhile is read by reverse_proxy's own copier,
-// until it ends (Caddy counts what its connection reads: nothing else may
-// read it at the same time).
+// Close closes the connection. After a goodbye it closes it a moment
+// later (half-closing it at once where the connection allows: Caddy's
+// hijacked connection does not): closing a socket with unread data in it
+// (the client's last messages, its answer to the close) sends a reset, and
+// a reset can destroy the close frame before the browser reads it. What the
+// client sends meanwhile is read by reverse_proxy's own copier, until it
+// ends (Caddy counts what its connection reads: nothing else may read it
+// at the same time).
 func (c *streamConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.wmu.Lock()
