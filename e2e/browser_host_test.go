@@ -46,6 +46,7 @@ func TestBrowserHostEndsWithAConfirmationAndLogsOut(t *testing.T) {
 	// The second press ends the meeting for everyone.
 	hostB.do(10*time.Second, chromedp.Click(chromedp.CSS("#end")))
 	guestB.waitState("ended", 20*time.Second)
+	guestB.staysIn("ended", 3*time.Second)
 
 	// The login is in the browser's host cookie, out of every script's reach.
 	if inTab, _ := eval[string](hostB, 5*time.Second, `sessionStorage.getItem('peer_token') || ''`); inTab != "" {

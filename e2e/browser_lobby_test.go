@@ -81,6 +81,7 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 	// The admin removes the guest from the participant list.
 	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#participants li[data-peer=%q] .remove`, guestID))))
 	guestB.waitState("ejected", 20*time.Second)
+	guestB.staysIn("ejected", 3*time.Second)
 
 	// The admin locks the room: even with an invitation the guest is turned
 	// away, and the page says why.

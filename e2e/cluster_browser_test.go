@@ -21,6 +21,17 @@ func (b *browser) recordStates() {
 	}
 }
 
+// staysIn checks that a page which reached a final state (removed, ended)
+// stays there: it does not try to come back.
+func (b *browser) staysIn(state string, d time.Duration) {
+	b.t.Helper()
+	b.recordStates()
+	time.Sleep(d)
+	if s := b.states(); len(s) != 1 || s[0] != state {
+		b.t.Errorf("after %q the page went through %v", state, s)
+	}
+}
+
 func (b *browser) states() []string {
 	s, _ := eval[[]string](b, 5*time.Second, `window.__states || []`)
 	return s
