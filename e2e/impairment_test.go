@@ -45,6 +45,14 @@ const (
 )
 
 func TestConstrainedSubscriberSettlesOnTheLowLayer(t *testing.T) {
+	srv, sub := linkedNamespaces(t)
+	runServerSide(t, srv, sub, "^TestConstrainedLinkServerSide$")
+}
+
+// linkedNamespaces makes the two namespaces and the veth pair between them;
+// they go when the test ends.
+func linkedNamespaces(t *testing.T) (srv, sub string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("this test makes network namespaces: run it as root (CI does)")
 	}
@@ -53,7 +61,7 @@ func TestConstrainedSubscriberSettlesOnTheLowLayer(t *testing.T) {
 	}
 	suffix := make([]byte, 3)
 	rand.Read(suffix)
-	srv, sub := "rg-srv-"+hex.EncodeToString(suffix), "rg-sub-"+hex.EncodeToString(suffix)
+	srv, sub = "rg-srv-"+hex.EncodeToString(suffix), "rg-sub-"+hex.EncodeToString(suffix)
 	run := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
@@ -72,10 +80,16 @@ func TestConstrainedSubscriberSettlesOnTheLowLayer(t *testing.T) {
 	}
 	run("-n", srv, "link", "set", serverDev, "up")
 	run("-n", sub, "link", "set", "rgsub0", "up")
+	return srv, sub
+}
 
+// runServerSide runs the test binary's test named by pattern in the
+// server's namespace, and logs what it said of the link.
+func runServerSide(t *testing.T, srv, sub, pattern string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", srv, os.Args[0], "-test.run", "^TestConstrainedLinkServerSide$", "-test.v", "-test.timeout", "4m")
+	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", srv, os.Args[0], "-test.run", pattern, "-test.v", "-test.timeout", "4m")
 	cmd.Env = append(os.Environ(), envNetns+"="+sub)
 	out, err := cmd.CombinedOutput()
 	for _, line := range strings.Split(string(out), "\n") {
@@ -122,12 +136,6 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	slow := &timedWatch{}
 	go slow.read(stdout)
 
-	tc := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
-			t.Fatalf("tc %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
 	// At first the link is free: everyone settles on the top layer.
 	if !slow.settledOn(2, time.Second, 30*time.Second) {
 		t.Fatalf("the subscriber behind the link never got the top layer: %v", slow.tail())
@@ -141,7 +149,7 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	// The link narrows: it settles on the low layer, soon, with little loss
 	// and no freeze; the others keep the top layer, and the publisher is
 	// not asked for top-layer keyframes.
-	tc("qdisc", "add", "dev", serverDev, "root", "tbf", "rate", linkRate, "burst", "4kb", "latency", "200ms")
+	narrowLink(t)
 	constrained := time.Now()
 	fastBefore := []int{fast[0].count(), fast[1].count()}
 	topKeyframes := keyframes[2].Load()
@@ -211,7 +219,7 @@ func TestConstrainedLinkServerSide(t *testing.T) {
 	}
 
 	// The link widens again: the top layer comes back.
-	tc("qdisc", "del", "dev", serverDev, "root")
+	widenLink(t)
 	lifted := time.Now()
 	if !slow.settledOn(2, 2*time.Second, 60*time.Second) {
 		t.Fatalf("the subscriber did not get the top layer back: %v", slow.tail())
@@ -249,6 +257,21 @@ func (w *connections) all() map[string]string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return maps.Clone(w.levels)
+}
+
+// narrowLink shapes the server's side of the veth pair to linkRate;
+// widenLink lifts that.
+func narrowLink(t *testing.T) {
+	tc(t, "qdisc", "add", "dev", serverDev, "root", "tbf", "rate", linkRate, "burst", "4kb", "latency", "200ms")
+}
+
+func widenLink(t *testing.T) { tc(t, "qdisc", "del", "dev", serverDev, "root") }
+
+func tc(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tc %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
 }
 
 // publishSimulcastCounting is publishSimulcast, counting the keyframe
