@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,21 +35,8 @@ func TestChromiumLinkServerSide(t *testing.T) {
 	pub.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join/slowc?name=Pub&audio=0")))
 	pub.waitState("joined", 30*time.Second)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", subNS, os.Args[0], "-test.run", "^TestChromiumLinkWatcher$", "-test.timeout", "4m")
-	cmd.Env = append(os.Environ(), envSubSite+"="+strconv.Itoa(s.port)+" slowc")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
 	w := &frameWatch{}
-	go w.read(stdout)
+	go w.read(startBehindLink(t, subNS, "^TestChromiumLinkWatcher$", s.port, "slowc"))
 
 	// The watcher's one tile (about 950 px wide) gets the half-size layer
 	// or the full one; the publisher's own estimate decides when it sends
