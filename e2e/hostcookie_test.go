@@ -51,8 +51,13 @@ func TestHostCookieCarriesTheLoginAcrossTabs(t *testing.T) {
 	if who.status != http.StatusOK || !strings.Contains(string(who.body), `"user":"alice"`) {
 		t.Fatalf("/session with the cookie: %d %s", who.status, who.body)
 	}
-	if a := host.do("GET", "/session", "", nil, nil); a.status != http.StatusUnauthorized {
+	if a := host.do("GET", "/session", "", nil, nil); a.status != http.StatusUnauthorized || a.errorCode() != "not_logged_in" {
 		t.Fatalf("/session with nothing: %d %s", a.status, a.body)
+	}
+	// A guest's token names nobody logged in.
+	guest := mintPeer(t, accesstoken.Claims{Room: "standup"})
+	if a := host.do("GET", "/session", "", nil, http.Header{"Authorization": {"Bearer " + guest}}); a.status != http.StatusUnauthorized || a.errorCode() != "not_logged_in" {
+		t.Fatalf("/session with a guest's token: %d %s", a.status, a.body)
 	}
 	// The same cookie from another address (a stolen cookie) is no host.
 	if a := other.do("GET", "/session", "", nil, withCookie(cookie, nil)); a.status != http.StatusForbidden {
@@ -100,6 +105,9 @@ func TestHostCookieCarriesTheLoginAcrossTabs(t *testing.T) {
 		t.Fatalf("the host's connection after logout: %v", err)
 	}
 
+	if a := host.do("GET", "/session", "", nil, withCookie(cookie, nil)); a.status != http.StatusUnauthorized || !clearsHostCookie(a) {
+		t.Fatalf("/session with the dead cookie: %d %s %v", a.status, a.body, a.header.Values("Set-Cookie"))
+	}
 	// The browser still sends the dead cookie: it makes nobody a host, the
 	// check answers as for anyone (no host: wait) and tells it to forget it.
 	check := host.do("GET", "/ws?room=standup", "", nil, withCookie(cookie, nil))

@@ -417,12 +417,12 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 		s := f.Session
 		tr.at("host_session")
 		if s == nil {
-			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+			return entry{}, errSessionEnded
 		}
 		// Host rights need the token and a request from the address that logged in.
 		tr.at("host_address")
 		if s.Addr != addr.Unmap() {
-			return entry{}, refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
+			return entry{}, errWrongAddress
 		}
 		u := g.users[s.User]
 		tr.at("host_user")
@@ -433,7 +433,7 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 					return entry{}, sharedRefusal(err)
 				}
 			}
-			return entry{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+			return entry{}, errSessionEnded
 		}
 		tr.at("host_rooms")
 		if !u.mayEnter(room) {

@@ -72,6 +72,13 @@ func staleLogin(code string) bool {
 	return code == "invalid_token" || code == "session_ended" || code == "wrong_address"
 }
 
+// The refusals of a host's login that is over, or not here.
+var (
+	errSessionEnded = refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+	errWrongAddress = refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
+	errNotLoggedIn  = refuse(http.StatusUnauthorized, "not_logged_in", "nobody is logged in here")
+)
+
 type sessionAnswer struct {
 	User      string    `json:"user"`
 	ExpiresAt time.Time `json:"expiresAt"`
@@ -106,26 +113,26 @@ func (g *Gateway) serveSession(w http.ResponseWriter, r *http.Request) {
 // request comes from its address.
 func (g *Gateway) liveSession(r *http.Request, tok string) (cluster.Session, *refusal) {
 	if tok == "" {
-		return cluster.Session{}, refuse(http.StatusUnauthorized, "not_logged_in", "nobody is logged in here")
+		return cluster.Session{}, errNotLoggedIn
 	}
 	c, err := g.issuer.Verify(tok)
 	if err != nil {
 		return cluster.Session{}, tokenRefusal(err)
 	}
 	if c.Role != accesstoken.RoleHost {
-		return cluster.Session{}, refuse(http.StatusUnauthorized, "not_logged_in", "this is not a host's login")
+		return cluster.Session{}, errNotLoggedIn
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
 	defer cancel()
 	s, err := g.state.shared.Session(ctx, c.ID)
 	if errors.Is(err, cluster.ErrNotFound) {
-		return cluster.Session{}, refuse(http.StatusUnauthorized, "session_ended", "this login has ended; log in again")
+		return cluster.Session{}, errSessionEnded
 	}
 	if err != nil {
 		return cluster.Session{}, sharedRefusal(err)
 	}
 	if s.Addr != g.cfg.ClientIP(r).Unmap() {
-		return cluster.Session{}, refuse(http.StatusForbidden, "wrong_address", "this login belongs to another network address; log in again from here")
+		return cluster.Session{}, errWrongAddress
 	}
 	return s, nil
 }

@@ -304,7 +304,6 @@ function connect() {
     const was = peers.get(p.id);
     peers.set(p.id, p);
     if (p.hand && !was?.hand) notice(`${p.name || 'A guest'} raised a hand`);
-    if (was?.connection && !p.connection) p.connection = was.connection;
     tiles.render();
     renderParticipants();
   });

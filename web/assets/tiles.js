@@ -30,7 +30,7 @@ export class Tiles {
     if (tile) return tile;
     tile = this.#make(id, id);
     tile.dataset.tile = id;
-    this.render();
+    this.render(); // #make rendered it before it was a person's
     return tile;
   }
 
