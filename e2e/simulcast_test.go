@@ -32,12 +32,16 @@ func publishSimulcast(t *testing.T, c *signal.Client) string {
 	return publishSimulcastWith(t, c, nil)
 }
 
+// simulcastTap counts, by layer, the keyframes the server asked a
+// publisher for and the packets it sent.
+type simulcastTap struct{ keyframes, sent [3]counter }
+
 // counter counts, from any goroutine.
 type counter = atomic.Uint64
 
-// publishSimulcastWith is publishSimulcast; onKeyframe hears the server's
-// keyframe requests, by layer.
-func publishSimulcastWith(t *testing.T, c *signal.Client, onKeyframe func(layer int)) string {
+// publishSimulcastWith is publishSimulcast, counting into tap (nil: no
+// counts).
+func publishSimulcastWith(t *testing.T, c *signal.Client, tap *simulcastTap) string {
 	t.Helper()
 	layers := cameraLayers()
 	var tracks []*webrtc.TrackLocalStaticRTP
@@ -52,8 +56,8 @@ func publishSimulcastWith(t *testing.T, c *signal.Client, onKeyframe func(layer 
 	defer cancel()
 	sim, err := c.PublishSimulcast(ctx, func(l int) {
 		layers[l].RequestKeyframe()
-		if onKeyframe != nil {
-			onKeyframe(l)
+		if tap != nil {
+			tap.keyframes[l].Add(1)
 		}
 	}, tracks...)
 	if err != nil {
@@ -85,6 +89,9 @@ func publishSimulcastWith(t *testing.T, c *signal.Client, onKeyframe func(layer 
 				for _, p := range l.Frame() {
 					p.Header.SetExtension(cvo, []byte{0x01}) // R1 R0 = 01: 90°
 					sim.WriteRTP(i, p)
+					if tap != nil {
+						tap.sent[i].Add(1)
+					}
 				}
 			}
 		}
@@ -143,6 +150,9 @@ func (w *layerWatch) read(rt *signal.RemoteTrack) {
 		p, _, err := rt.Track.ReadRTP()
 		if err != nil {
 			return
+		}
+		if len(p.Payload) == 0 {
+			continue // the server's padding
 		}
 		w.mu.Lock()
 		w.marks = append(w.marks, p.Payload[len(p.Payload)-1])

@@ -20,18 +20,37 @@ import (
 //
 // The estimate of an application-limited sender grows only so far above
 // what it sends, so a subscriber moved down would never be moved up again:
-// after probeWait without the estimate falling, one track is moved up one
-// layer beyond the estimate, and the real media is the probe: the track
-// keeps that layer unless the estimate falls below where it stood when the
-// probe began. Then the wait doubles, up to maxProbeWait; a probe that
-// holds brings it back to probeWait.
+// after probeWait without the estimate falling, one track is probed one
+// layer beyond the estimate. Where the subscriber takes padding
+// (padding.go), padding at what that layer adds goes first, for
+// padProbeTime; a link that carries it gets the layer. Then, or at once
+// without padding, the real media is the probe: the track keeps that layer
+// unless the estimate falls below where it stood when the probe began.
+// A probe fails when it does, or when the link loses probeLoss of the
+// packets; then the wait doubles, up to maxProbeWait (maxPadProbeWait for
+// padding, which stills no picture when it fails); a probe that holds
+// brings it back to probeWait.
 const (
 	allocateInterval = 250 * time.Millisecond
 	// upgradeMargin is the part of the estimate an upgrade may use, so a
 	// subscriber at the edge of a layer does not flap.
-	upgradeMargin = 0.85
-	probeWait     = 2 * time.Second
-	maxProbeWait  = 30 * time.Second
+	upgradeMargin   = 0.85
+	probeWait       = 2 * time.Second
+	maxProbeWait    = 30 * time.Second
+	maxPadProbeWait = 4 * time.Second
+	padProbeTime    = time.Second
+	// padSettle is how long after its padding a probe waits for the
+	// feedback on the last of it: what a narrow link dropped last is
+	// reported only once something after it gets through.
+	padSettle = 300 * time.Millisecond
+	// probeHold is how long a layer a probe gave must go without loss
+	// before it counts as known to fit.
+	probeHold = time.Second
+	// trustAfter is how long after the link last showed its limit the
+	// estimate alone may move a video up again.
+	trustAfter = time.Minute
+	// minPadProbe is the least padding a probe sends.
+	minPadProbe = 50_000
 	// congestedProbeWait is the least wait for a probe after the estimate
 	// fell and moved a video down.
 	congestedProbeWait = 8 * time.Second
@@ -68,18 +87,70 @@ type allocation struct {
 	pausing        bool      // videos may be paused (see allocate)
 	probeAt        time.Time // when the last probe started
 	probeBase      int       // the estimate when the probes now held began
-	probeFailed    time.Time // when probes last failed
-	probeWait      time.Duration
-	audioOnly      bool
-	paused         []string
-	connection     connectionLevel
+	// probeFrom is what the feedback had reported when the last probe
+	// began: a probe is judged on what came after.
+	probeFrom struct {
+		received, lost int64
+		loss           float64 // the link's loss then, up to pauseLoss
+	}
+	probeFailed time.Time // when probes last failed
+	probeWait   time.Duration
+	audioOnly   bool
+	paused      []string
+	connection  connectionLevel
 	// probed are the layers probes gave, kept until the estimate catches
 	// up with them or they fail.
 	probed map[*binding]int
 	// floors are the layers sent before a probe: known to fit, kept
 	// whatever the estimate says after a failed probe, until the estimate
 	// falls again of its own.
-	floors map[*binding]int
+	floors     map[*binding]int
+	floorsAt   time.Time // when a floor was last set
+	lossySince time.Time // since when the link loses pauseLoss or more
+	// padProbe is the probe padding now, if any; pad sends the padding.
+	padProbe *padProbe
+	pad      padder
+	loss     lossWindow
+}
+
+// padProbe is a probe by padding for layer of the track bound by b.
+type padProbe struct {
+	b     *binding
+	layer int
+	rate  int
+	on    *binding // the binding the padding goes on
+	sent  int      // padding packets sent before the probe began
+}
+
+// sinceProbe says how many packets the feedback reported since the probe
+// began, and whether they were lossy: probeLoss more of them lost than
+// the link lost before (of at least 10).
+func (st *allocation) sinceProbe(f *feedbackCount) (reported int64, lossy bool) {
+	received, lost := f.counts()
+	received, lost = received-st.probeFrom.received, lost-st.probeFrom.lost
+	reported = received + lost
+	return reported, reported >= 10 && float64(lost) >= (st.probeFrom.loss+probeLoss)*float64(reported)
+}
+
+// judgePadding says whether the link carried a probe's padding: 1 it did
+// (padProbeTime of it, and padSettle after, the feedback reported at least
+// three quarters as many packets as the padding was, losing less than
+// probeLoss); -1 it did not (it lost probeLoss of what was reported since
+// the probe began, or no such report came within twice padProbeTime); 0
+// not known yet.
+func (st *allocation) judgePadding(pp *padProbe, f *feedbackCount, d time.Duration) int {
+	reported, lossy := st.sinceProbe(f)
+	switch {
+	case lossy:
+		return -1
+	case d < padProbeTime+padSettle:
+		return 0
+	case 4*reported >= 3*int64(st.pad.sent-pp.sent):
+		return 1
+	case d >= 2*padProbeTime:
+		return -1
+	}
+	return 0
 }
 
 // allocateLoop runs a peer's allocations until it leaves.
@@ -87,14 +158,33 @@ func (p *Peer) allocateLoop() {
 	t := time.NewTicker(allocateInterval)
 	defer t.Stop()
 	st := &allocation{probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}, floors: map[*binding]int{}}
+	// padTick runs only while there is padding to send.
+	var pad *time.Ticker
+	var padTick <-chan time.Time
+	defer func() {
+		if pad != nil {
+			pad.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-t.C:
 		case <-p.reallocate:
+		case now := <-padTick:
+			st.pad.tick(now)
+			continue
 		case <-p.ctx.Done():
 			return
 		}
 		p.allocate(st, time.Now())
+		switch {
+		case st.pad.rate > 0 && pad == nil:
+			pad = time.NewTicker(padInterval)
+			padTick = pad.C
+		case st.pad.rate == 0 && pad != nil:
+			pad.Stop()
+			pad, padTick = nil, nil
+		}
 	}
 }
 
@@ -115,18 +205,45 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		return
 	}
 	estimate := p.estimator.GetTargetBitrate()
-	loss := averageLoss(p.estimator) // GetStats builds a map: once a round
+	loss := st.loss.update(now, &p.feedback)
 	fail := func() {
 		// Back to the layers before the probes (the floors), and wait
 		// longer next time.
 		clear(st.probed)
-		st.probeWait = min(2*st.probeWait, maxProbeWait)
+		wait := maxProbeWait
+		if st.padProbe != nil {
+			wait = maxPadProbeWait
+		}
+		st.padProbe = nil
+		st.probeWait = min(2*st.probeWait, wait)
 		st.probeFailed = now
 	}
-	if len(st.probed) > 0 && now.Sub(st.probeAt) > allocateInterval && loss >= probeLoss {
+	probingNow := len(st.probed) > 0 || st.padProbe != nil
+	if _, lossy := st.sinceProbe(&p.feedback); probingNow && lossy {
 		// The link loses what the probe added: end it before the estimate
 		// says so, as every packet lost meanwhile is a subscriber's.
 		fail()
+		probingNow = false
+	} else if len(st.probed) > 0 && now.Sub(st.probeAt) >= probeHold && st.padProbe == nil {
+		// The layers the probe gave held without loss: known to fit.
+		for b, l := range st.probed {
+			st.floors[b] = l
+		}
+		st.floorsAt = now
+		clear(st.probed)
+		st.probeWait = probeWait
+		probingNow = false
+	}
+	switch {
+	case loss < pauseLoss || probingNow:
+		st.lossySince = time.Time{}
+	case st.lossySince.IsZero():
+		st.lossySince = now
+	case now.Sub(st.lossySince) >= 2*time.Second && now.Sub(st.floorsAt) >= 2*time.Second:
+		// The link loses what the floors send, and goes on losing it: they
+		// no longer fit, whatever the estimate says (in a hold it does
+		// not move at all).
+		clear(st.floors)
 	}
 	if estimate < st.lastEstimate*95/100 {
 		st.lastFall = now
@@ -135,7 +252,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			// The probes failed: the estimate fell below where it stood
 			// when they began, the link did not carry them.
 			fail()
-		case len(st.probed) > 0:
+		case probingNow:
+			// (A probe by padding is judged by its feedback alone: the
+			// estimate of a link that carried next to nothing is noise.)
 			// A fall that leaves the estimate above where the probes began
 			// is the link's noise, or a busy machine's: they go on.
 		case now.Sub(st.probeFailed) > 2*probeWait:
@@ -186,9 +305,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		return a.want - b.want
 	})
 	// Pausing a video takes loss too, not only delay (a busy machine on the
-	// way delays packets without losing them), and loss that goes on for a
-	// second with every video already at its lowest layer: the loss of the
-	// moment a link narrows is the higher layers'. Once pausing, the
+	// way delays packets without losing them): pauseLoss or more for a
+	// second on end, with every video already at its lowest layer for a
+	// second (the loss of the moment a link narrows is the higher
+	// layers'). Once pausing, the
 	// estimate alone decides until it covers every lowest layer again, or
 	// a probe resumes a video.
 	relaxed := fit(video, budget, math.MaxInt)
@@ -196,7 +316,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.overSince, st.pausing = time.Time{}, false
 	} else if st.overSince.IsZero() {
 		st.overSince = now
-	} else if now.Sub(st.overSince) >= time.Second && loss >= pauseLoss {
+	} else if now.Sub(st.overSince) >= time.Second && !st.lossySince.IsZero() && now.Sub(st.lossySince) >= time.Second {
 		st.pausing = true
 	}
 	keep, pauseBudget := relaxed, math.MaxInt
@@ -226,25 +346,69 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			lastEvent = t
 		}
 	}
-	canProbe := len(st.probed) == 0 && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= st.probeWait
+	wait := st.probeWait
+	if slices.ContainsFunc(video, func(c *choice) bool { return c.b.canPad() }) {
+		wait = min(wait, maxPadProbeWait) // a probe that pads stills no picture when it fails
+	}
+	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= wait
+	padded := false
+	if pp := st.padProbe; pp != nil {
+		switch verdict := st.judgePadding(pp, &p.feedback, now.Sub(st.probeAt)); {
+		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
+			st.padProbe = nil // the track, or the need for its layer, went away
+		case verdict < 0:
+			fail()
+		case verdict > 0:
+			padded = true
+		}
+	}
 	for i, c := range video {
 		c.chosen = keep[i]
 		if keep[i] > c.current {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
+			if !st.lastCongestion.IsZero() && now.Sub(st.lastCongestion) < trustAfter && c.b.canPad() {
+				// Once the link has shown its limit, the estimate is no
+				// measure of more: pion's grows by 8 % a second whatever a
+				// sender that sends less than it could sends. A layer up
+				// waits for a probe's padding to show the link carries it.
+				c.chosen = c.current
+			}
 		}
 		for _, m := range []map[*binding]int{st.floors, st.probed} {
 			if l, ok := m[c.b]; ok && c.chosen < l && l <= c.want {
 				c.chosen = l
 			}
 		}
+		if pp := st.padProbe; padded && pp.b == c.b {
+			// The link carried the padding: the layer itself goes on
+			// probing, as media, for probeHold.
+			st.padProbe = nil
+			st.probeAt = now
+			st.probeFrom.received, st.probeFrom.lost = p.feedback.counts()
+			if c.chosen < pp.layer {
+				c.chosen = pp.layer
+				st.probed[c.b] = pp.layer
+			}
+		}
 		if canProbe && !probing && c.chosen < c.want {
 			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
 				st.probeBase, st.probeAt = estimate, now
+				st.probeFrom.received, st.probeFrom.lost = p.feedback.counts()
+				st.probeFrom.loss = min(loss, pauseLoss)
+				probing = true
 				if c.current >= 0 {
-					st.floors[c.b] = c.current
+					st.floors[c.b], st.floorsAt = c.current, now
 				}
-				c.chosen, probing = next, true
-				st.probed[c.b] = next
+				if on := padOn(video, c); on != nil {
+					adds := c.cost[next]
+					if c.chosen >= 0 {
+						adds -= c.cost[c.chosen]
+					}
+					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, sent: st.pad.sent}
+				} else {
+					c.chosen = next
+					st.probed[c.b] = next
+				}
 			}
 		}
 		lowered = lowered || c.chosen < c.current && c.chosen < c.want
@@ -293,6 +457,46 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if level, changed := st.connection.update(judgeConnection(loss, len(paused) > 0, lowered), now); changed {
 		p.setConnection(level)
 	}
+	switch pp := st.padProbe; {
+	case pp != nil:
+		// Half the rate first: a link that cannot carry that much loses
+		// less of the media when it shows so.
+		rate := pp.rate
+		switch d := now.Sub(st.probeAt); {
+		case d < padProbeTime/2:
+			rate /= 2
+		case d >= padProbeTime:
+			rate = 0 // settling
+		}
+		st.pad.set(rate, pp.on)
+	case len(paused) > 0:
+		// With its videos paused a subscriber may be sent nothing at all:
+		// a trickle keeps its estimate told of the link.
+		var on *binding
+		for _, c := range video {
+			if c.b.canPad() {
+				on = c.b
+				break
+			}
+		}
+		st.pad.set(keepaliveRate, on)
+	default:
+		st.pad.set(0, nil)
+	}
+}
+
+// padOn is the binding padding for a probe of c goes on: c's own, or
+// failing that another video's; nil when the subscriber takes none.
+func padOn(video []*choice, c *choice) *binding {
+	if c.b.canPad() {
+		return c.b
+	}
+	for _, o := range video {
+		if o.b.canPad() {
+			return o.b
+		}
+	}
+	return nil
 }
 
 // sentUpTo is the highest layer of c, up to the one its tile needs, that
@@ -304,13 +508,6 @@ func sentUpTo(c *choice) int {
 		}
 	}
 	return -1
-}
-
-// averageLoss is the part of the packets lost lately, as the estimator
-// saw it in the feedback.
-func averageLoss(e interface{ GetStats() map[string]any }) float64 {
-	v, _ := e.GetStats()["averageLoss"].(float64)
-	return v
 }
 
 // total is what the chosen layers cost.

@@ -69,18 +69,24 @@ type binding struct {
 	lastSeq uint16 // of the newest packet sent, in the subscriber's numbering
 	lastTS  uint32
 	lastAt  int64 // when it was sent (Unix ns)
-	// segs are the last layer switches, newest at segs[seg]: how the
-	// subscriber's sequence numbers map to a layer's, for NACKs.
-	segs    [4]segment
-	seg     int
-	header  rtp.Header
-	extBuf  []rtp.Extension
-	payload []byte
+	// frameEnded says the newest packet sent ended a frame: padding may
+	// follow it.
+	frameEnded bool
+	// segs are the last layer switches and runs of padding, newest at
+	// segs[seg]: how the subscriber's sequence numbers map to a layer's,
+	// for NACKs.
+	segs      [32]segment
+	seg       int
+	header    rtp.Header
+	extBuf    []rtp.Extension
+	payload   []byte
+	padHeader rtp.Header // reused for padding
 }
 
 // segment is a run of packets from one layer: from the subscriber's
 // sequence number start, which was the layer's srcStart, the subscriber's
-// numbers are the layer's plus seqOff, and timestamps plus tsOff.
+// numbers are the layer's plus seqOff, and timestamps plus tsOff. A run of
+// padding has layer -1.
 type segment struct {
 	valid           bool
 	layer           int
@@ -247,7 +253,7 @@ func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, key bool, now i
 	// A subscriber that cannot take the packet loses only its own copy.
 	b.write.WriteRTP(&b.header, p.Payload)
 	if !b.started || int16(b.header.SequenceNumber-b.lastSeq) > 0 {
-		b.lastSeq, b.lastTS = b.header.SequenceNumber, b.header.Timestamp
+		b.lastSeq, b.lastTS, b.frameEnded = b.header.SequenceNumber, b.header.Timestamp, p.Marker
 	}
 	b.started, b.lastAt = true, now
 	return true
@@ -273,10 +279,14 @@ func (b *binding) switchTo(li int, p *rtp.Packet, now int64, clockRate uint32) {
 		}
 		tsOff = b.lastTS + gap - p.Timestamp
 	}
-	b.seg = (b.seg + 1) % len(b.segs)
-	b.segs[b.seg] = segment{valid: true, layer: li, start: p.SequenceNumber + seqOff, srcStart: p.SequenceNumber,
-		seqOff: seqOff, tsOff: tsOff}
+	b.pushSegment(segment{valid: true, layer: li, start: p.SequenceNumber + seqOff, srcStart: p.SequenceNumber,
+		seqOff: seqOff, tsOff: tsOff})
 	b.cur.Store(int32(li))
+}
+
+func (b *binding) pushSegment(s segment) {
+	b.seg = (b.seg + 1) % len(b.segs)
+	b.segs[b.seg] = s
 }
 
 // segmentOf finds the run a sequence number of the subscriber's was in.
@@ -306,7 +316,7 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
 			s := b.segmentOf(seq)
-			if s == nil || int16(seq-b.lastSeq) > 0 {
+			if s == nil || s.layer < 0 || int16(seq-b.lastSeq) > 0 {
 				return true
 			}
 			var ok bool

@@ -36,10 +36,17 @@ func (f *fakeBinding) WriteRTP(h *rtp.Header, p []byte) (int, error) {
 		h := *h
 		h.Extensions = append([]rtp.Extension(nil), h.Extensions...)
 		f.got = append(f.got, h)
-		f.layers = append(f.layers, p[len(p)-1])
+		mark := byte(padded) // padding carries no payload
+		if len(p) > 0 {
+			mark = p[len(p)-1]
+		}
+		f.layers = append(f.layers, mark)
 	}
 	return len(p), nil
 }
+
+// padded marks padding among a fakeBinding's layers.
+const padded = 0xff
 
 func always(int) bool { return true }
 

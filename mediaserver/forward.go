@@ -181,6 +181,8 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack, sub *Peer) {
 				for _, e := range pkt.FIR {
 					ft.requestKeyframe(ft.local.keyframeFor(e.SSRC))
 				}
+			case *rtcp.TransportLayerCC:
+				sub.feedback.add(pkt)
 			case *rtcp.TransportLayerNack:
 				bursts.begin()
 				ft.local.resend(pkt, sub.mayResend)

@@ -50,6 +50,7 @@ type Peer struct {
 	// shows each stream; reallocate asks for a new choice of layers now
 	// (allocate.go).
 	estimator  cc.BandwidthEstimator
+	feedback   feedbackCount
 	viewsMu    sync.Mutex
 	views      map[string]view
 	reallocate chan struct{}
