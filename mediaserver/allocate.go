@@ -18,18 +18,22 @@ import (
 // until the sum fits. A track that does not fit even at its lowest layer is
 // paused; a subscriber with every video paused is told it is on audio only.
 //
-// The estimate of an application-limited sender grows only so far above
-// what it sends, so a subscriber moved down would never be moved up again:
-// after probeWait without the estimate falling, one track is probed one
-// layer beyond the estimate. Where the subscriber takes padding
-// (padding.go), padding at what that layer adds goes first, for
-// padProbeTime; a link that carries it gets the layer. Then, or at once
-// without padding, the real media is the probe: the track keeps that layer
-// unless the estimate falls below where it stood when the probe began.
-// A probe fails when it does, or when the link loses probeLoss of the
-// packets; then the wait doubles, up to maxProbeWait (maxPadProbeWait for
-// padding, which stills no picture when it fails); a probe that holds
-// brings it back to probeWait.
+// pion's estimate of a sender that sends less than the link carries grows
+// by 8 % a second whatever the link, so it says nothing of whether a layer
+// up would fit: once the link has shown its limit (the estimate fell with
+// loss, within trustAfter), a video goes up only by a probe. After probeWait without the estimate
+// falling, one track is probed one layer up. Where the subscriber takes
+// padding (padding.go), padding at what that layer adds goes first, for
+// padProbeTime, then padSettle for the last of its feedback; a link that
+// carried it gets the layer, which then holds for probeHold without loss
+// before it counts as known to fit (a floor). Without padding the layer
+// itself is the probe, from the start. A probe fails as soon as the
+// feedback reported since it began loses probeLoss more than the link did
+// before (or the estimate falls below where it stood, for a layer sent);
+// the track goes back to the layer before, and the wait doubles, up to
+// maxProbeWait (maxPadProbeWait where padding can go, as a failed padding
+// probe stills no picture); a probe that holds brings it back to
+// probeWait.
 const (
 	allocateInterval = 250 * time.Millisecond
 	// upgradeMargin is the part of the estimate an upgrade may use, so a
@@ -46,9 +50,11 @@ const (
 	// probeHold is how long a layer a probe gave must go without loss
 	// before it counts as known to fit.
 	probeHold = time.Second
-	// trustAfter is how long after the link last showed its limit the
-	// estimate alone may move a video up again.
+	// trustAfter is how long after the link last showed its limit (a fall
+	// with limitLoss or more lost) the estimate alone may move a video up
+	// again.
 	trustAfter = time.Minute
+	limitLoss  = 0.02
 	// minPadProbe is the least padding a probe sends.
 	minPadProbe = 50_000
 	// congestedProbeWait is the least wait for a probe after the estimate
@@ -60,7 +66,8 @@ const (
 	// packets with every video at its lowest layer: below it, as GCC's own
 	// loss controller holds, the loss is the link's everyday share.
 	pauseLoss = 0.1
-	// A probe ends as soon as the link loses probeLoss of the packets.
+	// A probe ends as soon as the link loses probeLoss more of the packets
+	// than before it.
 	probeLoss = 0.05
 )
 
@@ -83,10 +90,14 @@ type allocation struct {
 	lastEstimate   int
 	lastFall       time.Time
 	lastCongestion time.Time // when a fall last moved a video down
-	overSince      time.Time // since when even the lowest layers do not fit
-	pausing        bool      // videos may be paused (see allocate)
-	probeAt        time.Time // when the last probe started
-	probeBase      int       // the estimate when the probes now held began
+	// lastLimit is when a fall with loss last moved a video down: a link
+	// that showed its limit. (Without loss it may be a busy machine on the
+	// way, whose delay passes.)
+	lastLimit time.Time
+	overSince time.Time // since when even the lowest layers do not fit
+	pausing   bool      // videos may be paused (see allocate)
+	probeAt   time.Time // when the last probe started
+	probeBase int       // the estimate when the probes now held began
 	// probeFrom is what the feedback had reported when the last probe
 	// began: a probe is judged on what came after.
 	probeFrom struct {
@@ -366,7 +377,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		c.chosen = keep[i]
 		if keep[i] > c.current {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
-			if !st.lastCongestion.IsZero() && now.Sub(st.lastCongestion) < trustAfter && c.b.canPad() {
+			if !st.lastLimit.IsZero() && now.Sub(st.lastLimit) < trustAfter && c.b.canPad() {
 				// Once the link has shown its limit, the estimate is no
 				// measure of more: pion's grows by 8 % a second whatever a
 				// sender that sends less than it could sends. A layer up
@@ -423,6 +434,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if lowered && st.lastFall.Equal(now) {
 		// The link just showed its limit: it will hardly carry more soon.
 		st.lastCongestion = now
+		if loss >= limitLoss {
+			st.lastLimit = now
+		}
 		st.probeWait = max(st.probeWait, congestedProbeWait)
 	}
 	if !probing && len(st.probed) == 0 && !st.probeAt.IsZero() && now.Sub(st.probeAt) >= 2*probeWait &&
