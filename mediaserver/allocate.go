@@ -21,8 +21,9 @@ import (
 // pion's estimate of a sender that sends less than the link carries grows
 // by 8 % a second whatever the link, so it says nothing of whether a layer
 // up would fit: once the link has shown its limit (the estimate fell with
-// loss, within trustAfter), a video goes up only by a probe. After probeWait without the estimate
-// falling, one track is probed one layer up. Where the subscriber takes
+// loss, within trustAfter), a video goes up only by a probe. After
+// probeWait without the estimate falling, one track is probed one layer
+// up. On such a link, or for a paused video, where the subscriber takes
 // padding (padding.go), padding at what that layer adds goes first, for
 // padProbeTime, then padSettle for the last of its feedback; a link that
 // carried it gets the layer, which then holds for probeHold without loss
@@ -357,12 +358,14 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			lastEvent = t
 		}
 	}
+	limited := !st.lastLimit.IsZero() && now.Sub(st.lastLimit) < trustAfter
 	wait := st.probeWait
-	if slices.ContainsFunc(video, func(c *choice) bool { return c.b.canPad() }) {
+	resuming := slices.ContainsFunc(video, func(c *choice) bool { return c.current < 0 && c.want >= 0 })
+	if (limited || resuming) && slices.ContainsFunc(video, func(c *choice) bool { return c.b.canPad() }) {
 		wait = min(wait, maxPadProbeWait) // a probe that pads stills no picture when it fails
 	}
 	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= wait
-	padded := false
+	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
 		switch verdict := st.judgePadding(pp, &p.feedback, now.Sub(st.probeAt)); {
 		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
@@ -370,14 +373,14 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		case verdict < 0:
 			fail()
 		case verdict > 0:
-			padded = true
+			padded = pp
 		}
 	}
 	for i, c := range video {
 		c.chosen = keep[i]
 		if keep[i] > c.current {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
-			if !st.lastLimit.IsZero() && now.Sub(st.lastLimit) < trustAfter && c.b.canPad() {
+			if limited && c.b.canPad() {
 				// Once the link has shown its limit, the estimate is no
 				// measure of more: pion's grows by 8 % a second whatever a
 				// sender that sends less than it could sends. A layer up
@@ -390,7 +393,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				c.chosen = l
 			}
 		}
-		if pp := st.padProbe; padded && pp.b == c.b {
+		if pp := padded; pp != nil && pp.b == c.b {
 			// The link carried the padding: the layer itself goes on
 			// probing, as media, for probeHold.
 			st.padProbe = nil
@@ -410,7 +413,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				if c.current >= 0 {
 					st.floors[c.b], st.floorsAt = c.current, now
 				}
-				if on := padOn(video, c); on != nil {
+				// Where the link showed no limit (a busy machine's delay
+				// moved the video down) the layer itself probes at once,
+				// as padding would only delay it; a paused video pads.
+				if on := padOn(video, c); on != nil && (limited || c.current < 0) {
 					adds := c.cost[next]
 					if c.chosen >= 0 {
 						adds -= c.cost[c.chosen]
