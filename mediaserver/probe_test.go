@@ -1,0 +1,189 @@
+package mediaserver
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// fixedEstimate is a bandwidth estimator that says what the test sets.
+type fixedEstimate struct{ bps int }
+
+func (e *fixedEstimate) AddStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return w
+}
+func (*fixedEstimate) WriteRTCP([]rtcp.Packet, interceptor.Attributes) error { return nil }
+func (e *fixedEstimate) GetTargetBitrate() int                               { return e.bps }
+func (*fixedEstimate) OnTargetBitrateChange(func(int))                       {}
+func (*fixedEstimate) GetStats() map[string]any                              { return nil }
+func (*fixedEstimate) Close() error                                          { return nil }
+
+// allocationBench is one subscriber receiving two simulcast cameras, with
+// an estimate and feedback the test sets, its allocation run by hand. The
+// first camera's tile needs its middle layer, the second's its top one, so
+// the first comes first in a round (smaller tiles are lowered first and
+// probed first).
+type allocationBench struct {
+	p    *Peer
+	est  *fixedEstimate
+	st   *allocation
+	srcs []*simulcastSource
+	subs []*binding
+}
+
+func newAllocationBench(t *testing.T, bps int) *allocationBench {
+	est := &fixedEstimate{bps: bps}
+	room := newRoom(nil, "r")
+	p := &Peer{id: "sub", room: room, log: zap.NewNop(), out: make(chan outgoing, 64), estimator: est,
+		subs: map[*forwardTrack]subscription{}, resends: rate.NewLimiter(1, 1),
+		views: map[string]view{"a~cam": {width: 300, height: 170, shown: true}, "b~cam": {width: 640, height: 360, shown: true}}}
+	ab := &allocationBench{p: p, est: est, st: &allocation{probeWait: probeWait, lastFall: time.Now().Add(-time.Minute),
+		probed: map[*binding]int{}, floors: map[*binding]int{}}}
+	for _, stream := range []string{"a~cam", "b~cam"} {
+		src := newSimulcastSource(t)
+		src.t.streamID = stream
+		src.bind(t)
+		b := src.t.bindings[0]
+		p.subs[&forwardTrack{local: src.t}] = subscription{ssrc: b.ssrc}
+		ab.srcs, ab.subs = append(ab.srcs, src), append(ab.subs, b)
+	}
+	ab.frames(0, 1, 2)
+	return ab
+}
+
+// frames sends a frame of every layer of both cameras (keyframes of the
+// layers named), as the publishers would between rounds.
+func (ab *allocationBench) frames(key ...int) {
+	for _, s := range ab.srcs {
+		s.frame(key...)
+	}
+}
+
+// round runs one allocation, the frames of a round before it.
+func (ab *allocationBench) round() {
+	ab.frames()
+	ab.p.allocate(ab.st, time.Now())
+}
+
+// report counts feedback as the subscriber would send it.
+func (ab *allocationBench) report(received, lost int64) {
+	ab.p.feedback.received.Add(received)
+	ab.p.feedback.lost.Add(lost)
+}
+
+// since moves the current probe's start back by d, as if d had passed.
+func (ab *allocationBench) since(d time.Duration) { ab.st.probeAt = ab.st.probeAt.Add(-d) }
+
+func (ab *allocationBench) wants() []int32 {
+	return []int32{ab.subs[0].want.Load(), ab.subs[1].want.Load()}
+}
+
+func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
+	// Both cameras fit at the low layer only; the link showed its limit.
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.round()
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("layers %v, want both at the lowest", w)
+	}
+	// The first round after the wait starts a probe: padding, no layer up.
+	ab.round()
+	pp := ab.st.padProbe
+	if pp == nil || pp.layer != 1 || ab.st.pad.rate <= 0 {
+		t.Fatalf("no padding probe for layer 1: %+v, padding at %d", pp, ab.st.pad.rate)
+	}
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("a video moved up before its padding was carried: %v", w)
+	}
+	// The estimate grows as pion's does, whatever the link: no layer up.
+	ab.est.bps = 5_000_000
+	ab.round()
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("the estimate moved a video up on a limited link: %v", w)
+	}
+	ab.est.bps = 400_000
+
+	// The feedback reports the padding carried: the probed video moves up
+	// and holds; the other one stays.
+	ab.report(200, 0)
+	ab.since(padProbeTime + padSettle)
+	ab.round()
+	if pp.b != ab.subs[0] {
+		t.Fatal("the probe is not for the smaller tile's camera")
+	}
+	if w := ab.wants(); w[0] != 1 || w[1] != 0 || ab.st.probed[pp.b] != 1 {
+		t.Fatalf("after the padding was carried: layers %v, want [1 0]; probes %v", w, ab.st.probed)
+	}
+	// Held for probeHold without loss, the layer is known to fit.
+	ab.report(100, 0)
+	ab.since(probeHold)
+	ab.round()
+	if len(ab.st.probed) != 0 || ab.st.floors[pp.b] != 1 || ab.wants()[0] != 1 {
+		t.Fatalf("after the hold: probes %v, floors %v, layers %v", ab.st.probed, ab.st.floors, ab.wants())
+	}
+}
+
+func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.round()
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.report(80, 20) // 20 % lost since it began
+	ab.round()
+	if ab.st.padProbe != nil || ab.st.pad.rate != 0 || ab.st.probeFailed.IsZero() {
+		t.Fatalf("a probe that lost a fifth of its packets went on: %+v", ab.st.padProbe)
+	}
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("layers %v after a failed probe, want both unmoved", w)
+	}
+	if ab.st.probeWait > maxPadProbeWait {
+		t.Fatalf("the next probe waits %v, more than %v", ab.st.probeWait, maxPadProbeWait)
+	}
+}
+
+func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
+	// Nothing fits: after loss that lasts, both videos pause, and padding
+	// keeps the subscriber's feedback coming.
+	ab := newAllocationBench(t, 100_000)
+	ab.st.lastLimit, ab.st.lastFall = time.Now(), time.Now() // just fell: no probe yet
+	ab.round()
+	for range 6 {
+		ab.report(50, 50)
+		ab.st.overSince = ab.st.overSince.Add(-300 * time.Millisecond)
+		if !ab.st.lossySince.IsZero() {
+			ab.st.lossySince = ab.st.lossySince.Add(-300 * time.Millisecond)
+		}
+		ab.round()
+	}
+	if w := ab.wants(); w[0] != -1 || w[1] != -1 {
+		t.Fatalf("layers %v behind a link losing half its packets, want both paused", w)
+	}
+	if ab.st.pad.rate != keepaliveRate || ab.st.pad.on == nil {
+		t.Fatalf("a paused subscriber gets padding at %d, want %d", ab.st.pad.rate, keepaliveRate)
+	}
+	// The link widens: the feedback is clean; a probe pads for a video's
+	// lowest layer and, carried, brings it back, though the estimate
+	// stands still.
+	ab.est.bps = 200_000
+	ab.report(500, 0)
+	ab.st.lastFall, ab.st.probeFailed, ab.st.lastCongestion = time.Now().Add(-time.Minute), time.Time{}, time.Time{}
+	ab.st.probeAt = time.Now().Add(-time.Minute)
+	ab.round()
+	pp := ab.st.padProbe
+	if pp == nil || pp.layer != 0 {
+		t.Fatalf("no padding probe for a paused video's lowest layer: %+v", pp)
+	}
+	ab.report(100, 0)
+	ab.since(padProbeTime + padSettle)
+	ab.round()
+	if pp.b.want.Load() != 0 {
+		t.Fatalf("the probed video's layer is %d after its padding was carried, want 0", pp.b.want.Load())
+	}
+}
