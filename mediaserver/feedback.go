@@ -45,9 +45,9 @@ func (f *feedbackCount) add(fb *rtcp.TransportLayerCC) {
 func (f *feedbackCount) counts() (received, lost int64) { return f.received.Load(), f.lost.Load() }
 
 // lossWindow is the part of the packets the feedback of the last half
-// second reported lost. (pion's estimator keeps an average too, but it is only
-// read out when its delay-based part moves, which it does not while it
-// holds: after congestion that is seconds of a stale figure.)
+// second reported lost. (pion's estimator keeps an average too, but it is
+// only read out when its delay-based part moves, which it does not while
+// it holds: after congestion that is seconds of a stale figure.)
 type lossWindow struct {
 	samples [16]lossSample
 	next    int
@@ -70,7 +70,7 @@ func (w *lossWindow) update(now time.Time, f *feedbackCount) float64 {
 	received, lost := f.counts()
 	w.samples[w.next] = lossSample{now, received, lost}
 	w.next = (w.next + 1) % len(w.samples)
-	// The oldest sample within the span (or the oldest kept).
+	// From the oldest sample within the span; none: nothing is known.
 	from := lossSample{at: now, received: received, lost: lost}
 	for _, s := range w.samples {
 		if !s.at.IsZero() && now.Sub(s.at) <= lossWindowSpan && s.at.Before(from.at) {
