@@ -458,17 +458,27 @@ func (r packetRun) loss() float64 {
 // gapsOver says when the gaps longer than d began and how long they were.
 func (r packetRun) gapsOver(d time.Duration) string {
 	var b strings.Builder
+	r.eachGap(func(from time.Time, g time.Duration) {
+		if g > d {
+			fmt.Fprintf(&b, " %s+%v", from.Format("15:04:05.000"), g.Round(10*time.Millisecond))
+		}
+	})
+	return b.String()
+}
+
+// eachGap calls f with the time between each two video packets (padding
+// is no video), and when the first of them came.
+func (r packetRun) eachGap(f func(from time.Time, gap time.Duration)) {
 	var last time.Time
 	for _, p := range r {
 		if p.mark == padMark {
 			continue
 		}
-		if g := p.at.Sub(last); !last.IsZero() && g > d {
-			fmt.Fprintf(&b, " %s+%v", last.Format("15:04:05.000"), g.Round(10*time.Millisecond))
+		if !last.IsZero() {
+			f(last, p.at.Sub(last))
 		}
 		last = p.at
 	}
-	return b.String()
 }
 
 // media counts the packets of layer (a retransmission and its original
@@ -486,15 +496,6 @@ func (r packetRun) media(layer byte) int {
 // longestGap is the longest time without video (padding is none).
 func (r packetRun) longestGap() time.Duration {
 	var g time.Duration
-	var last time.Time
-	for _, p := range r {
-		if p.mark == padMark {
-			continue
-		}
-		if !last.IsZero() {
-			g = max(g, p.at.Sub(last))
-		}
-		last = p.at
-	}
+	r.eachGap(func(_ time.Time, d time.Duration) { g = max(g, d) })
 	return g
 }

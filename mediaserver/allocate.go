@@ -32,9 +32,9 @@ import (
 // feedback reported since it began loses probeLoss more than the link did
 // before (or the estimate falls below where it stood, for a layer sent);
 // the track goes back to the layer before, and the wait doubles, up to
-// maxProbeWait (maxPadProbeWait where padding can go, as a failed padding
-// probe stills no picture); a probe that holds brings it back to
-// probeWait.
+// maxProbeWait (no more than maxPadProbeWait while the probes pad, as a
+// failed padding probe stills no picture); a probe that holds brings it
+// back to probeWait.
 const (
 	allocateInterval = 250 * time.Millisecond
 	// upgradeMargin is the part of the estimate an upgrade may use, so a
@@ -110,12 +110,13 @@ type allocation struct {
 	audioOnly   bool
 	paused      []string
 	connection  connectionLevel
-	// probed are the layers probes gave, kept until the estimate catches
-	// up with them or they fail.
+	// probed are the layers probes gave, kept until they fail, the estimate
+	// catches up with them, or they hold for probeHold (then floors).
 	probed map[*binding]int
-	// floors are the layers sent before a probe: known to fit, kept
-	// whatever the estimate says after a failed probe, until the estimate
-	// falls again of its own.
+	// floors are the layers known to fit (sent before a probe, or given by
+	// one that held), kept whatever the estimate says after a failed probe,
+	// until the estimate falls again of its own or the link goes on losing
+	// pauseLoss for 2 s.
 	floors     map[*binding]int
 	floorsAt   time.Time // when a floor was last set
 	lossySince time.Time // since when the link loses pauseLoss or more
@@ -222,12 +223,8 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		// Back to the layers before the probes (the floors), and wait
 		// longer next time.
 		clear(st.probed)
-		wait := maxProbeWait
-		if st.padProbe != nil {
-			wait = maxPadProbeWait
-		}
 		st.padProbe = nil
-		st.probeWait = min(2*st.probeWait, wait)
+		st.probeWait = min(2*st.probeWait, maxProbeWait)
 		st.probeFailed = now
 	}
 	probingNow := len(st.probed) > 0 || st.padProbe != nil
@@ -265,10 +262,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			// when they began, the link did not carry them.
 			fail()
 		case probingNow:
-			// (A probe by padding is judged by its feedback alone: the
-			// estimate of a link that carried next to nothing is noise.)
 			// A fall that leaves the estimate above where the probes began
-			// is the link's noise, or a busy machine's: they go on.
+			// is the link's noise, or a busy machine's: they go on. (A probe
+			// by padding is judged by its feedback alone: the estimate of a
+			// link that carried next to nothing is noise.)
 		case now.Sub(st.probeFailed) > 2*probeWait:
 			// Not a probe's doing: the link itself changed.
 			clear(st.floors)
@@ -320,9 +317,8 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	// way delays packets without losing them): pauseLoss or more for a
 	// second on end, with every video already at its lowest layer for a
 	// second (the loss of the moment a link narrows is the higher
-	// layers'). Once pausing, the
-	// estimate alone decides until it covers every lowest layer again, or
-	// a probe resumes a video.
+	// layers'). Once pausing, the estimate alone decides until it covers
+	// every lowest layer again, or a probe resumes a video.
 	relaxed := fit(video, budget, math.MaxInt)
 	if over := total(video, relaxed) > budget; !over {
 		st.overSince, st.pausing = time.Time{}, false
@@ -361,7 +357,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	limited := !st.lastLimit.IsZero() && now.Sub(st.lastLimit) < trustAfter
 	wait := st.probeWait
 	resuming := slices.ContainsFunc(video, func(c *choice) bool { return c.current < 0 && c.want >= 0 })
-	if (limited || resuming) && slices.ContainsFunc(video, func(c *choice) bool { return c.b.canPad() }) {
+	if (limited || resuming) && paddable(video) != nil {
 		wait = min(wait, maxPadProbeWait) // a probe that pads stills no picture when it fails
 	}
 	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= wait
@@ -492,14 +488,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	case len(paused) > 0:
 		// With its videos paused a subscriber may be sent nothing at all:
 		// a trickle keeps its estimate told of the link.
-		var on *binding
-		for _, c := range video {
-			if c.b.canPad() {
-				on = c.b
-				break
-			}
-		}
-		st.pad.set(keepaliveRate, on)
+		st.pad.set(keepaliveRate, paddable(video))
 	default:
 		st.pad.set(0, nil)
 	}
@@ -511,9 +500,14 @@ func padOn(video []*choice, c *choice) *binding {
 	if c.b.canPad() {
 		return c.b
 	}
-	for _, o := range video {
-		if o.b.canPad() {
-			return o.b
+	return paddable(video)
+}
+
+// paddable is the first video binding padding can go on, or nil.
+func paddable(video []*choice) *binding {
+	for _, c := range video {
+		if c.b.canPad() {
+			return c.b
 		}
 	}
 	return nil
