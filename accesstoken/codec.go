@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -62,7 +63,7 @@ func (c codec) parse(token string, into jwt.Claims) error {
 	if len(token) > MaxTokenLen {
 		return ErrTooLarge
 	}
-	if err := strictShape(token); err != nil {
+	if err := strictShape(token, reflect.TypeOf(into)); err != nil {
 		return err
 	}
 	_, err := c.parser.ParseWithClaims(token, into, func(t *jwt.Token) (any, error) {
@@ -95,15 +96,27 @@ func (c codec) parse(token string, into jwt.Claims) error {
 // strictShape refuses what golang-jwt lets through and the documented
 // format does not (RFC 8725: a verifier is exactly as strict as its spec):
 // a header with critical extensions (RFC 7515 4.1.11: none is understood
-// here), time claims written as strings, and a missing iat. Only a key
-// holder can make such a token; it is refused all the same.
-func strictShape(token string) error {
+// here), a name twice or in another spelling than its own (names.go), time
+// claims written as strings, and a missing iat. Only a key holder can make
+// such a token; it is refused all the same.
+func strictShape(token string, claims reflect.Type) error {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return ErrMalformed
 	}
+	h, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	p, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	if err1 != nil || err2 != nil {
+		return ErrMalformed
+	}
+	if err := checkNames(h, headerType); err != nil {
+		return err
+	}
+	if err := checkNames(p, claims); err != nil {
+		return err
+	}
 	var header, payload map[string]json.RawMessage
-	if decodeSegment(parts[0], &header) != nil || decodeSegment(parts[1], &payload) != nil {
+	if json.Unmarshal(h, &header) != nil || json.Unmarshal(p, &payload) != nil {
 		return ErrMalformed
 	}
 	if _, ok := header["crit"]; ok {
@@ -118,14 +131,6 @@ func strictShape(token string) error {
 		return fmt.Errorf("%w: iat is required", ErrInvalid)
 	}
 	return nil
-}
-
-func decodeSegment(seg string, into any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, into)
 }
 
 // claimError names a claim that breaks the rules; it carries no claim value.

@@ -21,8 +21,9 @@ type echoUpstream struct {
 	srv *httptest.Server
 	adm atomic.Pointer[accesstoken.Admissions]
 
-	mu   sync.Mutex
-	seen []http.Header
+	mu    sync.Mutex
+	seen  []http.Header
+	paths []string // the escaped path of each request, beside seen
 }
 
 // hello is the upstream's first message: what the admission said.
@@ -54,9 +55,20 @@ func (u *echoUpstream) requests() []http.Header {
 	return append([]http.Header(nil), u.seen...)
 }
 
+// lastPath is the escaped path of the last request that reached it.
+func (u *echoUpstream) lastPath() string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.paths) == 0 {
+		return ""
+	}
+	return u.paths[len(u.paths)-1]
+}
+
 func (u *echoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.mu.Lock()
 	u.seen = append(u.seen, r.Header.Clone())
+	u.paths = append(u.paths, r.URL.EscapedPath())
 	u.mu.Unlock()
 	vals := r.Header.Values(accesstoken.AdmissionHeader)
 	if len(vals) != 1 {

@@ -104,6 +104,9 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		fields = append(fields, zap.String("node", e.pin.Node.ID))
 	}
 	g.audit(auditAdmitted, fields...)
+	// The upstream sees the one spelling of the path the operator wrote,
+	// whichever the client used.
+	r.URL.Path, r.URL.RawPath = g.cfg.SignalPath, ""
 	return next(&upgradeWatcher{ResponseWriter: w, st: g.state, conn: conn, connect: connect}, r.WithContext(ctx))
 }
 
@@ -488,11 +491,7 @@ func unixMilliOrZero(t time.Time) int64 {
 // and anything that could pass for an admission: the upstream gets the
 // gateway's admission and nothing the client claimed about itself.
 func scrubCredentials(h http.Header, subprotocols bool) {
-	for k := range h {
-		if http.CanonicalHeaderKey(k) == accesstoken.AdmissionHeader {
-			delete(h, k)
-		}
-	}
+	dropAdmissionHeaders(h)
 	h.Del("Authorization")
 	dropHostCookie(h)
 	h.Del("Sec-WebSocket-Protocol")

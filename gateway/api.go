@@ -20,8 +20,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// serveAPI is the REST API under /api/v1/. Without an api_key it does not exist.
-func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
+// serveAPI is the REST API under /api/v1/; path is what follows that
+// prefix, in the case the client wrote it. Without an api_key it does not
+// exist.
+func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if g.cfg.APIKey == "" {
 		refuse(http.StatusNotFound, "not_found", "there is no API here").write(w)
 		return
@@ -30,7 +32,6 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "invalid_api_key", "send the API key as Authorization: Bearer <key>").write(w)
 		return
 	}
-	path := strings.TrimPrefix(r.URL.Path, "/api/v1/")
 	var calls map[string]http.HandlerFunc
 	switch {
 	case path == "token":

@@ -144,8 +144,15 @@ func (c *Config) validate() error {
 	if c.HostGrace < 0 {
 		errs = append(errs, errors.New("host_grace must not be negative"))
 	}
-	if !strings.HasPrefix(c.SignalPath, "/") {
+	switch {
+	case !strings.HasPrefix(c.SignalPath, "/"):
 		errs = append(errs, fmt.Errorf("signal_path %q must start with /", c.SignalPath))
+	case matchForm(c.SignalPath) != c.SignalPath:
+		// The gateway compares paths as Caddy's matchers do; a path in
+		// another form would be one no request ever has.
+		errs = append(errs, fmt.Errorf("signal_path %q must be lower case and clean: %q", c.SignalPath, matchForm(c.SignalPath)))
+	case pagePath(c.SignalPath):
+		errs = append(errs, fmt.Errorf("signal_path %q is one of the gateway's own pages or calls", c.SignalPath))
 	}
 	if len(c.TURN) > 8 {
 		errs = append(errs, errors.New("turn takes at most 8 URLs"))

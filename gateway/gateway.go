@@ -67,52 +67,66 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	return g, nil
 }
 
-// ServeHTTP answers the gateway's own paths and hands everything else to next.
+// ServeHTTP answers the gateway's own paths, in every spelling Caddy's path
+// matchers take for them (paths.go), and hands everything else to next
+// without any roomgate credential.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) error {
-	p := r.URL.Path
+	clean := cleanPath(r.URL.Path)
+	p := strings.ToLower(clean)
 	read := r.Method == http.MethodGet || r.Method == http.MethodHead
-	switch {
-	case p == g.cfg.SignalPath:
+	if p == g.cfg.SignalPath {
 		return g.serveSignal(w, r, next)
+	}
+	if !pagePath(p) {
+		scrubPassing(r.Header)
+		return g.passOn(w, r, next, read)
+	}
+	switch {
 	case p == "/login" && r.Method == http.MethodPost:
 		g.serveLogin(w, r)
-		return nil
-	case p == "/session" && read:
-		g.serveSession(w, r)
-		return nil
-	case p == "/login" && read:
-		g.servePage(w, r, "login.html", http.StatusOK, "")
-		return nil
-	case p == "/" && read:
-		g.servePage(w, r, "home.html", http.StatusOK, "")
-		return nil
-	case p == "/join" && read:
-		g.serveJoinLink(w, r)
-		return nil
-	case strings.HasPrefix(p, "/join/") && read:
-		g.serveRoomPage(w, r)
-		return nil
-	case strings.HasPrefix(p, "/assets/") && read:
-		assets.ServeHTTP(w, r)
-		return nil
-	case strings.HasPrefix(p, "/api/v1/"):
-		g.serveAPI(w, r)
-		return nil
 	case p == "/logout":
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").write(w)
-			return nil
+			break
 		}
 		g.serveLogout(w, r)
-		return nil
+	case p == "/api/v1" || strings.HasPrefix(p, "/api/v1/"):
+		g.serveAPI(w, r, strings.TrimPrefix(clean[min(len(clean), len("/api/v1")):], "/"))
+	case !read:
+		allow := "GET, HEAD"
+		if p == "/login" {
+			allow += ", POST"
+		}
+		w.Header().Set("Allow", allow)
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this path takes "+allow).write(w)
+	case p == "/session":
+		g.serveSession(w, r)
+	case p == "/login":
+		g.servePage(w, r, "login.html", http.StatusOK, "")
+	case p == "/":
+		g.servePage(w, r, "home.html", http.StatusOK, "")
+	case p == "/join":
+		g.serveJoinLink(w, r)
+	case strings.HasPrefix(p, "/join/"):
+		g.serveRoomPage(w, r, clean[len("/join/"):])
+	case strings.HasPrefix(p, "/assets/"):
+		r.URL.Path, r.URL.RawPath = clean, ""
+		assets.ServeHTTP(w, r)
+	default: // /assets
+		g.servePage(w, r, "notfound.html", http.StatusNotFound, "")
 	}
+	return nil
+}
+
+// passOn hands a request that is not the gateway's to next. A page
+// request nothing after the gateway answers (in the repository's
+// Caddyfile, any path not the gateway's) gets a page saying so, not
+// Caddy's empty 200.
+func (g *Gateway) passOn(w http.ResponseWriter, r *http.Request, next Next, read bool) error {
 	if !read {
 		return next(w, r)
 	}
-	// A page request nothing after the gateway answers (in the repository's
-	// Caddyfile, any path not the gateway's) gets a page saying so, not
-	// Caddy's empty 200.
 	ww := &writeWatch{ResponseWriter: w}
 	err := next(ww, r)
 	if err == nil && !ww.wrote {

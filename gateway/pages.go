@@ -55,8 +55,7 @@ func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, name string,
 }
 
 // serveRoomPage is GET /join/{room}.
-func (g *Gateway) serveRoomPage(w http.ResponseWriter, r *http.Request) {
-	room := strings.TrimPrefix(r.URL.Path, "/join/")
+func (g *Gateway) serveRoomPage(w http.ResponseWriter, r *http.Request, room string) {
 	status := http.StatusOK
 	if !accesstoken.ValidRoom(room) {
 		status, room = http.StatusNotFound, ""
