@@ -99,7 +99,8 @@ func (e *engine) close() { closeAll(e.closers) }
 // what it lost (NACK), reports reception, and gives transport-wide feedback
 // for the publisher's bandwidth estimate.
 func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
-	m, err := mediaEngine()
+	// Any Opus a publisher offers is answered (publishOpusFmtp says why).
+	m, err := mediaEngineWithOpus(publishOpusFmtp)
 	if err != nil {
 		return nil, err
 	}
@@ -208,21 +209,10 @@ func (e *engine) newSubscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator,
 	return pc, estimator, nil
 }
 
-// mediaEngine is pion's default codecs with Opus as opusFmtp says.
+// mediaEngine is pion's default codecs with Opus as opusFmtp says: what the
+// connections subscribers receive on offer.
 func mediaEngine() (*webrtc.MediaEngine, error) {
-	m := &webrtc.MediaEngine{}
-	// Registered first, this Opus takes payload type 111; the default one
-	// that follows is the same codec and is skipped.
-	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp},
-		PayloadType:        111,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
-	}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return mediaEngineWithOpus(opusFmtp)
 }
 
 // ipFilter keeps the local addresses within ranges (all but loopback when
