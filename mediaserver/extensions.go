@@ -62,22 +62,73 @@ func subscriberExtensionIDs(exts []keptExtension, negotiated []webrtc.RTPHeaderE
 	return ids
 }
 
-// setExtensions puts the kept extensions of src on the binding's header,
-// under the subscriber's ids, in the binding's own array (the
-// subscriber's interceptors add theirs to it).
-func (b *binding) setExtensions(exts []keptExtension, src *rtp.Header) {
-	b.header.Extension, b.header.ExtensionProfile = false, 0
-	b.header.Extensions = b.extBuf[:0]
+// maxKeptExtensionSize bounds a kept extension's payload, so the history
+// can keep it in a fixed array: the audio level and the video orientation
+// take one byte each. A longer payload is dropped, from forwarded packets
+// and retransmissions alike.
+const maxKeptExtensionSize = 16
+
+// keptPayloads are a packet's payloads of the track's kept extensions, in
+// the order of its exts; nil where the packet carries none.
+type keptPayloads [maxKeptExtensions][]byte
+
+// keptPayloadsOf finds the kept extensions' payloads in a publisher's
+// header; they point into it.
+func keptPayloadsOf(exts []keptExtension, src *rtp.Header) (v keptPayloads) {
 	if !src.Extension {
-		return
+		return v
 	}
 	for i, k := range exts {
-		if i >= maxKeptExtensions || b.extIDs[i] == 0 {
+		if i >= maxKeptExtensions {
+			break
+		}
+		if p := src.GetExtension(k.id); len(p) <= maxKeptExtensionSize {
+			v[i] = p
+		}
+	}
+	return v
+}
+
+// keptCopy is a copy of keptPayloads in fixed storage; its zero value
+// holds none.
+type keptCopy struct {
+	n   [maxKeptExtensions]uint8 // each payload's length plus one; 0: none
+	buf [maxKeptExtensions][maxKeptExtensionSize]byte
+}
+
+// set copies v.
+func (c *keptCopy) set(v *keptPayloads) {
+	for i, p := range v {
+		c.n[i] = 0
+		if p != nil && len(p) <= maxKeptExtensionSize {
+			c.n[i] = uint8(copy(c.buf[i][:], p) + 1)
+		}
+	}
+}
+
+// payloads gives the kept payloads; they point into c.
+func (c *keptCopy) payloads() (v keptPayloads) {
+	for i, n := range c.n {
+		if n > 0 {
+			v[i] = c.buf[i][: n-1 : n-1]
+		}
+	}
+	return v
+}
+
+// setExtensions puts the kept extensions' payloads v on the binding's
+// header, under the subscriber's ids, in the binding's own array (the
+// subscriber's interceptors add theirs to it). Forwarded packets and
+// retransmissions both go through here, so a retransmission carries the
+// same extensions as the packet first did.
+func (b *binding) setExtensions(v *keptPayloads) {
+	b.header.Extension, b.header.ExtensionProfile = false, 0
+	b.header.Extensions = b.extBuf[:0]
+	for i, p := range v {
+		if p == nil || b.extIDs[i] == 0 {
 			continue
 		}
-		if v := src.GetExtension(k.id); v != nil {
-			// An id or size the header cannot carry drops that extension only.
-			_ = b.header.SetExtension(b.extIDs[i], v)
-		}
+		// An id or size the header cannot carry drops that extension only.
+		_ = b.header.SetExtension(b.extIDs[i], p)
 	}
 }

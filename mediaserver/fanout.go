@@ -80,6 +80,7 @@ type binding struct {
 	header    rtp.Header
 	extBuf    []rtp.Extension
 	payload   []byte
+	kept      keptCopy   // a resent packet's kept extensions
 	padHeader rtp.Header // reused for padding
 }
 
@@ -196,11 +197,12 @@ func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
 			l.width.Store(int32(w))
 		}
 	}
-	l.history.add(p)
+	kept := keptPayloadsOf(t.exts, &p.Header)
+	l.history.add(p, &kept)
 	t.mu.RLock()
 	n := 0
 	for _, b := range t.bindings {
-		if t.forward(b, li, p, key, now) {
+		if t.forward(b, li, p, &kept, key, now) {
 			n++
 		}
 	}
@@ -215,8 +217,9 @@ func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
 // starts with the first keyframe of any layer up to the one it wants, and
 // moves up at that one's keyframe as usual: a picture now rather than a
 // better one later. A single-layer track needs no keyframe to start or
-// resume: it asks for one instead, as the subscriber's decoder would.
-func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, key bool, now int64) bool {
+// resume: it asks for one instead, as the subscriber's decoder would. kept
+// are p's kept extensions' payloads.
+func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, kept *keptPayloads, key bool, now int64) bool {
 	cur, want := int(b.cur.Load()), int(b.want.Load())
 	if cur != li && want != li && (cur >= 0 || !key || li > want) || !b.ready.Load() {
 		return false
@@ -249,7 +252,7 @@ func (t *fanoutTrack) forward(b *binding, li int, p *rtp.Packet, key bool, now i
 	b.header.SequenceNumber += s.seqOff
 	b.header.Timestamp += s.tsOff
 	b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
-	b.setExtensions(t.exts, &p.Header)
+	b.setExtensions(kept)
 	// A subscriber that cannot take the packet loses only its own copy.
 	b.write.WriteRTP(&b.header, p.Payload)
 	if !b.started || int16(b.header.SequenceNumber-b.lastSeq) > 0 {
@@ -305,7 +308,8 @@ func (b *binding) segmentOf(seq uint16) *segment {
 
 // resend answers one subscriber's NACK from the history of the layer each
 // lost packet came from, each packet as allow (the subscriber's budget for
-// retransmissions) lets it.
+// retransmissions) lets it, with the kept header extensions it was
+// forwarded with.
 func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int) bool) {
 	b := t.binding(nack.MediaSSRC)
 	if b == nil {
@@ -320,10 +324,12 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int
 				return true
 			}
 			var ok bool
-			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload); ok && allow(len(b.payload)) {
+			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload, &b.kept); ok && allow(len(b.payload)) {
 				b.header.SequenceNumber = seq
 				b.header.Timestamp += s.tsOff
 				b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
+				kept := b.kept.payloads()
+				b.setExtensions(&kept)
 				b.write.WriteRTP(&b.header, b.payload)
 			}
 			return true

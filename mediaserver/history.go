@@ -22,6 +22,9 @@ type historySlot struct {
 	header  rtp.Header
 	csrc    [15]uint32 // the most RTP allows; header.CSRC points here
 	payload []byte
+	// kept are the payloads of the track's kept header extensions
+	// (extensions.go), which the header does not keep.
+	kept keptCopy
 }
 
 func newHistory() *history {
@@ -32,8 +35,9 @@ func newHistory() *history {
 	return h
 }
 
-// add keeps a copy of p, without header extensions.
-func (h *history) add(p *rtp.Packet) {
+// add keeps a copy of p, without header extensions but with kept, the
+// payloads of its kept ones.
+func (h *history) add(p *rtp.Packet, kept *keptPayloads) {
 	if len(p.Payload) > 1500 || len(p.CSRC) > 15 {
 		return
 	}
@@ -46,11 +50,12 @@ func (h *history) add(p *rtp.Packet) {
 	s.header.CSRC = s.csrc[:n:n]
 	s.header.Extension, s.header.ExtensionProfile, s.header.Extensions = false, 0, nil
 	s.payload = append(s.payload[:0], p.Payload...)
+	s.kept.set(kept)
 }
 
-// get copies the packet with sequence number seq into hdr and payload, if
-// it is still kept; the copy is the caller's.
-func (h *history) get(seq uint16, hdr *rtp.Header, payload []byte) ([]byte, bool) {
+// get copies the packet with sequence number seq into hdr, payload and
+// kept, if it is still kept; the copy is the caller's.
+func (h *history) get(seq uint16, hdr *rtp.Header, payload []byte, kept *keptCopy) ([]byte, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := &h.slots[seq%historySize]
@@ -58,5 +63,6 @@ func (h *history) get(seq uint16, hdr *rtp.Header, payload []byte) ([]byte, bool
 		return payload, false
 	}
 	*hdr = s.header
+	*kept = s.kept
 	return append(payload[:0], s.payload...), true
 }
