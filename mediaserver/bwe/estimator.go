@@ -1,0 +1,145 @@
+package bwe
+
+import "sync"
+
+// Config bounds an estimator, in bits per second.
+type Config struct {
+	Initial, Min, Max int
+}
+
+// maxStatuses bounds the packets read from one feedback packet: more than
+// a feedback interval of any link this server feeds, and a fixed buffer.
+const maxStatuses = 1024
+
+// Estimator is one subscriber's estimate. Sent is called for every packet
+// sent to it, Feedback for every transport-wide feedback it sends; both
+// are safe from several goroutines. Nothing is allocated after New.
+type Estimator struct {
+	mu       sync.Mutex
+	cfg      Config
+	sent     sentRing
+	statuses []status
+	delay    delayDetector
+	rate     aimd
+	loss     lossBased
+	acked    ackedRate
+	target   float64
+	rtt      int64 // ns, smoothed
+	stats    Stats
+}
+
+// Stats are an estimator's figures after the last feedback.
+type Stats struct {
+	// Target is the estimate: what the link is thought to carry, bit/s.
+	Target int
+	// DelayBased and LossBased are its two bounds.
+	DelayBased, LossBased int
+	// Acked is what the link delivered over the last quarter second, bit/s.
+	Acked int
+	// Usage is the delay gradient's verdict.
+	Usage Usage
+	// Loss is the part lost of the last batch of reported packets.
+	Loss float64
+	// Received and Lost count every packet the feedback reported, ever.
+	Received, Lost int64
+	// RTT is the round trip from a packet's sending to the feedback on
+	// it, ns.
+	RTT int64
+	// Feedbacks counts the feedback packets read.
+	Feedbacks int64
+}
+
+// New makes an estimator at cfg.Initial.
+func New(cfg Config) *Estimator {
+	e := &Estimator{cfg: cfg, statuses: make([]status, 0, maxStatuses), delay: newDelayDetector()}
+	e.target = float64(cfg.Initial)
+	e.rate.rate = e.target
+	e.rtt = 100_000_000
+	e.stats = Stats{Target: cfg.Initial, DelayBased: cfg.Initial, LossBased: cfg.Initial, RTT: e.rtt}
+	return e
+}
+
+// Sent records a packet sent with transport-wide sequence number seq at
+// time at (Unix ns), size bytes on the wire.
+func (e *Estimator) Sent(seq uint16, at int64, size int, kind Kind) {
+	e.mu.Lock()
+	e.sent.add(seq, at, size, kind)
+	e.mu.Unlock()
+}
+
+// Feedback reads one transport-wide feedback packet (an RTCP packet, its
+// header first), received at now (Unix ns), and moves the estimate. It
+// says false for a packet that is not such feedback. Reports of packets
+// never sent, or reported before, change nothing.
+func (e *Estimator) Feedback(pkt []byte, now int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	statuses, _, ok := parseFeedback(pkt, e.statuses)
+	if !ok {
+		return false
+	}
+	e.stats.Feedbacks++
+	received, lost := 0, 0
+	var newestSent int64
+	for i := range statuses {
+		s := &statuses[i]
+		p := e.sent.lookup(s.seq, now)
+		if p == nil || p.state == slotReceived || (!s.received && p.state == slotLost) {
+			continue
+		}
+		if !s.received {
+			p.state = slotLost
+			lost++
+			continue
+		}
+		if p.state == slotLost {
+			e.loss.unlost()
+			e.stats.Lost--
+		}
+		p.state = slotReceived
+		received++
+		newestSent = max(newestSent, p.at)
+		e.acked.add(s.arrival, int(p.size))
+		e.delay.packet(p.at, s.arrival, int(p.size))
+	}
+	e.stats.Received += int64(received)
+	e.stats.Lost += int64(lost)
+	if received+lost == 0 {
+		return true
+	}
+	if newestSent > 0 && now > newestSent {
+		e.rtt = (7*e.rtt + min(now-newestSent, 1_000_000_000)) / 8
+	}
+	acked := e.acked.rate()
+	e.rate.update(e.delay.usage, acked, e.rtt, now)
+	e.rate.rate = e.clamp(e.rate.rate)
+	lossBased := e.target
+	if e.loss.count(received, lost) {
+		if lossBased = e.loss.next(e.target, acked, e.rtt, now); lossBased < e.target {
+			e.rate.limited(lossBased, acked, now)
+		}
+	}
+	e.target = e.clamp(min(lossBased, e.rate.rate))
+	e.loss.remember(e.target, now)
+	e.stats.Target, e.stats.DelayBased, e.stats.LossBased = int(e.target), int(e.rate.rate), int(lossBased)
+	e.stats.Acked, e.stats.Usage, e.stats.Loss, e.stats.RTT = int(acked), e.delay.usage, e.loss.last, e.rtt
+	return true
+}
+
+func (e *Estimator) clamp(r float64) float64 {
+	return min(max(r, float64(e.cfg.Min)), float64(e.cfg.Max))
+}
+
+// Target is the estimate, bit/s.
+func (e *Estimator) Target() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats.Target
+}
+
+// Stats are the figures after the last feedback.
+func (e *Estimator) Stats() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stats
+}
