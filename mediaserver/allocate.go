@@ -18,10 +18,11 @@ import (
 // until the sum fits. A track that does not fit even at its lowest layer is
 // paused; a subscriber with every video paused is told it is on audio only.
 //
-// pion's estimate of a sender that sends less than the link carries grows
-// by 8 % a second whatever the link, so it says nothing of whether a layer
-// up would fit: once the link has shown its limit (the estimate fell with
-// loss, within trustAfter), a video goes up only by a probe. After
+// The estimate of a sender that sends less than the link carries says
+// nothing of whether a layer up would fit (mediaserver/bwe lets it grow
+// only to 1.5 times what was delivered): once the link has shown its limit
+// (the estimate fell with loss, within trustAfter), a video goes up only
+// by a probe. After
 // probeWait without the estimate falling, one track is probed one layer
 // up. On such a link, or for a paused video, where the subscriber takes
 // padding (padding.go), padding at what that layer adds goes first, for
@@ -84,6 +85,10 @@ type view struct {
 	width, height int
 	shown         bool
 }
+
+// estimate is what the allocation reads of a subscriber's estimator
+// (mediaserver/bwe); tests set it by hand.
+type estimate interface{ Target() int }
 
 // allocation is one subscriber's state between rounds; only its
 // allocation goroutine touches it.
@@ -217,7 +222,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if p.estimator == nil {
 		return
 	}
-	estimate := p.estimator.GetTargetBitrate()
+	estimate := p.estimator.Target()
 	loss := st.loss.update(now, &p.feedback)
 	fail := func() {
 		// Back to the layers before the probes (the floors), and wait
@@ -378,9 +383,8 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			c.chosen = max(upgrade[i], min(c.current, keep[i]))
 			if limited && c.b.canPad() {
 				// Once the link has shown its limit, the estimate is no
-				// measure of more: pion's grows by 8 % a second whatever a
-				// sender that sends less than it could sends. A layer up
-				// waits for a probe's padding to show the link carries it.
+				// measure of more than what was sent. A layer up waits
+				// for a probe's padding to show the link carries it.
 				c.chosen = c.current
 			}
 		}

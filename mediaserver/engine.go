@@ -8,12 +8,10 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/cc"
-	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 )
 
 // tcpWriteBuffer lets an ICE-TCP peer that stops reading lose its own packets
@@ -161,9 +159,9 @@ func subscribeMedia() (*webrtc.MediaEngine, error) {
 
 // Bounds of a subscriber's bandwidth estimate, in bits per second. It
 // starts where the top layers of a small meeting fit, so that a subscriber
-// on a good link does not start on thumbnails and climb for half a minute
-// (the estimate of a sender that sends less than it could grows by 8 % a
-// second); a weak link brings it down within a second or two.
+// on a good link does not start on thumbnails and climb for half a minute;
+// a weak link brings it down within a quarter of a second of its first
+// feedback (mediaserver/bwe).
 const (
 	initialEstimate = 10_000_000
 	minEstimate     = 30_000
@@ -171,42 +169,30 @@ const (
 )
 
 // newSubscriber makes a connection a peer receives on, with its own
-// send-side bandwidth estimate (Google Congestion Control over the
-// subscriber's transport-wide feedback). fanoutTrack answers NACKs from one
-// history per track, so pion's responder, which copies every packet for
-// every subscriber, is left out, and so is the stats interceptor, which
-// clones every header for GetStats, never called here. Packets are not
-// paced: what the estimate cannot carry is not forwarded (allocate.go).
-func (e *engine) newSubscriber() (*webrtc.PeerConnection, cc.BandwidthEstimator, error) {
+// send-side bandwidth estimate over the subscriber's transport-wide
+// feedback (transportcc.go); fb counts what the feedback reported.
+// fanoutTrack answers NACKs from one history per track, so pion's
+// responder, which copies every packet for every subscriber, is left out,
+// and so is the stats interceptor, which clones every header for GetStats,
+// never called here. Packets are not paced: what the estimate cannot carry
+// is not forwarded (allocate.go).
+func (e *engine) newSubscriber(fb *feedbackCount) (*webrtc.PeerConnection, *bwe.Estimator, error) {
+	est := bwe.New(bwe.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate})
 	ir := &interceptor.Registry{}
+	// First: it numbers each packet last before it is sent, and takes the
+	// feedback out of the RTCP before the others parse it.
+	ir.Add(transportCCFactory{&transportCC{est: est, feedback: fb}})
 	// Sender reports let receivers keep audio and video in sync.
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, nil, err
 	}
-	var estimator cc.BandwidthEstimator
-	bwe, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(initialEstimate), gcc.SendSideBWEMinBitrate(minEstimate),
-			gcc.SendSideBWEMaxBitrate(maxEstimate), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	bwe.OnNewPeerConnection(func(_ string, est cc.BandwidthEstimator) { estimator = est })
-	ir.Add(bwe)
-	// Added after the estimator, so it numbers each packet before the
-	// estimator records it as sent.
-	numbers, err := twcc.NewHeaderExtensionInterceptor()
-	if err != nil {
-		return nil, nil, err
-	}
-	ir.Add(numbers)
 	ir.Add(reusedAttributesFactory{})
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.subscribeMedia), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.settings))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, nil, err
 	}
-	return pc, estimator, nil
+	return pc, est, nil
 }
 
 // mediaEngine is pion's default codecs with Opus as opusFmtp says: what the

@@ -24,7 +24,7 @@ func TestPublicIPReplacesLocalAddressesInCandidates(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	pc, _, err := s.engine.newSubscriber()
+	pc, _, err := s.engine.newSubscriber(&feedbackCount{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -168,7 +168,7 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack, sub *Peer) {
 		if err != nil {
 			return
 		}
-		// The estimator's interceptor parsed them already.
+		// Transport-wide feedback was read and taken out (transportcc.go).
 		pkts, err := attrs.GetRTCPPackets(buf[:n])
 		if err != nil {
 			continue
@@ -181,8 +181,6 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack, sub *Peer) {
 				for _, e := range pkt.FIR {
 					ft.requestKeyframe(ft.local.keyframeFor(e.SSRC))
 				}
-			case *rtcp.TransportLayerCC:
-				sub.feedback.add(pkt)
 			case *rtcp.TransportLayerNack:
 				bursts.begin()
 				ft.local.resend(pkt, sub.mayResend)

@@ -116,24 +116,6 @@ func TestPadderSpreadsItsRateAndStopsAtZero(t *testing.T) {
 	}
 }
 
-func TestFeedbackCountsWhatWasReceivedAndLost(t *testing.T) {
-	var f feedbackCount
-	f.add(&rtcp.TransportLayerCC{
-		PacketStatusCount: 12,
-		PacketChunks: []rtcp.PacketStatusChunk{
-			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketReceivedSmallDelta, RunLength: 4},
-			&rtcp.RunLengthChunk{PacketStatusSymbol: rtcp.TypeTCCPacketNotReceived, RunLength: 3},
-			// Two-bit symbols; those past the count are the chunk's filling.
-			&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeTwoBit, SymbolList: []uint16{
-				rtcp.TypeTCCPacketReceivedLargeDelta, rtcp.TypeTCCPacketNotReceived, rtcp.TypeTCCPacketReceivedSmallDelta,
-				rtcp.TypeTCCPacketReceivedSmallDelta, rtcp.TypeTCCPacketNotReceived, rtcp.TypeTCCPacketNotReceived, rtcp.TypeTCCPacketNotReceived}},
-		},
-	})
-	if received, lost := f.counts(); received != 7 || lost != 5 {
-		t.Fatalf("received %d, lost %d; want 7 and 5", received, lost)
-	}
-}
-
 func TestLossWindowLooksBackHalfASecond(t *testing.T) {
 	var f feedbackCount
 	var w lossWindow

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/mediaserver/signal"
@@ -49,7 +48,7 @@ type Peer struct {
 	// estimator says what the peer's link can receive; views how large it
 	// shows each stream; reallocate asks for a new choice of layers now
 	// (allocate.go).
-	estimator  cc.BandwidthEstimator
+	estimator  estimate
 	feedback   feedbackCount
 	viewsMu    sync.Mutex
 	views      map[string]view
@@ -196,9 +195,11 @@ func (p *Peer) openPeerConnections() error {
 	if p.pub, err = p.s.engine.publish.NewPeerConnection(webrtc.Configuration{}); err != nil {
 		return err
 	}
-	if p.sub, p.estimator, err = p.s.engine.newSubscriber(); err != nil {
+	sub, est, err := p.s.engine.newSubscriber(&p.feedback)
+	if err != nil {
 		return err
 	}
+	p.sub, p.estimator = sub, est
 	p.pub.OnTrack(p.onTrack)
 	for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
 		pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {

@@ -4,23 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
 
-// fixedEstimate is a bandwidth estimator that says what the test sets.
+// fixedEstimate is a bandwidth estimate that says what the test sets.
 type fixedEstimate struct{ bps int }
 
-func (e *fixedEstimate) AddStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	return w
-}
-func (*fixedEstimate) WriteRTCP([]rtcp.Packet, interceptor.Attributes) error { return nil }
-func (e *fixedEstimate) GetTargetBitrate() int                               { return e.bps }
-func (*fixedEstimate) OnTargetBitrateChange(func(int))                       {}
-func (*fixedEstimate) GetStats() map[string]any                              { return nil }
-func (*fixedEstimate) Close() error                                          { return nil }
+func (e *fixedEstimate) Target() int { return e.bps }
 
 // allocationBench is one subscriber receiving two simulcast cameras, with
 // an estimate and feedback the test sets, its allocation run by hand. The

@@ -25,8 +25,18 @@ type Estimator struct {
 	acked    ackedRate
 	target   float64
 	rtt      int64 // ns, smoothed
+	lastFall int64 // ns, when the estimate last fell
 	stats    Stats
 }
+
+// probeMargin is how far above the estimate what the link delivered must
+// be to lift it there.
+const probeMargin = 1.1
+
+// liftAfterFall is how long after a fall the estimate is not lifted to
+// what was delivered: the queue that made it fall drains meanwhile, at the
+// link's full rate.
+const liftAfterFall = 1_000_000_000
 
 // Stats are an estimator's figures after the last feedback.
 type Stats struct {
@@ -119,7 +129,21 @@ func (e *Estimator) Feedback(pkt []byte, now int64) bool {
 			e.rate.limited(lossBased, acked, now)
 		}
 	}
-	e.target = e.clamp(min(lossBased, e.rate.rate))
+	next := e.clamp(min(lossBased, e.rate.rate))
+	if next < e.target {
+		e.lastFall = now
+	}
+	e.target = next
+	if acked > probeMargin*e.target && e.delay.usage == Normal && e.loss.last <= lowLoss && now-e.lastFall > liftAfterFall {
+		// What the link just delivered, well above the estimate, with no
+		// delay building and no loss, is what it carries, whatever the
+		// rules of increase say: a probe's padding, or a layer sent on
+		// trust, has shown it. (A sender at the estimate delivers about
+		// the estimate: it is not lifted by its own traffic; nor is an
+		// estimate that just fell, by the queue it left draining.)
+		e.target = e.clamp(acked)
+		e.rate.rate = max(e.rate.rate, e.target)
+	}
 	e.loss.remember(e.target, now)
 	e.stats.Target, e.stats.DelayBased, e.stats.LossBased = int(e.target), int(e.rate.rate), int(lossBased)
 	e.stats.Acked, e.stats.Usage, e.stats.Loss, e.stats.RTT = int(acked), e.delay.usage, e.loss.last, e.rtt

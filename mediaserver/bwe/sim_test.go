@@ -24,6 +24,7 @@ type sim struct {
 	loss       float64 // random loss on the link
 	jitter     int64   // ns, added to arrivals at random, up to
 	appLimit   float64 // the most the sender has to send, bit/s; 0: no limit
+	probe      float64 // while set, the sender sends this, whatever the estimate
 	size       int
 
 	now, nextSend, nextFeedback int64
@@ -91,6 +92,9 @@ func (s *sim) send() {
 	rate := float64(s.e.Target())
 	if s.appLimit > 0 {
 		rate = min(rate, s.appLimit)
+	}
+	if s.probe > 0 {
+		rate = s.probe
 	}
 	s.e.Sent(s.seq, s.now, s.size, Media)
 	c := s.capacity(s.now)
@@ -251,5 +255,36 @@ func TestEstimateSurvivesWrapAndReorderedFeedback(t *testing.T) {
 	t.Logf("sequence wraps and reordered feedback: %.0f kbit/s over 30-90 s on 2 Mbit/s", m/1000)
 	if m < 1_400_000 || m > 2_300_000 {
 		t.Errorf("the estimate averaged %.0f kbit/s", m/1000)
+	}
+}
+
+// A sender that sends less than the link carries learns nothing of more
+// from its own traffic; a probe (padding above the estimate) that the link
+// carries without delay or loss lifts the estimate to what it delivered.
+func TestAProbeTheLinkCarriesLiftsTheEstimate(t *testing.T) {
+	s := newSim(t, 6, 5_000_000)
+	s.e = New(Config{Initial: 300_000, Min: 30_000, Max: 50_000_000})
+	s.appLimit = 200_000
+	s.run(10 * second)
+	before := s.e.Target()
+	if before > 460_000 {
+		t.Errorf("sending 200 kbit/s, the estimate grew to %d kbit/s", before/1000)
+	}
+	s.probe = 1_500_000
+	s.run(11 * second)
+	after := s.e.Target()
+	t.Logf("app-limited at 200 kbit/s: %d kbit/s; after a second of probing at 1500 kbit/s: %d kbit/s", before/1000, after/1000)
+	if after < 1_300_000 {
+		t.Errorf("a probe the link carried left the estimate at %d kbit/s", after/1000)
+	}
+	// The same probe into a link that cannot carry it lifts nothing.
+	s2 := newSim(t, 6, 500_000)
+	s2.e = New(Config{Initial: 300_000, Min: 30_000, Max: 50_000_000})
+	s2.appLimit = 200_000
+	s2.run(10 * second)
+	s2.probe = 1_500_000
+	s2.run(11 * second)
+	if got := s2.e.Target(); got > 600_000 {
+		t.Errorf("a probe into a 500 kbit/s link lifted the estimate to %d kbit/s", got/1000)
 	}
 }
