@@ -2,7 +2,6 @@ package mediaserver
 
 import (
 	"encoding/binary"
-	"sync"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -22,9 +21,6 @@ type transportCC struct {
 	interceptor.NoOp
 	est      *bwe.Estimator
 	feedback *feedbackCount
-
-	mu   sync.Mutex // orders numbering with recording, across streams
-	next uint16
 }
 
 type transportCCFactory struct{ t *transportCC }
@@ -61,16 +57,11 @@ func (t *transportCC) BindLocalStream(info *interceptor.StreamInfo, w intercepto
 		default:
 			highest, started = h.SequenceNumber, true
 		}
-		t.mu.Lock()
-		seq := t.next
-		t.next++
-		binary.BigEndian.PutUint16(num[:], seq)
-		if err := h.SetExtension(id, num[:]); err != nil {
-			t.mu.Unlock()
-			return w.Write(h, payload, a)
-		}
-		t.est.Sent(seq, time.Now().UnixNano(), h.MarshalSize()+len(payload)+int(h.PaddingSize), kind)
-		t.mu.Unlock()
+		// The size counts the extension about to be added (4 bytes with
+		// its header and padding, as one-byte extensions usually have).
+		size := h.MarshalSize() + 4 + len(payload) + int(h.PaddingSize)
+		binary.BigEndian.PutUint16(num[:], t.est.Next(time.Now().UnixNano(), size, kind))
+		_ = h.SetExtension(id, num[:]) // cannot fail: a 2-byte payload under an id of 1-14
 		return w.Write(h, payload, a)
 	})
 }

@@ -18,7 +18,9 @@ import (
 func TestTransportCCNumbersPacketsAndReadsTheirFeedback(t *testing.T) {
 	var fb feedbackCount
 	tc := &transportCC{est: bwe.New(bwe.Config{Initial: 1_000_000, Min: 30_000, Max: 50_000_000}), feedback: &fb}
-	tc.next = 65534 // numbers wrap on the way
+	for range 65534 { // numbers wrap on the way
+		tc.est.Next(0, 0, bwe.Media)
+	}
 	var got []uint16
 	w := tc.BindLocalStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{{URI: sdp.TransportCCURI, ID: 5}}},
 		interceptor.RTPWriterFunc(func(h *rtp.Header, _ []byte, _ interceptor.Attributes) (int, error) {

@@ -18,6 +18,7 @@ type Estimator struct {
 	mu       sync.Mutex
 	cfg      Config
 	sent     sentRing
+	next     uint16 // the transport-wide number Next gives next
 	statuses []status
 	delay    delayDetector
 	rate     aimd
@@ -75,6 +76,18 @@ func (e *Estimator) Sent(seq uint16, at int64, size int, kind Kind) {
 	e.mu.Lock()
 	e.sent.add(seq, at, size, kind)
 	e.mu.Unlock()
+}
+
+// Next gives a packet about to be sent the next transport-wide sequence
+// number and records it as sent, in one step: numbers follow the order
+// packets are recorded in, whichever goroutine sends them.
+func (e *Estimator) Next(at int64, size int, kind Kind) uint16 {
+	e.mu.Lock()
+	seq := e.next
+	e.next++
+	e.sent.add(seq, at, size, kind)
+	e.mu.Unlock()
+	return seq
 }
 
 // Feedback reads one transport-wide feedback packet (an RTCP packet, its
