@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 	"golang.org/x/time/rate"
 )
@@ -88,7 +89,7 @@ type view struct {
 
 // estimate is what the allocation reads of a subscriber's estimator
 // (mediaserver/bwe); tests set it by hand.
-type estimate interface{ Target() int }
+type estimate interface{ Stats() bwe.Stats }
 
 // allocation is one subscriber's state between rounds; only its
 // allocation goroutine touches it.
@@ -138,6 +139,9 @@ type padProbe struct {
 	rate  int
 	on    *binding // the binding the padding goes on
 	sent  int      // padding packets sent before the probe began
+	// overuses is the estimator's count of over-use when the probe began:
+	// one more and the link did not carry the padding, lost or not yet.
+	overuses int64
 }
 
 // sinceProbe says how many packets the feedback reported since the probe
@@ -154,12 +158,13 @@ func (st *allocation) sinceProbe(f *feedbackCount) (reported int64, lossy bool) 
 // (padProbeTime of it, and padSettle after, the feedback reported at least
 // three quarters as many packets as the padding was, losing less than
 // probeLoss); -1 it did not (it lost probeLoss of what was reported since
-// the probe began, or no such report came within twice padProbeTime); 0
-// not known yet.
-func (st *allocation) judgePadding(pp *padProbe, f *feedbackCount, d time.Duration) int {
+// the probe began, the estimator saw the delay grow into over-use
+// meanwhile, or no such report came within twice padProbeTime); 0 not
+// known yet.
+func (st *allocation) judgePadding(pp *padProbe, f *feedbackCount, overuses int64, d time.Duration) int {
 	reported, lossy := st.sinceProbe(f)
 	switch {
-	case lossy:
+	case lossy, overuses > pp.overuses:
 		return -1
 	case d < padProbeTime+padSettle:
 		return 0
@@ -222,7 +227,8 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if p.estimator == nil {
 		return
 	}
-	estimate := p.estimator.Target()
+	bs := p.estimator.Stats()
+	estimate := bs.Target
 	loss := st.loss.update(now, &p.feedback)
 	fail := func() {
 		// Back to the layers before the probes (the floors), and wait
@@ -360,15 +366,21 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 	}
 	limited := !st.lastLimit.IsZero() && now.Sub(st.lastLimit) < trustAfter
+	// congested: the estimate moved a video down within trustAfter. The
+	// estimator tells a growing queue by its delay, before the link loses
+	// anything, so a fall without loss is a limit too: a probe up pads
+	// first there (a layer sent into a link that cannot carry it stills
+	// the picture until its keyframe crawls through).
+	congested := limited || !st.lastCongestion.IsZero() && now.Sub(st.lastCongestion) < trustAfter
 	wait := st.probeWait
 	resuming := slices.ContainsFunc(video, func(c *choice) bool { return c.current < 0 && c.want >= 0 })
-	if (limited || resuming) && paddable(video) != nil {
+	if (congested || resuming) && paddable(video) != nil {
 		wait = min(wait, maxPadProbeWait) // a probe that pads stills no picture when it fails
 	}
 	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= wait
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
-		switch verdict := st.judgePadding(pp, &p.feedback, now.Sub(st.probeAt)); {
+		switch verdict := st.judgePadding(pp, &p.feedback, bs.Overuses, now.Sub(st.probeAt)); {
 		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
 			st.padProbe = nil // the track, or the need for its layer, went away
 		case verdict < 0:
@@ -413,15 +425,15 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				if c.current >= 0 {
 					st.floors[c.b], st.floorsAt = c.current, now
 				}
-				// Where the link showed no limit (a busy machine's delay
-				// moved the video down) the layer itself probes at once,
-				// as padding would only delay it; a paused video pads.
-				if on := padOn(video, c); on != nil && (limited || c.current < 0) {
+				// Where nothing moved a video down, the layer itself
+				// probes at once, as padding would only delay it; after a
+				// fall, and for a paused video, padding goes first.
+				if on := padOn(video, c); on != nil && (congested || c.current < 0) {
 					adds := c.cost[next]
 					if c.chosen >= 0 {
 						adds -= c.cost[c.chosen]
 					}
-					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, sent: st.pad.sent}
+					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, sent: st.pad.sent, overuses: bs.Overuses}
 				} else {
 					c.chosen = next
 					st.probed[c.b] = next

@@ -4,14 +4,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 )
 
 // fixedEstimate is a bandwidth estimate that says what the test sets.
-type fixedEstimate struct{ bps int }
+type fixedEstimate struct {
+	bps      int
+	overuses int64
+}
 
-func (e *fixedEstimate) Target() int { return e.bps }
+func (e *fixedEstimate) Stats() bwe.Stats { return bwe.Stats{Target: e.bps, Overuses: e.overuses} }
 
 // allocationBench is one subscriber receiving two simulcast cameras, with
 // an estimate and feedback the test sets, its allocation run by hand. The
@@ -90,7 +94,7 @@ func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
 	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
 		t.Fatalf("a video moved up before its padding was carried: %v", w)
 	}
-	// The estimate grows as pion's does, whatever the link: no layer up.
+	// The estimate grows: on a limited link that alone moves no layer up.
 	ab.est.bps = 5_000_000
 	ab.round()
 	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
@@ -136,6 +140,53 @@ func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
 	}
 	if ab.st.probeWait > maxPadProbeWait {
 		t.Fatalf("the next probe waits %v, more than %v", ab.st.probeWait, maxPadProbeWait)
+	}
+}
+
+// The estimator tells a growing queue by its delay before anything is
+// lost: a probe whose padding brings over-use fails, loss or not.
+func TestAProbeThatBringsOveruseFails(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.round()
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.report(200, 0) // nothing lost
+	ab.est.overuses++
+	ab.since(padProbeTime + padSettle)
+	ab.round()
+	if ab.st.padProbe != nil || ab.st.probeFailed.IsZero() {
+		t.Fatalf("a probe that brought over-use went on: %+v", ab.st.padProbe)
+	}
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("layers %v after a failed probe, want both unmoved", w)
+	}
+}
+
+// A fall that moved a video down, without loss, is a limit too: the next
+// probe pads rather than sending the layer into the link.
+func TestAProbeAfterAFallWithoutLossPads(t *testing.T) {
+	ab := newAllocationBench(t, 5_000_000)
+	ab.round()
+	if w := ab.wants(); w[0] != 1 || w[1] != 2 {
+		t.Fatalf("layers %v on a wide link", w)
+	}
+	ab.est.bps = 400_000 // the estimate falls; the feedback lost nothing
+	ab.round()
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
+		t.Fatalf("layers %v after the fall", w)
+	}
+	if !ab.st.lastLimit.IsZero() {
+		t.Fatal("a fall without loss counted as one with it")
+	}
+	// Past the wait after congestion, the probe pads.
+	ab.st.lastCongestion = ab.st.lastCongestion.Add(-congestedProbeWait)
+	ab.st.lastFall = ab.st.lastFall.Add(-congestedProbeWait)
+	ab.round()
+	if pp := ab.st.padProbe; pp == nil || ab.st.pad.rate <= 0 || len(ab.st.probed) != 0 {
+		t.Fatalf("after a fall without loss the probe sent the layer: padding %+v, probes %v", pp, ab.st.probed)
 	}
 }
 

@@ -56,8 +56,10 @@ type Stats struct {
 	// RTT is the round trip from a packet's sending to the feedback on
 	// it, ns.
 	RTT int64
-	// Feedbacks counts the feedback packets read.
-	Feedbacks int64
+	// Feedbacks counts the feedback packets read; Overuses those after
+	// which the delay gradient said over-use (a probe that brings one
+	// failed).
+	Feedbacks, Overuses int64
 }
 
 // New makes an estimator at cfg.Initial.
@@ -160,6 +162,9 @@ func (e *Estimator) Feedback(pkt []byte, now int64) bool {
 	e.loss.remember(e.target, now)
 	e.stats.Target, e.stats.DelayBased, e.stats.LossBased = int(e.target), int(e.rate.rate), int(lossBased)
 	e.stats.Acked, e.stats.Usage, e.stats.Loss, e.stats.RTT = int(acked), e.delay.usage, e.loss.last, e.rtt
+	if e.delay.usage == Overusing {
+		e.stats.Overuses++
+	}
 	return true
 }
 

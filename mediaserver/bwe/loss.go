@@ -49,7 +49,9 @@ func (l *lossBased) unlost() { l.lost-- }
 // the link. A fall never leaves it above what the link delivered: a rate
 // far above the link's (the first seconds on a narrow link) comes down at
 // once, not by halves of the loss every few hundred milliseconds, and to
-// beta of it, so that the queue it filled drains.
+// beta of it, so that the queue it filled drains; a fall from below what
+// was delivered stops at beta of it (a failed probe's padding was lost,
+// not the estimate's traffic).
 func (l *lossBased) next(rate, acked float64, rtt, now int64) float64 {
 	switch {
 	case l.last <= lowLoss:
@@ -61,8 +63,15 @@ func (l *lossBased) next(rate, acked float64, rtt, now int64) float64 {
 	case l.last > highLoss && now-l.lastDecrease >= decreaseInterval+rtt:
 		l.lastDecrease = now
 		down := rate * (1 - l.last/2)
-		if acked > 0 {
+		switch {
+		case acked <= 0:
+		case rate > acked:
 			down = min(down, beta*acked)
+		default:
+			// The estimate is below what the link delivered: what was
+			// lost was sent above it (a probe's padding), and the link
+			// carried the rest.
+			down = max(down, min(rate, beta*acked))
 		}
 		return down
 	}

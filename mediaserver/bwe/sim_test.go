@@ -284,7 +284,15 @@ func TestAProbeTheLinkCarriesLiftsTheEstimate(t *testing.T) {
 	s2.run(10 * second)
 	s2.probe = 1_500_000
 	s2.run(11 * second)
-	if got := s2.e.Target(); got > 600_000 {
+	got := s2.e.Target()
+	t.Logf("a probe at 1500 kbit/s into a 500 kbit/s link: %d kbit/s after", got/1000)
+	if got > 600_000 {
 		t.Errorf("a probe into a 500 kbit/s link lifted the estimate to %d kbit/s", got/1000)
+	}
+	// Nor does the padding it lost bring the estimate far below what the
+	// link delivered meanwhile (before: 208 kbit/s, near the sender's
+	// own 200).
+	if got < 300_000 {
+		t.Errorf("a failed probe brought the estimate down to %d kbit/s", got/1000)
 	}
 }
