@@ -43,6 +43,10 @@ type Peer struct {
 	out     chan outgoing
 	byeMu   sync.Mutex
 	saidBye bool
+	// written is closed when the write loop ends: the bye, if one was
+	// queued, is written and the close frame sent, or the connection is
+	// gone. Server.Close waits on it.
+	written chan struct{}
 
 	pub, sub *webrtc.PeerConnection
 	// estimator says what the peer's link can receive; views how large it
@@ -90,6 +94,7 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 		id: a.Subject, name: a.Name, tokenID: a.TokenID, identity: a.Identity, role: a.Role, room: room, s: s, conn: conn,
 		log:        s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
 		out:        make(chan outgoing, outQueue),
+		written:    make(chan struct{}),
 		subs:       map[*forwardTrack]subscription{},
 		tracks:     map[*webrtc.RTPReceiver]*forwardTrack{},
 		views:      map[string]view{},
@@ -394,6 +399,7 @@ func (p *Peer) byeWith(m signal.Message) {
 }
 
 func (p *Peer) writeLoop() {
+	defer close(p.written)
 	for {
 		select {
 		case o := <-p.out:

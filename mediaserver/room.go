@@ -293,7 +293,8 @@ func (r *Room) lock(locked bool) {
 }
 
 // end tells everyone why and closes them all; the name may start afresh.
-func (r *Room) end(reason, msg string) {
+// It returns the peers it said bye to.
+func (r *Room) end(reason, msg string) []*Peer {
 	r.mu.Lock()
 	r.ended = true
 	peers := make([]*Peer, 0, len(r.peers)+len(r.lobby))
@@ -308,6 +309,7 @@ func (r *Room) end(reason, msg string) {
 	for _, p := range peers {
 		p.bye(reason, msg)
 	}
+	return peers
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -101,17 +101,52 @@ func (s *Server) Close() error {
 		<-s.nodeDone
 		reason, msg = signal.ByeMoved, "this media server is shutting down; connecting again"
 	}
+	var told []*Peer
 	for _, r := range rooms {
 		r.mu.Lock()
 		r.moved = s.stopNode != nil
 		r.mu.Unlock()
-		r.end(reason, msg)
+		told = append(told, r.end(reason, msg)...)
 	}
+	s.waitByes(told)
 	if s.stopEvents != nil {
 		s.stopEvents()
 	}
 	s.engine.close()
 	return nil
+}
+
+// byeWait bounds how long Close waits for its byes to go out.
+const byeWait = 2 * time.Second
+
+// waitByes waits until each peer's bye is written and its close frame sent
+// (or its connection is gone), for byeWait at most in all. A process exits
+// right after Close: a bye still queued then is lost, and its peer waits
+// for a timeout instead of connecting again at once (to the room's new
+// node, in a cluster). The bound keeps a stuck peer from holding the
+// shutdown. Real time, not cfg.Clock: this is the process's own exit.
+func (s *Server) waitByes(peers []*Peer) {
+	if len(peers) == 0 {
+		return
+	}
+	deadline := time.NewTimer(byeWait)
+	defer deadline.Stop()
+	for _, p := range peers {
+		select {
+		case <-p.written:
+		case <-deadline.C:
+			waiting := 0
+			for _, p := range peers {
+				select {
+				case <-p.written:
+				default:
+					waiting++
+				}
+			}
+			s.log.Warn("closing without every bye delivered", zap.Int("peers", waiting), zap.Duration("waited", byeWait))
+			return
+		}
+	}
 }
 
 // ServeHTTP takes a signalling WebSocket that carries a valid admission.
