@@ -67,6 +67,12 @@ type State struct {
 	// given back.
 	revoked       map[string]time.Time
 	revokedLoaded bool
+	// revokedNews says that revoked changed since the copy in Caddy's
+	// storage was last written (keepRevoked writes it); keeperDone is
+	// closed when keepRevoked has returned. Both nil for an in-process
+	// store, whose revocations the API copies itself.
+	revokedNews chan struct{}
+	keeperDone  chan struct{}
 	// roomExpiry arms, per API room that has people here, the cut at its
 	// expiry.
 	roomExpiry  map[string]roomTimer
@@ -122,6 +128,12 @@ func NewState(clock clockwork.Clock, sh Sharing) *State {
 	st.events = make(chan pendingEvent, pendingEvents)
 	go st.queueEvents(ctx)
 	go st.deliverWebhooks(ctx)
+	if !st.inProcess() {
+		// Every revocation heard, from any gateway, goes into this
+		// gateway's copy (before the first can be heard).
+		st.revokedNews, st.keeperDone = make(chan struct{}, 1), make(chan struct{})
+		go st.keepRevoked(ctx)
+	}
 	st.shared.Watch(ctx, st.apply)
 	if st.lease > 0 {
 		// This gateway's places count from its first admission.
@@ -138,6 +150,14 @@ func (st *State) log() *zap.Logger { return st.logger.Load() }
 // proxy that carries them.
 func (st *State) Destruct() error {
 	st.stop()
+	if st.keeperDone != nil {
+		// The last revocations heard are written; a storage that hangs
+		// does not hold the stop up for long.
+		select {
+		case <-st.keeperDone:
+		case <-time.After(4 * sharedTimeout):
+		}
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, s := range st.sessions {
