@@ -26,8 +26,15 @@ func (m *Memory) RegisterNode(ctx context.Context, n Node, ttl time.Duration, he
 	m.nodes[n.ID] = memoryNode{node: n, until: now.Add(ttl)}
 	var lost []string
 	for room, epoch := range held {
-		if p, ok := m.pins[room]; !ok || p.node != n.ID || p.epoch != epoch || !now.Before(p.until) {
-			lost = append(lost, room)
+		p, ok := m.pins[room]
+		switch {
+		case ok && (p.node != n.ID || p.epoch != epoch):
+			lost = append(lost, room) // it moved
+		case !ok || !now.Before(p.until):
+			// No pin (the store came back empty, or it lapsed) and no newer
+			// placement: the room is the node's again, under its epoch, which
+			// the pin keeps so that a later placement gets a larger one.
+			m.pins[room] = memoryPin{node: n.ID, epoch: epoch, until: now.Add(PinTTL)}
 		}
 	}
 	slices.Sort(lost)

@@ -129,8 +129,12 @@ type Store interface {
 	// RegisterNode records a media node as live for ttl, with what a
 	// gateway needs to send it a room; the node renews it while it runs.
 	// held are the rooms the node serves, with the epoch of the pin it
-	// serves them under; RegisterNode returns those no longer pinned to it
-	// at that epoch, whose copy the node must end.
+	// serves them under; RegisterNode returns those pinned to another node
+	// or at another epoch (they moved), whose copy the node must end. A held
+	// room with no pin at all (the store came back empty, or the pin
+	// lapsed) has had no newer placement: it is pinned to the node again
+	// under the epoch it holds, and a later placement of it gets a larger
+	// epoch than that one.
 	RegisterNode(ctx context.Context, n Node, ttl time.Duration, held map[string]int64) (lost []string, err error)
 	// LeaveNode forgets a node at once (it is stopping).
 	LeaveNode(ctx context.Context, id string) error

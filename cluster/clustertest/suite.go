@@ -39,6 +39,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"WatchStops", testWatchStops},
 		{"Pinning", testPinning},
 		{"NodeLeaseLapses", testNodeLeaseLapses},
+		{"NodeGivesBackPinsOfAnEmptiedStore", testNodeGivesBackPinsOfAnEmptiedStore},
 		{"ConcurrentFirstJoinsAgree", testConcurrentFirstJoinsAgree},
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},
 		{"PlacesCountAcrossHolders", testPlacesCountAcrossHolders},
@@ -464,8 +465,11 @@ func testPinning(t *testing.T, a, b cluster.Store) {
 	if again.Node.ID != p.Node.ID || again.Epoch != p.Epoch {
 		t.Fatalf("second pin %+v, first %+v", again, p)
 	}
-	// n2 keeps its room while it holds it at that epoch…
-	lost, err := a.RegisterNode(ctx, node("n2"), time.Minute, map[string]int64{"standup": p.Epoch, "retro": 7})
+	// n2 keeps its room while it holds it at that epoch, and learns that a
+	// room pinned to another node is not its own…
+	retro, err := b.Pin(ctx, "retro", []string{"n1"})
+	must(t, err)
+	lost, err := a.RegisterNode(ctx, node("n2"), time.Minute, map[string]int64{"standup": p.Epoch, "retro": retro.Epoch})
 	must(t, err)
 	if !slices.Equal(lost, []string{"retro"}) {
 		t.Fatalf("n2 lost %v", lost)
@@ -491,6 +495,64 @@ func testPinning(t *testing.T, a, b cluster.Store) {
 	must(t, a.Unpin(ctx, "standup", "n1", moved.Epoch))
 	if p, _ := b.Pin(ctx, "standup", []string{"n2"}); p.Node.ID != "n2" || p.Epoch <= moved.Epoch {
 		t.Fatalf("after unpinning, the room went to %+v", p)
+	}
+}
+
+// A store that came back empty (here: a fresh one) has no pins: a node
+// serving rooms gives them back at its next renewal, under the epochs it
+// holds, instead of taking them as moved and ending every call.
+func testNodeGivesBackPinsOfAnEmptiedStore(t *testing.T, a, b cluster.Store) {
+	_, err := a.RegisterNode(ctx, node("n2"), time.Minute, nil)
+	must(t, err)
+	retro, err := b.Pin(ctx, "retro", []string{"n2"})
+	must(t, err)
+	// The lost store counted epochs from a clock ahead of this one's: the
+	// epoch given back, not the clock, must bound the next placement.
+	held := time.Now().Add(time.Hour).UnixMicro()
+	lost, err := a.RegisterNode(ctx, node("n1"), time.Minute, map[string]int64{"standup": held, "retro": retro.Epoch})
+	must(t, err)
+	if !slices.Equal(lost, []string{"retro"}) {
+		t.Fatalf("n1 lost %v, want only retro (pinned to n2)", lost)
+	}
+	p, err := b.Pin(ctx, "standup", []string{"n2", "n1"})
+	must(t, err)
+	if p.Node.ID != "n1" || p.Epoch != held || p.Moved {
+		t.Fatalf("the given-back room is pinned %+v, want n1 at %d", p, held)
+	}
+	if r, _ := b.Pin(ctx, "retro", []string{"n1"}); r.Node.ID != "n2" || r.Epoch != retro.Epoch {
+		t.Fatalf("n1 took retro from n2: %+v", r)
+	}
+	// Its next renewals keep it.
+	lost, err = b.RegisterNode(ctx, node("n1"), time.Minute, map[string]int64{"standup": held})
+	must(t, err)
+	if len(lost) != 0 {
+		t.Fatalf("n1 lost %v at its next renewal", lost)
+	}
+	// When n1 dies the room moves, under a larger epoch than it gave back.
+	must(t, a.LeaveNode(ctx, "n1"))
+	moved, err := b.Pin(ctx, "standup", []string{"n1", "n2"})
+	must(t, err)
+	if moved.Node.ID != "n2" || moved.Epoch <= held || !moved.Moved {
+		t.Fatalf("after n1 died: %+v, given back at %d", moved, held)
+	}
+	// n1, back, learns the room moved: a newer placement is not given back.
+	lost, err = a.RegisterNode(ctx, node("n1"), time.Minute, map[string]int64{"standup": held})
+	must(t, err)
+	if !slices.Equal(lost, []string{"standup"}) {
+		t.Fatalf("n1 came back and did not learn it lost standup: %v", lost)
+	}
+	if again, _ := b.Pin(ctx, "standup", []string{"n1"}); again.Node.ID != "n2" || again.Epoch != moved.Epoch {
+		t.Fatalf("n1's renewal took the room back: %+v", again)
+	}
+	// The holder unpins a given-back room at its epoch, as any other.
+	lost, err = a.RegisterNode(ctx, node("n1"), time.Minute, map[string]int64{"retro2": 42})
+	must(t, err)
+	if len(lost) != 0 {
+		t.Fatalf("n1 lost %v", lost)
+	}
+	must(t, a.Unpin(ctx, "retro2", "n1", 42))
+	if p, _ := b.Pin(ctx, "retro2", []string{"n2"}); p.Node.ID != "n2" {
+		t.Fatalf("after unpinning the given-back room it went to %+v", p)
 	}
 }
 

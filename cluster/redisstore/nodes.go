@@ -13,16 +13,26 @@ import (
 	"github.com/roomgate/roomgate/cluster"
 )
 
-// ARGV: prefix, id, node JSON, ttl (ms), then room, epoch pairs held.
-// Returns the rooms no longer pinned to the node at their epoch.
+// ARGV: prefix, id, node JSON, ttl (ms), pin ttl (ms), then room, epoch
+// pairs held. Returns the rooms no longer pinned to the node at their
+// epoch. A held room with no pin at all (Redis came back empty, or the pin
+// lapsed) is pinned back to the node under the epoch it holds: no newer
+// placement exists, and the pin keeps that epoch as the room's latest, so
+// that the pin script gives a later placement a larger one.
 var registerNodeScript = redis.NewScript(`
 local p, id = ARGV[1], ARGV[2]
 redis.call('SET', p .. 'node:' .. id, ARGV[3], 'PX', tonumber(ARGV[4]))
 redis.call('SADD', p .. 'nodes', id)
 local lost = {}
-for i = 5, #ARGV, 2 do
-	local v = redis.call('HMGET', p .. 'pin:' .. ARGV[i], 'node', 'epoch')
-	if v[1] ~= id or v[2] ~= ARGV[i + 1] then table.insert(lost, ARGV[i]) end
+for i = 6, #ARGV, 2 do
+	local key = p .. 'pin:' .. ARGV[i]
+	local v = redis.call('HMGET', key, 'node', 'epoch')
+	if not v[1] and not v[2] then
+		redis.call('HSET', key, 'node', id, 'epoch', ARGV[i + 1])
+		redis.call('PEXPIRE', key, tonumber(ARGV[5]))
+	elseif v[1] ~= id or v[2] ~= ARGV[i + 1] then
+		table.insert(lost, ARGV[i])
+	end
 end
 return lost
 `)
@@ -119,7 +129,7 @@ func (s *Store) RegisterNode(ctx context.Context, n cluster.Node, ttl time.Durat
 	if err != nil {
 		return nil, err
 	}
-	args := []any{n.ID, info, max(ttl.Milliseconds(), 1)}
+	args := []any{n.ID, info, max(ttl.Milliseconds(), 1), cluster.PinTTL.Milliseconds()}
 	for room, epoch := range held {
 		args = append(args, room, fmt.Sprint(epoch))
 	}
