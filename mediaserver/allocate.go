@@ -96,6 +96,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.floorsAt = now
 		clear(st.probed)
 		st.probeWait = probeWait
+		st.held = true
 		probingNow = false
 	}
 	switch {
@@ -221,7 +222,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if (congested || resuming) && paddable(video) != nil {
 		wait = min(wait, maxPadProbeWait) // a probe that pads stills no picture when it fails
 	}
-	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && now.Sub(lastEvent) >= wait
+	// A probe that just held is followed by the next at once: the link
+	// carried what it added, and a track still below its tile's layer
+	// should not wait a round per layer on a link that widened.
+	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && (now.Sub(lastEvent) >= wait || st.held)
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
 		switch verdict := st.judgePadding(pp, &p.feedback, bs.Overuses, now.Sub(st.probeAt)); {
@@ -265,7 +269,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				st.probeBase, st.probeAt = estimate, now
 				st.probeFrom.received, st.probeFrom.lost = p.feedback.counts()
 				st.probeFrom.loss = min(loss, pauseLoss)
-				probing = true
+				probing, st.held = true, false
 				if c.current >= 0 {
 					st.floors[c.b], st.floorsAt = c.current, now
 				}

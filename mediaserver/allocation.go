@@ -31,6 +31,7 @@ type allocation struct {
 		loss           float64 // the link's loss then, up to pauseLoss
 	}
 	probeFailed time.Time // when probes last failed
+	held        bool      // the last probe held, and no other began since
 	probeWait   time.Duration
 	audioOnly   bool
 	paused      []string

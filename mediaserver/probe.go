@@ -25,14 +25,14 @@ const (
 	probeWait       = 2 * time.Second
 	maxProbeWait    = 30 * time.Second
 	maxPadProbeWait = 4 * time.Second
-	padProbeTime    = time.Second
+	padProbeTime    = 600 * time.Millisecond
 	// padSettle is how long after its padding a probe waits for the
 	// feedback on the last of it: what a narrow link dropped last is
 	// reported only once something after it gets through.
 	padSettle = 300 * time.Millisecond
 	// probeHold is how long a layer a probe gave must go without loss
 	// before it counts as known to fit.
-	probeHold = time.Second
+	probeHold = 600 * time.Millisecond
 	// trustAfter is how long after the link last showed its limit (a fall
 	// with limitLoss or more lost) the estimate alone may move a video up
 	// again.

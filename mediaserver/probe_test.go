@@ -122,6 +122,32 @@ func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
 	}
 }
 
+// A probe that held is followed by the next at once, not after another
+// wait: on a link that widened, each layer up costs one probe's time.
+func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.round()
+	ab.round()
+	first := ab.st.padProbe
+	if first == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.report(200, 0)
+	ab.since(padProbeTime + padSettle)
+	ab.round() // the padding was carried: the layer goes on as media
+	ab.report(100, 0)
+	ab.since(probeHold)
+	ab.round() // it held: a floor
+	if ab.st.floors[first.b] != first.layer {
+		t.Fatalf("floors %v after the hold", ab.st.floors)
+	}
+	ab.round()
+	if pp := ab.st.padProbe; pp == nil || pp == first {
+		t.Fatalf("the round after a probe held started no probe: %+v", pp)
+	}
+}
+
 func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
 	ab := newAllocationBench(t, 400_000)
 	ab.st.lastLimit = time.Now()
