@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -36,6 +37,19 @@ type Cluster struct {
 	// URL is never logged.
 	Redis string `json:"redis,omitempty"`
 
+	// Sentinels, instead of Redis: the host:port of Redis Sentinels that
+	// watch the primary named Master. roomgate asks them which node is the
+	// primary and follows them when they promote a replica.
+	Sentinels []string `json:"sentinels,omitempty"`
+	// Master is the name the sentinels monitor the primary under.
+	Master string `json:"master,omitempty"`
+	// SentinelPassword is the sentinels' requirepass, if any; Password the
+	// data nodes' (with Sentinels; with Redis it is in the URL). Both are
+	// best placeholders such as {env.ROOMGATE_REDIS_PASSWORD}, expanded at
+	// start, and are never logged.
+	SentinelPassword string `json:"sentinel_password,omitempty"`
+	Password         string `json:"password,omitempty"`
+
 	// Prefix starts every key roomgate writes. Sites sharing one Redis
 	// keep apart by prefix. Default: rg:
 	Prefix string `json:"prefix,omitempty"`
@@ -61,23 +75,53 @@ func (Cluster) CaddyModule() caddy.ModuleInfo {
 // itself may be down (roomgate starts, refuses admissions with 503, and
 // serves once Redis is back).
 func (c *Cluster) Provision(ctx caddy.Context) error {
-	url := caddy.NewReplacer().ReplaceKnown(c.Redis, "")
-	if url == "" {
-		return fmt.Errorf("roomgate_cluster: redis is required")
-	}
-	if _, err := redisstore.ParseURL(url); err != nil {
-		return fmt.Errorf("roomgate_cluster: %w", err)
+	repl := caddy.NewReplacer()
+	url := repl.ReplaceKnown(c.Redis, "")
+	opts := redisstore.Options{URL: url}
+	if len(c.Sentinels) > 0 {
+		if url != "" {
+			return fmt.Errorf("roomgate_cluster: redis and sentinels exclude each other")
+		}
+		if c.Master == "" {
+			return fmt.Errorf("roomgate_cluster: sentinels need master")
+		}
+		for _, a := range c.Sentinels {
+			a = repl.ReplaceKnown(a, "")
+			if !validHostPort(a) {
+				// Only which one: an address from the environment is not repeated.
+				return fmt.Errorf("roomgate_cluster: sentinel %d of %d is not host:port", len(opts.Sentinels)+1, len(c.Sentinels))
+			}
+			opts.Sentinels = append(opts.Sentinels, a)
+		}
+		opts.MasterName = repl.ReplaceKnown(c.Master, "")
+		opts.SentinelPassword = repl.ReplaceKnown(c.SentinelPassword, "")
+		opts.Password = repl.ReplaceKnown(c.Password, "")
+	} else {
+		if url == "" {
+			return fmt.Errorf("roomgate_cluster: redis is required")
+		}
+		if _, err := redisstore.ParseURL(url); err != nil {
+			return fmt.Errorf("roomgate_cluster: %w", err)
+		}
 	}
 	prefix := c.Prefix
 	if prefix == "" {
 		prefix = redisstore.DefaultPrefix
 	}
-	sum := sha256.Sum256([]byte(url + "\x00" + prefix))
+	opts.Prefix = prefix
+	// Everything that tells one Redis from another, passwords included
+	// (a changed password needs new connections); only a hash is kept.
+	fp := url + "\x00" + prefix
+	if len(opts.Sentinels) > 0 {
+		fp = strings.Join([]string{"sentinels", strings.Join(opts.Sentinels, ","), opts.MasterName, opts.SentinelPassword, opts.Password, prefix}, "\x00")
+	}
+	sum := sha256.Sum256([]byte(fp))
 	c.key = "cluster/" + hex.EncodeToString(sum[:8])
 	log := ctx.Logger()
 	v, _, err := clusterStores.LoadOrNew(c.key, func() (caddy.Destructor, error) {
-		s, err := redisstore.New(redisstore.Options{URL: url, Prefix: prefix, Logger: log,
-			Observe: func(d time.Duration) { clusterRoundTrip.Observe(d.Seconds()) }})
+		opts.Logger = log
+		opts.Observe = func(d time.Duration) { clusterRoundTrip.Observe(d.Seconds()) }
+		s, err := redisstore.New(opts)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +136,13 @@ func (c *Cluster) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("roomgate_cluster: metrics: %w", err)
 		}
 	}
-	log.Info("sharing state through Redis", zap.String("prefix", prefix), zap.String("fingerprint", c.key))
+	if len(opts.Sentinels) > 0 {
+		// The sentinels' addresses and the master's name hold no secret.
+		log.Info("sharing state through Redis, the primary Sentinel names", zap.Strings("sentinels", opts.Sentinels),
+			zap.String("master", opts.MasterName), zap.String("prefix", prefix), zap.String("fingerprint", c.key))
+	} else {
+		log.Info("sharing state through Redis", zap.String("prefix", prefix), zap.String("fingerprint", c.key))
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package redisstore keeps roomgate's shared state (cluster.Store) in
 // Redis, so that several gateways and media servers agree on it: one Redis
-// primary (7.0 or later), reached over TCP or TLS (rediss://).
+// primary (7.0 or later), reached over TCP or TLS (rediss://), or the
+// primary that Redis Sentinel names, followed through its failovers.
 //
 // Changes travel as entries of one Redis stream, which every process tails
 // with XREAD BLOCK; after an outage a reader goes on from the last entry it
@@ -30,7 +31,19 @@ const DefaultPrefix = "rg:"
 // Options say how to reach Redis.
 type Options struct {
 	// URL is redis://[user:password@]host:port[/db] or rediss://… for TLS.
+	// Either URL or Sentinels, not both.
 	URL string
+	// Sentinels are the host:port of Redis Sentinels watching MasterName:
+	// the store asks them which node is the primary, and follows them when
+	// they promote a replica.
+	Sentinels []string
+	// MasterName is the name the sentinels monitor the primary under.
+	MasterName string
+	// SentinelPassword is the sentinels' requirepass, if any.
+	SentinelPassword string
+	// Password is the data nodes' password (AUTH) with Sentinels; with URL
+	// it is in the URL.
+	Password string
 	// Prefix starts every key; default DefaultPrefix. Sites sharing one
 	// Redis keep apart by prefix.
 	Prefix string
@@ -69,21 +82,48 @@ func ParseURL(u string) (*redis.Options, error) {
 // New connects lazily: it fails only on a malformed URL, so a process can
 // start while Redis is down and serve once it is back.
 func New(o Options) (*Store, error) {
-	ro, err := ParseURL(o.URL)
-	if err != nil {
-		return nil, err
+	var rdb *redis.Client
+	if len(o.Sentinels) > 0 {
+		if o.URL != "" {
+			return nil, errors.New("a redis URL or sentinels, not both")
+		}
+		if o.MasterName == "" {
+			return nil, errors.New("sentinels need the master name they monitor")
+		}
+		// The same timeouts as a single primary: an admission waits at most
+		// ioTimeout, then is refused, while the sentinels promote a replica.
+		// The client hears +switch-master from the sentinels and drops its
+		// connections to the old primary.
+		rdb = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:       o.MasterName,
+			SentinelAddrs:    o.Sentinels,
+			SentinelPassword: o.SentinelPassword,
+			Password:         o.Password,
+			DialTimeout:      dialTimeout,
+			ReadTimeout:      ioTimeout,
+			WriteTimeout:     ioTimeout,
+			PoolTimeout:      time.Second,
+			MaxRetries:       1,
+			DisableIdentity:  true,
+		})
+	} else {
+		ro, err := ParseURL(o.URL)
+		if err != nil {
+			return nil, err
+		}
+		ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
+		ro.PoolTimeout = time.Second
+		ro.MaxRetries = 1
+		ro.DisableIdentity = true // CLIENT SETINFO is noise in Redis's logs
+		rdb = redis.NewClient(ro)
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = dialTimeout, ioTimeout, ioTimeout
-	ro.PoolTimeout = time.Second
-	ro.MaxRetries = 1
-	ro.DisableIdentity = true // CLIENT SETINFO is noise in Redis's logs
 	if o.Prefix == "" {
 		o.Prefix = DefaultPrefix
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	s := &Store{rdb: redis.NewClient(ro), prefix: o.Prefix, log: o.Logger, observe: o.Observe}
+	s := &Store{rdb: rdb, prefix: o.Prefix, log: o.Logger, observe: o.Observe}
 	s.rdb.AddHook(roundTrips{s})
 	return s, nil
 }

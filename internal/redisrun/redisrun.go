@@ -26,6 +26,10 @@ type Server struct {
 	t    testing.TB
 	cmd  *exec.Cmd
 	done chan struct{}
+	// extra are more redis-server arguments (a replica's --replicaof);
+	// sentinel, when set, is the sentinel.conf of a redis-sentinel instead.
+	extra    []string
+	sentinel string
 }
 
 // Start runs redis-server on a free port of 127.0.0.1 until the test ends.
@@ -50,7 +54,13 @@ func (s *Server) start() {
 	_, port, _ := net.SplitHostPort(s.Addr)
 	args := []string{"--port", port, "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no"}
-	cmd := exec.Command("redis-server", args...)
+	bin, readyLine := "redis-server", "Ready to accept connections"
+	args = append(args, s.extra...)
+	if s.sentinel != "" {
+		// A sentinel rewrites its config file: it lives in s.dir.
+		bin, readyLine, args = "redis-sentinel", "+monitor master", []string{s.sentinel}
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	out, err := cmd.StdoutPipe()
@@ -68,7 +78,7 @@ func (s *Server) start() {
 		signalled := false
 		for sc.Scan() {
 			log.WriteString(sc.Text() + "\n")
-			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+			if !signalled && strings.Contains(sc.Text(), readyLine) {
 				signalled = true
 				close(ready)
 			}
@@ -79,9 +89,9 @@ func (s *Server) start() {
 	select {
 	case <-ready:
 	case <-s.done:
-		t.Fatalf("redis-server exited:\n%s", log.String())
+		t.Fatalf("%s exited:\n%s", bin, log.String())
 	case <-time.After(20 * time.Second):
-		t.Fatal("redis-server did not start within 20 s")
+		t.Fatalf("%s did not start within 20 s", bin)
 	}
 }
 
