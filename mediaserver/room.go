@@ -31,7 +31,8 @@ type Room struct {
 	epoch int64
 	moved bool
 	// barred are the rejoin passes of peers an admin removed, until they
-	// expire: those passes open no locked door.
+	// expire: those passes open no locked door; and their lobby passes,
+	// which open no door at all.
 	barred map[string]time.Time
 	// speaker is who has the floor (speaker.go).
 	speaker speakerState
@@ -59,6 +60,8 @@ func (r *Room) mayEnter(a *accesstoken.Admission) (code, msg string) {
 		if len(r.lobby) >= LobbyLimit {
 			return "lobby_full", "too many people are waiting to join; try again later"
 		}
+	case !isAdmin(a.Role) && r.barredLocked(a.TokenID):
+		return "invalid_token", "an admin removed you from the room; knock to be let in again"
 	case r.locked && !isAdmin(a.Role) && !r.hasPassLocked(a.TokenID) && !r.rejoinsLocked(a.Rejoin):
 		return "room_locked", "the room is locked"
 	case len(r.peers) >= r.s.cfg.MaxPeersPerRoom:
@@ -251,11 +254,13 @@ func (r *Room) broadcast(m signal.Message, except *Peer) {
 }
 
 // kick removes a peer at an admin's word; its rejoin passes no longer open
-// the room, here or on the node the room moves to.
+// the room, here or on the node the room moves to, and neither does the
+// pass it was let in from the lobby with: back in only if an admin lets it
+// in again.
 func (r *Room) kick(id string) bool {
 	r.mu.Lock()
 	p := r.peers[id]
-	var passes map[string]time.Time
+	var passes, lobbyPass map[string]time.Time
 	if p != nil {
 		passes = p.rejoinPasses()
 		now := r.s.cfg.Clock.Now()
@@ -267,6 +272,11 @@ func (r *Room) kick(id string) bool {
 		for k, exp := range passes {
 			r.barred[k] = exp
 		}
+		if exp, ok := r.passes[p.tokenID]; ok && p.tokenID != "" {
+			delete(r.passes, p.tokenID)
+			r.barred[p.tokenID] = exp
+			lobbyPass = map[string]time.Time{p.tokenID: exp}
+		}
 	}
 	r.mu.Unlock()
 	if p == nil {
@@ -274,7 +284,22 @@ func (r *Room) kick(id string) bool {
 	}
 	p.bye(signal.ByeKicked, "an admin removed you from the room")
 	r.s.revokePasses(passes)
+	if lobbyPass != nil {
+		// The gateway cuts at once whatever came in with a revoked token:
+		// only once the bye is written, so the person hears why.
+		go func() {
+			<-p.written
+			r.s.revokePasses(lobbyPass)
+		}()
+	}
 	return true
+}
+
+// barredLocked says whether tokenID is a lobby pass whose holder an admin
+// removed, until the pass expires.
+func (r *Room) barredLocked(tokenID string) bool {
+	exp, ok := r.barred[tokenID]
+	return ok && tokenID != "" && r.s.cfg.Clock.Now().Before(exp)
 }
 
 // rejoinsLocked says whether pass lets a peer back into the locked room.
