@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"slices"
 	"sync"
 	"time"
@@ -17,7 +18,8 @@ const maxLoginKeys = 100_000
 // configured. Events reach the watchers before the call that caused them
 // returns.
 type Memory struct {
-	clock clockwork.Clock
+	clock       clockwork.Clock
+	incarnation string
 
 	mu       sync.Mutex
 	sessions map[string]Session
@@ -60,23 +62,24 @@ func NewMemory(clock clockwork.Clock) *Memory {
 		clock = clockwork.NewRealClock()
 	}
 	return &Memory{
-		clock:      clock,
-		sessions:   map[string]Session{},
-		byUser:     map[string][]string{},
-		revoked:    map[string]time.Time{},
-		rooms:      map[string]memoryRoom{},
-		logins:     map[string]*rate.Limiter{},
-		presence:   map[presenceKey]time.Time{},
-		nodes:      map[string]memoryNode{},
-		pins:       map[string]memoryPin{},
-		roomStates: map[string]memoryRoomState{},
-		tokens:     map[string]*tokenRecord{},
-		bans:       map[banKey]Ban{},
-		webhooks:   map[string][][]byte{},
-		holds:      map[string]webhookHold{},
-		places:     map[string]int{},
-		known:      map[string]map[string]time.Time{},
-		watchers:   map[*watcher]struct{}{},
+		clock:       clock,
+		incarnation: rand.Text(),
+		sessions:    map[string]Session{},
+		byUser:      map[string][]string{},
+		revoked:     map[string]time.Time{},
+		rooms:       map[string]memoryRoom{},
+		logins:      map[string]*rate.Limiter{},
+		presence:    map[presenceKey]time.Time{},
+		nodes:       map[string]memoryNode{},
+		pins:        map[string]memoryPin{},
+		roomStates:  map[string]memoryRoomState{},
+		tokens:      map[string]*tokenRecord{},
+		bans:        map[banKey]Ban{},
+		webhooks:    map[string][][]byte{},
+		holds:       map[string]webhookHold{},
+		places:      map[string]int{},
+		known:       map[string]map[string]time.Time{},
+		watchers:    map[*watcher]struct{}{},
 	}
 }
 
@@ -105,128 +108,7 @@ func (m *Memory) Watch(ctx context.Context, apply func(Event)) {
 	})
 }
 
-// OpenSession implements Store.
-func (m *Memory) OpenSession(ctx context.Context, s Session, maxPerUser int) ([]string, error) {
-	m.mu.Lock()
-	now := m.clock.Now()
-	var ended []string
-	ids := m.liveSessionsLocked(s.User, now)
-	for len(ids) >= maxPerUser && len(ids) > 0 {
-		ended = append(ended, ids[0])
-		m.endSessionLocked(ids[0])
-		ids = m.byUser[s.User]
-	}
-	m.sessions[s.ID] = s
-	m.byUser[s.User] = append(m.byUser[s.User], s.ID)
-	m.mu.Unlock()
-	for _, id := range ended {
-		m.publish(Event{Kind: EventSessionEnded, ID: id, Reason: "replaced by a newer login"})
-	}
-	return ended, nil
-}
-
-// liveSessionsLocked returns user's live sessions. An expired session
-// leaves the count, but stays (with its presence) until it is ended or
-// SessionKeep has passed: a host whose login expires during a call keeps
-// the room until they leave.
-func (m *Memory) liveSessionsLocked(user string, now time.Time) []string {
-	ids := slices.DeleteFunc(m.byUser[user], func(id string) bool {
-		s, ok := m.sessions[id]
-		return !ok || !now.Before(s.Expires)
-	})
-	if len(ids) == 0 {
-		delete(m.byUser, user)
-	} else {
-		m.byUser[user] = ids
-	}
-	for id, s := range m.sessions {
-		if now.After(s.Expires.Add(SessionKeep)) {
-			m.endSessionLocked(id)
-		}
-	}
-	return ids
-}
-
-func (m *Memory) endSessionLocked(id string) (Session, bool) {
-	s, ok := m.sessions[id]
-	delete(m.sessions, id)
-	if !ok {
-		return s, false
-	}
-	ids := slices.DeleteFunc(m.byUser[s.User], func(x string) bool { return x == id })
-	if len(ids) == 0 {
-		delete(m.byUser, s.User)
-	} else {
-		m.byUser[s.User] = ids
-	}
-	for k := range m.presence {
-		if k.sess == id {
-			delete(m.presence, k)
-		}
-	}
-	return s, true
-}
-
-// Session implements Store.
-func (m *Memory) Session(ctx context.Context, id string) (Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.sessions[id]
-	if !ok || !m.clock.Now().Before(s.Expires) {
-		return Session{}, ErrNotFound
-	}
-	return s, nil
-}
-
-// EndSession implements Store.
-func (m *Memory) EndSession(ctx context.Context, id, reason string) error {
-	m.mu.Lock()
-	_, ok := m.endSessionLocked(id)
-	m.mu.Unlock()
-	if !ok {
-		return ErrNotFound
-	}
-	m.publish(Event{Kind: EventSessionEnded, ID: id, Reason: reason})
-	return nil
-}
-
-// Revoke implements Store.
-func (m *Memory) Revoke(ctx context.Context, id string, expires time.Time) error {
-	m.mu.Lock()
-	now := m.clock.Now()
-	if !expires.After(now) {
-		m.mu.Unlock()
-		return nil // it works nowhere already
-	}
-	if _, ok := m.revoked[id]; !ok && len(m.revoked) >= MaxRevoked {
-		for k, e := range m.revoked {
-			if !e.After(now) {
-				delete(m.revoked, k)
-			}
-		}
-		if len(m.revoked) >= MaxRevoked {
-			m.mu.Unlock()
-			return ErrFull
-		}
-	}
-	m.revoked[id] = expires
-	m.mu.Unlock()
-	m.publish(Event{Kind: EventRevoked, ID: id, Until: expires})
-	return nil
-}
-
-// Revoked implements Store.
-func (m *Memory) Revoked(ctx context.Context, id string) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.revoked[id]
-	return ok && e.After(m.clock.Now()), nil
-}
-
 func (r memoryRoom) live(now time.Time) bool { return r.expires.IsZero() || now.Before(r.expires) }
-
-// Restored implements Store: a Memory loses nothing while it lives.
-func (m *Memory) Restored(ctx context.Context) error { return nil }
 
 // CreateRoom implements Store.
 func (m *Memory) CreateRoom(ctx context.Context, name string, data []byte, expires time.Time) error {

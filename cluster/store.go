@@ -13,14 +13,25 @@ import (
 type Store interface {
 	// OpenSession records a host login. When the user already has
 	// maxPerUser live sessions, the oldest ones end (with an event) to make
-	// room; their ids are returned.
+	// room; their ids are returned. ErrRevoked when the id is in the
+	// revocation list (a session that ended is not opened again).
 	OpenSession(ctx context.Context, s Session, maxPerUser int) (ended []string, err error)
 	// Session returns the live session with this id, or ErrNotFound.
 	Session(ctx context.Context, id string) (Session, error)
 	// EndSession ends a session (live, or expired less than SessionKeep
 	// ago), forgets its presence in rooms and publishes EventSessionEnded;
-	// ErrNotFound when there was none.
+	// ErrNotFound when there was none. A session that ends, however it
+	// ends (here, or replaced by a newer login), also goes into the
+	// revocation list until its login would have expired, and its event
+	// carries that time: every gateway keeps it with the revocations it
+	// gives back to a store that lost its data, so a session that ended is
+	// never given back with the ones still in calls.
 	EndSession(ctx context.Context, id, reason string) error
+	// Incarnation names the store's data: the same until the store loses
+	// it (a Redis restarted empty, or flushed), a new one after. A gateway
+	// that finds a new one knows that the sessions of the hosts connected
+	// through it were lost, not ended.
+	Incarnation(ctx context.Context) (string, error)
 
 	// Revoke records that the token with this id must not be accepted until
 	// it expires anyway, and publishes EventRevoked. ErrFull when the list
@@ -311,7 +322,7 @@ const PinTTL = 24 * time.Hour
 // Event kinds.
 const (
 	EventRevoked       = "revoked"       // ID: a token id; Until
-	EventSessionEnded  = "session_ended" // ID: a session id; Reason
+	EventSessionEnded  = "session_ended" // ID: a session id; Reason; Until
 	EventRoomChanged   = "room_changed"  // Room
 	EventRoomDeleted   = "room_deleted"  // Room
 	EventBanned        = "banned"        // ID: an identity; Room ("": every room)
@@ -325,7 +336,8 @@ type Event struct {
 	ID     string
 	Room   string
 	Reason string
-	// Until, with EventRevoked, is when the token expires.
+	// Until, with EventRevoked, is when the token expires; with
+	// EventSessionEnded, when the login would have (zero: it had already).
 	Until time.Time
 }
 
@@ -361,6 +373,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("exists already")
 	ErrFull     = errors.New("limit reached")
+	// ErrRevoked means the id is in the revocation list.
+	ErrRevoked = errors.New("revoked")
 	// ErrUsedUp means a token has used all its uses.
 	ErrUsedUp = errors.New("the token has no use left")
 	// ErrReset means that the store lost what it held and cannot vouch

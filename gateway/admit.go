@@ -339,7 +339,8 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	case c == nil:
 		q.Hosted = g.cfg.HostProtected && !g.cfg.UserAuth
 	case c.Role == accesstoken.RoleHost:
-		q.Session = c.ID
+		// An ended session's id is among the revocations (storelost.go).
+		q.Session, q.Token = c.ID, c.ID
 	default:
 		q.Token = c.ID
 	}
@@ -419,7 +420,12 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 	case c.Role == accesstoken.RoleHost:
 		s := f.Session
 		tr.at("host_session")
-		if s == nil {
+		if s == nil && !f.Revoked && g.state.recentlyLost() {
+			// The gateway the host is connected through may not have
+			// given the login back yet.
+			return entry{}, sharedRefusal(cluster.ErrReset)
+		}
+		if s == nil || f.Revoked {
 			return entry{}, errSessionEnded
 		}
 		// Host rights need the token and a request from the address that logged in.

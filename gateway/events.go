@@ -20,6 +20,11 @@ func (st *State) apply(e cluster.Event) {
 	case cluster.EventSessionEnded:
 		st.mu.Lock()
 		st.sessionEndedLocked(e.ID, e.Reason)
+		if !e.Until.IsZero() {
+			// Kept with the revocations: a store that loses its data is
+			// never given this session back.
+			st.revokedHeardLocked(e.ID, e.Until)
+		}
 		st.mu.Unlock()
 	case cluster.EventRoomDeleted:
 		st.mu.Lock()
@@ -74,12 +79,18 @@ func (st *State) roomChanged(name string) {
 
 // resync checks what this gateway holds against the shared store, after
 // events may have been missed (the store was out of reach, or lost its
-// data): revocations the store lacks are given back, and connections that
-// a missed event would have cut are cut.
+// data): what the store lost is given back (storelost.go), and
+// connections that a missed event would have cut are cut.
 func (st *State) resync() {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
 	defer cancel()
-	st.restoreRevoked(ctx)
+	st.noticeLoss(ctx)
+	st.recoverLost(ctx)
+	// Sessions the store lost and that are not given back yet did not end:
+	// the next renewal tries again.
+	st.recoverMu.Lock()
+	pending := st.loss.lost
+	st.recoverMu.Unlock()
 
 	type held struct {
 		token, session, room string
@@ -109,7 +120,7 @@ func (st *State) resync() {
 			// Renewing the host's presence is how a session that ended
 			// elsewhere shows: the store no longer knows it.
 			if e := st.shared.HostPresent(ctx, h.room, h.session, st.holder, st.presenceLease()); errors.Is(e, cluster.ErrNotFound) {
-				ended[h.session] = true
+				ended[h.session] = !pending
 			} else {
 				err = e
 			}
@@ -130,8 +141,10 @@ func (st *State) resync() {
 	for id := range revoked {
 		st.revokedHeardLocked(id, st.clock.Now().Add(cluster.SessionKeep))
 	}
-	for id := range ended {
-		st.sessionEndedLocked(id, "ended while this gateway was away from the shared state")
+	for id, yes := range ended {
+		if yes {
+			st.sessionEndedLocked(id, "ended while this gateway was away from the shared state")
+		}
 	}
 	for name := range gone {
 		st.roomClosedLocked(name, "deleted while this gateway was away from the shared state")

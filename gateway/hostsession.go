@@ -113,13 +113,16 @@ func (st *State) hostArrivedLocked(s *hostSession, room string) {
 }
 
 // hostPresent tells the shared store that the host is in room, for as long
-// as this gateway's word lasts.
-func (st *State) hostPresent(s *hostSession, room string, ttl time.Duration) {
+// as this gateway's word lasts. It reports whether the store no longer
+// knows the session (it ended elsewhere, or the store lost it).
+func (st *State) hostPresent(s *hostSession, room string, ttl time.Duration) (unknown bool) {
 	ctx, cancel := st.sharedCtx(context.Background())
 	defer cancel()
-	if err := st.shared.HostPresent(ctx, room, s.id, st.holder, ttl); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+	err := st.shared.HostPresent(ctx, room, s.id, st.holder, ttl)
+	if err != nil && !errors.Is(err, cluster.ErrNotFound) {
 		st.log().Warn("recording a host's presence", zap.Error(err))
 	}
+	return errors.Is(err, cluster.ErrNotFound)
 }
 
 func (st *State) presenceLease() time.Duration {
@@ -211,10 +214,13 @@ func (st *State) renewHolder(ctx context.Context) {
 }
 
 // renewPresence renews, every third of the lease, this gateway's lease on
-// its places and its word that its connected hosts are in their rooms.
+// its places and its word that its connected hosts are in their rooms. A
+// store that lost its data, or no longer knows a session connected here,
+// is checked against everything this gateway holds (resync).
 func (st *State) renewPresence(ctx context.Context) {
 	t := st.clock.NewTicker(st.lease / 3)
 	defer t.Stop()
+	st.noticeLoss(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -237,8 +243,14 @@ func (st *State) renewPresence(ctx context.Context) {
 			}
 		}
 		st.mu.Unlock()
+		check := st.noticeLoss(ctx)
 		for _, h := range list {
-			st.hostPresent(h.s, h.room, st.lease)
+			if st.hostPresent(h.s, h.room, st.lease) {
+				check = true
+			}
+		}
+		if check {
+			st.resync()
 		}
 	}
 }

@@ -186,11 +186,12 @@ func (st *State) loadRevoked(ctx context.Context, s Store, log *zap.Logger) {
 		}
 	}
 	st.mu.Unlock()
-	st.restoreRevoked(ctx)
+	st.recoverLost(ctx)
 }
 
-// restoreRevoked gives the shared store the revocations it lacks.
-func (st *State) restoreRevoked(ctx context.Context) {
+// restoreRevoked gives the shared store the revocations it lacks
+// (recoverLost marks it restored after).
+func (st *State) restoreRevoked(ctx context.Context) error {
 	st.mu.Lock()
 	list := make(map[string]time.Time, len(st.revoked))
 	for k, e := range st.revoked {
@@ -208,21 +209,17 @@ func (st *State) restoreRevoked(ctx context.Context) {
 			restored++
 		}
 		if err != nil {
-			st.log().Warn("giving the shared state back its revocations", zap.Error(err))
-			return
+			return err
 		}
-	}
-	if err := st.shared.Restored(ctx); err != nil {
-		st.log().Warn("marking the shared state's revocations restored", zap.Error(err))
-		return
 	}
 	if restored > 0 {
 		st.log().Info("gave the shared state back revocations it had lost", zap.Int("count", restored))
 	}
+	return nil
 }
 
-// sharedReset starts giving the shared store back its revocations, once
-// at a time, when it answered that it lost them (ErrReset).
+// sharedReset starts giving the shared store back what it lost, once at a
+// time, when it answered that it lost its revocations (ErrReset).
 func (st *State) sharedReset(err error) {
 	if !errors.Is(err, cluster.ErrReset) || !st.restoring.CompareAndSwap(false, true) {
 		return
@@ -231,6 +228,7 @@ func (st *State) sharedReset(err error) {
 		defer st.restoring.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
 		defer cancel()
-		st.restoreRevoked(ctx)
+		st.noticeLoss(ctx)
+		st.recoverLost(ctx)
 	}()
 }

@@ -40,6 +40,13 @@ type State struct {
 	cuts atomic.Uint64
 	// restoring is set while the store is given back its revocations.
 	restoring atomic.Bool
+	// recoverMu runs one recovery of a store that lost its data at a time
+	// (storelost.go), and guards loss.
+	recoverMu sync.Mutex
+	loss      lossState
+	// lostAt is when this gateway noticed that the store lost its data
+	// (Unix nanoseconds; 0: never).
+	lostAt atomic.Int64
 	// nodes is the list of media nodes rooms are pinned to.
 	nodes nodeList
 	// keepBans copies the bans to Caddy's storage (the latest gateway's

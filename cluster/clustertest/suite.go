@@ -29,6 +29,8 @@ func Run(t *testing.T, newPair Pair) {
 		{"Sessions", testSessions},
 		{"SessionsPerUser", testSessionsPerUser},
 		{"SessionExpired", testSessionExpired},
+		{"EndedSessionStaysEnded", testEndedSessionStaysEnded},
+		{"Incarnation", testIncarnation},
 		{"ExpiredSessionKeepsItsHost", testExpiredSessionKeepsItsHost},
 		{"Revocation", testRevocation},
 		{"Rooms", testRooms},
@@ -147,8 +149,62 @@ func testSessions(t *testing.T, a, b cluster.Store) {
 	_, err = a.Session(ctx, "s1")
 	wantErr(t, err, cluster.ErrNotFound, "an ended session")
 	wantErr(t, b.EndSession(ctx, "s1", "again"), cluster.ErrNotFound, "ending it twice")
-	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s1" || e.Reason != "logged out" {
-		t.Fatalf("event %+v", e)
+	if e := ev.wait(t, 1)[0]; e.Kind != cluster.EventSessionEnded || e.ID != "s1" || e.Reason != "logged out" || !e.Until.Equal(s.Expires) {
+		t.Fatalf("event %+v, want session_ended of s1 until %v", e, s.Expires)
+	}
+}
+
+// A session that ended stays among the revocations until its login would
+// have expired: nobody can open it again, the gateway restoring the
+// sessions of a store that lost its data included.
+func testEndedSessionStaysEnded(t *testing.T, a, b cluster.Store) {
+	ev := watch(t, b)
+	must(t, a.Restored(ctx))
+	s := session("s1", "alice")
+	_, err := a.OpenSession(ctx, s, 2)
+	must(t, err)
+	must(t, a.EndSession(ctx, "s1", "logged out"))
+	if r, err := b.Revoked(ctx, "s1"); err != nil || !r {
+		t.Fatalf("an ended session's id: revoked %v, %v", r, err)
+	}
+	_, err = b.OpenSession(ctx, s, 2)
+	wantErr(t, err, cluster.ErrRevoked, "opening an ended session again")
+	if _, err := a.Session(ctx, "s1"); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("the ended session is back: %v", err)
+	}
+	// One replaced by a newer login too, with its expiry in the event.
+	for _, id := range []string{"s2", "s3", "s4"} {
+		_, err := a.OpenSession(ctx, session(id, "alice"), 2)
+		must(t, err)
+	}
+	got := ev.wait(t, 2)
+	if e := got[1]; e.Kind != cluster.EventSessionEnded || e.ID != "s2" || e.Until.IsZero() {
+		t.Fatalf("event %+v, want s2 replaced, with its expiry", e)
+	}
+	if r, err := b.Revoked(ctx, "s2"); err != nil || !r {
+		t.Fatalf("a replaced session's id: revoked %v, %v", r, err)
+	}
+	// An expired session that ends leaves nothing to keep.
+	old := session("old", "bob")
+	old.Expires = time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	_, err = a.OpenSession(ctx, old, 2)
+	must(t, err)
+	if r, err := b.Revoked(ctx, "old"); err != nil || r {
+		t.Fatalf("an expired session's id: revoked %v, %v", r, err)
+	}
+}
+
+// Every process sees the same incarnation, and it does not change while
+// the store keeps its data.
+func testIncarnation(t *testing.T, a, b cluster.Store) {
+	x, err := a.Incarnation(ctx)
+	must(t, err)
+	y, err := b.Incarnation(ctx)
+	must(t, err)
+	z, err := a.Incarnation(ctx)
+	must(t, err)
+	if x == "" || x != y || x != z {
+		t.Fatalf("incarnations %q, %q, %q: want one, the same", x, y, z)
 	}
 }
 

@@ -18,10 +18,16 @@ const publish = `local function publish(kind, id, room, reason, untilMs)
 end
 `
 
-// endSession is the Lua helper that forgets a session and its presence.
+// endSession is the Lua helper that forgets a session and its presence,
+// and keeps its id among the revocations until its login would have
+// expired (cluster.Store.EndSession says why; outside MaxRevoked, so that a
+// logout never fails on a full list). It returns false when there was no
+// session, else that expiry (0: passed already), for the event. It needs
+// nowMs.
 const endSession = `local function endSession(id)
 	local p = ARGV[1]
-	local user = redis.call('HGET', p .. 'sess:' .. id, 'user')
+	local s = redis.call('HMGET', p .. 'sess:' .. id, 'user', 'exp')
+	local user, exp = s[1], tonumber(s[2]) or 0
 	if not user then return false end
 	redis.call('DEL', p .. 'sess:' .. id)
 	redis.call('ZREM', p .. 'user:' .. user, id)
@@ -30,7 +36,9 @@ const endSession = `local function endSession(id)
 		redis.call('ZREM', p .. 'host:' .. string.sub(m, 1, sep - 1), id .. '|' .. string.sub(m, sep + 1))
 	end
 	redis.call('DEL', p .. 'hs:' .. id)
-	return true
+	if exp <= now then return 0 end
+	redis.call('ZADD', p .. 'revoked', 'GT', exp, id)
+	return exp
 end
 `
 
@@ -39,6 +47,7 @@ var openSessionScript = redis.NewScript(nowMs + publish + endSession + `
 local p, id, user = ARGV[1], ARGV[2], ARGV[3]
 local exp, max = tonumber(ARGV[5]), tonumber(ARGV[6])
 local ukey = p .. 'user:' .. user
+if (tonumber(redis.call('ZSCORE', p .. 'revoked', id)) or 0) > now then return -1 end
 -- Expired logins leave the count; their sessions stay (SessionKeep) for a
 -- host still in a call.
 redis.call('ZREMRANGEBYSCORE', ukey, '-inf', now)
@@ -46,8 +55,7 @@ local ended = {}
 local n = redis.call('ZCARD', ukey)
 if n >= max then
 	for _, old in ipairs(redis.call('ZRANGE', ukey, 0, n - max)) do
-		endSession(old)
-		publish('session_ended', old, '', 'replaced by a newer login')
+		publish('session_ended', old, '', 'replaced by a newer login', endSession(old) or 0)
 		table.insert(ended, old)
 	end
 end
@@ -62,10 +70,18 @@ return ended
 `)
 
 // ARGV: prefix, id, reason.
-var endSessionScript = redis.NewScript(publish + endSession + `
-if not endSession(ARGV[2]) then return 0 end
-publish('session_ended', ARGV[2], '', ARGV[3])
+var endSessionScript = redis.NewScript(nowMs + publish + endSession + `
+local exp = endSession(ARGV[2])
+if not exp then return 0 end
+publish('session_ended', ARGV[2], '', ARGV[3], exp)
 return 1
+`)
+
+// ARGV: prefix, a new name. Returns the store's name: the one it has, or
+// the new one when it had none (it lost its data, or is new).
+var incarnationScript = redis.NewScript(`
+redis.call('SET', ARGV[1] .. 'incarnation', ARGV[2], 'NX')
+return redis.call('GET', ARGV[1] .. 'incarnation')
 `)
 
 // ARGV: prefix, id, expires (ms), max. Returns 1, 0 (nothing to keep) or

@@ -13,6 +13,7 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -160,11 +161,28 @@ func ms(t time.Time) int64 {
 
 // OpenSession implements cluster.Store.
 func (s *Store) OpenSession(ctx context.Context, se cluster.Session, maxPerUser int) ([]string, error) {
-	ended, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds()).StringSlice()
+	v, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds()).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
+	if n, ok := v.(int64); ok && n < 0 {
+		return nil, cluster.ErrRevoked
+	}
+	list, _ := v.([]any)
+	ended := make([]string, 0, len(list))
+	for _, id := range list {
+		if id, ok := id.(string); ok {
+			ended = append(ended, id)
+		}
+	}
 	return ended, nil
+}
+
+// Incarnation implements cluster.Store: a name kept in Redis, made by the
+// first process to ask after Redis lost it.
+func (s *Store) Incarnation(ctx context.Context) (string, error) {
+	name, err := s.run(ctx, incarnationScript, rand.Text()).Text()
+	return name, unavailable(err)
 }
 
 // Session implements cluster.Store.

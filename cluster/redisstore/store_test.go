@@ -71,3 +71,27 @@ func TestEmptiedRedisAnswersResetUntilRestored(t *testing.T) {
 		t.Fatalf("after a restart without its data: %v", err)
 	}
 }
+
+// A Redis that lost its data has a new incarnation; one restarted with its
+// data keeps the one it had.
+func TestIncarnationChangesWhenRedisLosesItsData(t *testing.T) {
+	srv := redisrun.Start(t)
+	a, b := open(t, srv.URL(), ""), open(t, srv.URL(), "")
+	ctx := context.Background()
+	first, err := a.Incarnation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Restart(false)
+	if again, err := b.Incarnation(ctx); err != nil || again != first {
+		t.Fatalf("after a restart with its data: %q (%v), was %q", again, err, first)
+	}
+	srv.Restart(true)
+	second, err := b.Incarnation(ctx)
+	if err != nil || second == first {
+		t.Fatalf("after a restart without its data: %q (%v), was %q", second, err, first)
+	}
+	if got, err := a.Incarnation(ctx); err != nil || got != second {
+		t.Fatalf("the other process reads %q (%v), want %q", got, err, second)
+	}
+}
