@@ -128,7 +128,7 @@ func (c *Config) fillDefaults() {
 		c.Audit = zap.NewNop()
 	}
 	if c.WebhookRetryMax == 0 {
-		c.WebhookRetryMax = DefaultWebhookRetryMax
+		c.WebhookRetryMax = webhook.DefaultRetryMax
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -63,7 +64,7 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		st.storage.Store(&cfg.Store)
 	}
 	st.loadWebhooks(ctx, cfg.Store, cfg.Logger)
-	st.webhooks.Store(&webhookConfig{urls: cfg.Webhooks, secret: cfg.WebhookSecret, retryMax: cfg.WebhookRetryMax})
+	st.outbox.Configure(webhook.Config{URLs: cfg.Webhooks, Secret: cfg.WebhookSecret, RetryMax: cfg.WebhookRetryMax})
 	return g, nil
 }
 

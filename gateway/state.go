@@ -9,6 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
 
@@ -53,11 +54,9 @@ type State struct {
 	// way), after a ban made anywhere: an admin's Remove reaches the store
 	// from the media server, not through this gateway's API.
 	keepBans atomic.Pointer[func(context.Context)]
-	// webhooks are the latest gateway's receivers; events wait in events
-	// for their queue; storage is where an in-process store's queues are
-	// copied.
-	webhooks       atomic.Pointer[webhookConfig]
-	events         chan pendingEvent
+	// outbox delivers webhooks to the latest gateway's receivers; storage
+	// is where an in-process store's queues are copied.
+	outbox         *webhook.Outbox
 	storage        atomic.Pointer[Store]
 	webhooksLoaded bool
 
@@ -132,9 +131,7 @@ func NewState(clock clockwork.Clock, sh Sharing) *State {
 		roomExpiry: map[string]roomTimer{},
 	}
 	st.logger.Store(zap.NewNop())
-	st.events = make(chan pendingEvent, pendingEvents)
-	go st.queueEvents(ctx)
-	go st.deliverWebhooks(ctx)
+	st.startOutbox(ctx)
 	if !st.inProcess() {
 		// Every revocation heard, from any gateway, goes into this
 		// gateway's copy (before the first can be heard).

@@ -1,9 +1,11 @@
 // Package webhook signs and delivers roomgate's event notifications the
 // way the Standard Webhooks specification says (webhook-id,
 // webhook-timestamp, webhook-signature: HMAC-SHA256 of "id.timestamp.body"
-// with the shared secret), and decides when a failed delivery is tried
-// again. It knows nothing of queues or Caddy: the gateway keeps the queue
-// in the shared state and hands deliveries here.
+// with the shared secret), decides when a failed delivery is tried again,
+// and delivers them (outbox.go): queues per receiver and room in the shared
+// state (cluster.Store), retries, and a copy for a restart handed to
+// whoever keeps it. It knows nothing of Caddy, of rooms' rules or of who
+// may enter: the gateway hands it events.
 //
 // It must never put the signing secret in a request, an error or a log.
 package webhook
