@@ -25,11 +25,11 @@ import (
 // exist.
 func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if g.cfg.APIKey == "" {
-		refuse(http.StatusNotFound, "not_found", "there is no API here").write(w)
+		refuse(http.StatusNotFound, "not_found", "there is no API here").Write(w)
 		return
 	}
 	if !g.apiKeyOK(r) {
-		refuse(http.StatusUnauthorized, "invalid_api_key", "send the API key as Authorization: Bearer <key>").write(w)
+		refuse(http.StatusUnauthorized, "invalid_api_key", "send the API key as Authorization: Bearer <key>").Write(w)
 		return
 	}
 	var calls map[string]http.HandlerFunc
@@ -69,7 +69,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		}
 	}
 	if calls == nil {
-		refuse(http.StatusNotFound, "not_found", "no such API call").write(w)
+		refuse(http.StatusNotFound, "not_found", "no such API call").Write(w)
 		return
 	}
 	h := calls[r.Method]
@@ -77,7 +77,7 @@ func (g *Gateway) serveAPI(w http.ResponseWriter, r *http.Request, path string) 
 		for m := range calls {
 			w.Header().Add("Allow", m)
 		}
-		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this call takes another method").write(w)
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this call takes another method").Write(w)
 		return
 	}
 	h(w, r)
@@ -202,18 +202,18 @@ func jsonProblem(err error) string {
 func (g *Gateway) serveMintToken(w http.ResponseWriter, r *http.Request) {
 	var p TokenProperties
 	if rf := readJSON(w, r, &p); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	c, err := p.Claims(g.state.clock.Now(), g.cfg.TokenTTL)
 	if err != nil {
-		refuse(http.StatusBadRequest, "bad_token_request", err.Error()).write(w)
+		refuse(http.StatusBadRequest, "bad_token_request", err.Error()).Write(w)
 		return
 	}
 	token, minted, err := g.issuer.Mint(c)
 	if err != nil {
 		// Mint's errors name the rule broken, never a value.
-		refuse(http.StatusBadRequest, "bad_token_request", strings.TrimPrefix(err.Error(), "token is not valid: ")).write(w)
+		refuse(http.StatusBadRequest, "bad_token_request", strings.TrimPrefix(err.Error(), "token is not valid: ")).Write(w)
 		return
 	}
 	g.audit(auditTokenMinted, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("token_id", minted.ID),
@@ -230,12 +230,12 @@ type tokenBody struct {
 func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 	var b tokenBody
 	if rf := readJSON(w, r, &b); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	c, err := g.issuer.Verify(b.Token)
 	if err != nil {
-		tokenRefusal(err).write(w)
+		tokenRefusal(err).Write(w)
 		return
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
@@ -243,15 +243,15 @@ func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 	revoked, err := g.state.shared.Revoked(ctx, c.ID)
 	if err != nil {
 		g.state.sharedReset(err)
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return
 	}
 	if revoked {
-		refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked").write(w)
+		refuse(http.StatusUnauthorized, "invalid_token", "this token was revoked").Write(w)
 		return
 	}
 	if c.Role != accesstoken.RolePeer {
-		refuse(http.StatusUnauthorized, "invalid_token", "this is a host login, not a peer token").write(w)
+		refuse(http.StatusUnauthorized, "invalid_token", "this is a host login, not a peer token").Write(w)
 		return
 	}
 	answer := struct {
@@ -263,7 +263,7 @@ func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 	if c.MaxUses > 0 {
 		used, err := g.state.shared.TokenUses(ctx, c.ID)
 		if err != nil {
-			sharedRefusal(err).write(w)
+			sharedRefusal(err).Write(w)
 			return
 		}
 		left := max(0, c.MaxUses-used)
@@ -277,7 +277,7 @@ func (g *Gateway) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	var b tokenBody
 	if rf := readJSON(w, r, &b); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	c, err := g.issuer.Verify(b.Token)
@@ -286,14 +286,14 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // it works nowhere already
 		return
 	case err != nil:
-		tokenRefusal(err).write(w)
+		tokenRefusal(err).Write(w)
 		return
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
 	defer cancel()
 	if c.Role == accesstoken.RoleHost {
 		if err := g.state.endSession(ctx, c.ID, "its token was revoked"); err != nil {
-			sharedRefusal(err).write(w)
+			sharedRefusal(err).Write(w)
 			return
 		}
 	}
@@ -304,11 +304,11 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 			// Never dropped quietly: the caller learns the token still works.
 			g.log.Error("the revocation list is full: a token could not be revoked", zap.Int("bound", cluster.MaxRevoked))
 			refuse(http.StatusServiceUnavailable, "revocations_full",
-				"the token was NOT revoked: the revocation list holds its limit of live entries; they leave it as their tokens expire").write(w)
+				"the token was NOT revoked: the revocation list holds its limit of live entries; they leave it as their tokens expire").Write(w)
 			return
 		}
 		g.log.Warn("revoking a token", zap.Error(err))
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return
 	}
 	g.audit(auditTokenRevoked, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("token_id", c.ID))
@@ -316,7 +316,7 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	if g.cfg.Store != nil {
 		if err := g.cfg.Store.Store(r.Context(), revokedKey, g.state.revokedSnapshot()); err != nil {
 			g.log.Error("keeping the revocation list", zap.Error(err))
-			refuse(http.StatusInternalServerError, "internal", "the token is revoked, but this gateway could not keep a copy for a restart").write(w)
+			refuse(http.StatusInternalServerError, "internal", "the token is revoked, but this gateway could not keep a copy for a restart").Write(w)
 			return
 		}
 	}

@@ -55,15 +55,15 @@ func (g *Gateway) serveMiroTalkMeeting(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 	var b mirotalkJoin
 	if rf := readJSON(w, r, &b); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	if !accesstoken.ValidRoom(b.Room) {
-		refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").write(w)
+		refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").Write(w)
 		return
 	}
 	if !accesstoken.ValidDisplayName(b.Name) {
-		refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").write(w)
+		refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").Write(w)
 		return
 	}
 	q := url.Values{"room": {b.Room}}
@@ -80,18 +80,18 @@ func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 		if t.Expire != "" {
 			d, err := time.ParseDuration(strings.TrimSpace(t.Expire))
 			if err != nil || d <= 0 || d > maxTokenLifetime {
-				refuse(http.StatusBadRequest, "bad_expire", "token.expire must be a duration such as 1h, up to a year").write(w)
+				refuse(http.StatusBadRequest, "bad_expire", "token.expire must be a duration such as 1h, up to a year").Write(w)
 				return
 			}
 			ttl = d
 		}
 		u, rf := g.checkLogin(r, credentials{Username: strings.TrimSpace(t.Username), Password: t.Password}, g.cfg.ClientIP(r))
 		if rf != nil {
-			rf.write(w)
+			rf.Write(w)
 			return
 		}
 		if !u.mayEnter(b.Room) {
-			refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room").write(w)
+			refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room").Write(w)
 			return
 		}
 		tok, _, err := g.issuer.Mint(accesstoken.Claims{
@@ -99,7 +99,7 @@ func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 			RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(g.state.clock.Now().Add(ttl))},
 		})
 		if err != nil {
-			refuse(http.StatusInternalServerError, "internal", "the token could not be made").write(w)
+			refuse(http.StatusInternalServerError, "internal", "the token could not be made").Write(w)
 			return
 		}
 		q.Set("token", tok)

@@ -110,7 +110,7 @@ func (g *Gateway) roomStored(ctx context.Context, err error) *refusal {
 func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 	var c roomChange
 	if rf := readJSON(w, r, &c); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	st := g.state
@@ -122,18 +122,18 @@ func (g *Gateway) serveCreateRoom(w http.ResponseWriter, r *http.Request) {
 		room.Name = strings.ToLower(accesstoken.NewID()[:10])
 	}
 	if !accesstoken.ValidRoom(room.Name) {
-		refuse(http.StatusBadRequest, "bad_room", "roomName must be 1-64 of A-Z a-z 0-9 _ -").write(w)
+		refuse(http.StatusBadRequest, "bad_room", "roomName must be 1-64 of A-Z a-z 0-9 _ -").Write(w)
 		return
 	}
 	if rf := c.apply(room, now); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	ctx, cancel := st.sharedCtx(r.Context())
 	defer cancel()
 	b, _ := json.Marshal(room)
 	if rf := g.roomStored(ctx, st.shared.CreateRoom(ctx, room.Name, b, room.expires())); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	g.auditRoom(r, auditRoomCreated, room)
@@ -146,7 +146,7 @@ func (g *Gateway) serveListRooms(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	list, err := g.state.rooms(ctx)
 	if err != nil {
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return
 	}
 	slices.SortFunc(list, func(a, b Room) int { return strings.Compare(a.Name, b.Name) })
@@ -158,11 +158,11 @@ func (g *Gateway) serveListRooms(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) findRoom(ctx context.Context, w http.ResponseWriter, name string) *Room {
 	room, err := g.state.room(ctx, name)
 	if err != nil {
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return nil
 	}
 	if room == nil {
-		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
+		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").Write(w)
 	}
 	return room
 }
@@ -181,11 +181,11 @@ func (g *Gateway) serveGetRoom(w http.ResponseWriter, r *http.Request, name stri
 func (g *Gateway) servePatchRoom(w http.ResponseWriter, r *http.Request, name string) {
 	var c roomChange
 	if rf := readJSON(w, r, &c); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	if c.RoomName != nil && *c.RoomName != name {
-		refuse(http.StatusBadRequest, "bad_room", "a room cannot be renamed").write(w)
+		refuse(http.StatusBadRequest, "bad_room", "a room cannot be renamed").Write(w)
 		return
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
@@ -195,12 +195,12 @@ func (g *Gateway) servePatchRoom(w http.ResponseWriter, r *http.Request, name st
 		return
 	}
 	if rf := c.apply(room, g.state.clock.Now()); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	b, _ := json.Marshal(room)
 	if rf := g.roomStored(ctx, g.state.shared.ReplaceRoom(ctx, name, b, room.expires())); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	g.auditRoom(r, auditRoomChanged, room)
@@ -213,12 +213,12 @@ func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name s
 	ctx, cancel := g.state.sharedCtx(r.Context())
 	defer cancel()
 	if !accesstoken.ValidRoom(name) {
-		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
+		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").Write(w)
 		return
 	}
 	gone, _ := g.state.room(ctx, name) // its webhooks, for the end
 	if rf := g.roomStored(ctx, g.state.shared.DeleteRoom(ctx, name)); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	g.auditRoom(r, auditRoomDeleted, &Room{Name: name})
@@ -230,7 +230,7 @@ func (g *Gateway) serveDeleteRoom(w http.ResponseWriter, r *http.Request, name s
 // connected now through this gateway.
 func (g *Gateway) serveParticipants(w http.ResponseWriter, r *http.Request, name string) {
 	if !accesstoken.ValidRoom(name) {
-		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").write(w)
+		refuse(http.StatusNotFound, "no_such_room", "there is no room of that name").Write(w)
 		return
 	}
 	if g.cfg.RequireRooms {

@@ -106,7 +106,7 @@ func (g *Gateway) serveBans(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		list, err := g.state.shared.Bans(ctx)
 		if err != nil {
-			sharedRefusal(err).write(w)
+			sharedRefusal(err).Write(w)
 			return
 		}
 		writeJSON(w, http.StatusOK, list)
@@ -114,25 +114,25 @@ func (g *Gateway) serveBans(w http.ResponseWriter, r *http.Request) {
 	}
 	var b banRequest
 	if rf := readJSON(w, r, &b); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	id, rf := b.identity()
 	if rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	if b.RoomName != "" && !accesstoken.ValidRoom(b.RoomName) {
-		refuse(http.StatusBadRequest, "bad_room", "roomName must be 1-64 of A-Z a-z 0-9 _ -").write(w)
+		refuse(http.StatusBadRequest, "bad_room", "roomName must be 1-64 of A-Z a-z 0-9 _ -").Write(w)
 		return
 	}
 	if b.DurationSec < 0 || b.DurationSec > 10*365*24*3600 || len(b.Reason) > 200 {
-		refuse(http.StatusBadRequest, "bad_ban", "durationSec must be 0 (for ever) to ten years; reason at most 200 bytes").write(w)
+		refuse(http.StatusBadRequest, "bad_ban", "durationSec must be 0 (for ever) to ten years; reason at most 200 bytes").Write(w)
 		return
 	}
 	ban := g.newBan(id, b.RoomName, time.Duration(b.DurationSec)*time.Second, b.Reason, "api")
 	if rf := g.ban(ctx, ban); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	g.audit(auditBanned, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("identity", ban.Identity),
@@ -169,7 +169,7 @@ func (g *Gateway) ban(ctx context.Context, b cluster.Ban) *refusal {
 func (g *Gateway) serveUnban(w http.ResponseWriter, r *http.Request, identity string) {
 	identity, err := url.PathUnescape(identity)
 	if err != nil {
-		refuse(http.StatusBadRequest, "bad_ban", "the identity is not a path segment").write(w)
+		refuse(http.StatusBadRequest, "bad_ban", "the identity is not a path segment").Write(w)
 		return
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
@@ -177,14 +177,14 @@ func (g *Gateway) serveUnban(w http.ResponseWriter, r *http.Request, identity st
 	room := r.URL.Query().Get("roomName")
 	switch err := g.state.shared.Unban(ctx, identity, room); {
 	case errors.Is(err, cluster.ErrNotFound):
-		refuse(http.StatusNotFound, "no_such_ban", "there is no such ban").write(w)
+		refuse(http.StatusNotFound, "no_such_ban", "there is no such ban").Write(w)
 		return
 	case err != nil:
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return
 	}
 	if rf := g.keepBans(ctx); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	g.audit(auditUnbanned, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("identity", identity), zap.String("room", room))

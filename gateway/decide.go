@@ -65,7 +65,7 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	}
 	e, rf := g.decidePerson(ctx, addr, room, name, c, f, tr)
 	if rf != nil {
-		if rf.code == "host_absent" && tr == nil {
+		if rf.Code == "host_absent" && tr == nil {
 			g.arrivedEarly(ctx, room, addr)
 		}
 		return e, nil, rf

@@ -57,8 +57,8 @@ func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string,
 		st.mu.Unlock()
 		return conn, e, nil
 	}
-	return nil, entry{}, &refusal{status: http.StatusServiceUnavailable, code: "busy",
-		message: "too much is changing at once; try again in a moment", retryAfter: time.Second}
+	return nil, entry{}, &refusal{Status: http.StatusServiceUnavailable, Code: "busy",
+		Message: "too much is changing at once; try again in a moment", RetryAfter: time.Second}
 }
 
 // joinToken counts the join of a token with a limit in the shared store:

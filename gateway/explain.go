@@ -61,16 +61,16 @@ type explainRefusal struct {
 func (g *Gateway) serveExplain(w http.ResponseWriter, r *http.Request) {
 	var b explainRequest
 	if rf := readJSON(w, r, &b); rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	addr, err := netip.ParseAddr(b.Address)
 	if err != nil {
-		refuse(http.StatusBadRequest, "bad_address", "address must be the IP address the request would come from").write(w)
+		refuse(http.StatusBadRequest, "bad_address", "address must be the IP address the request would come from").Write(w)
 		return
 	}
 	if len(b.Token) > accesstoken.MaxTokenLen || len(b.Origin) > 1024 || len(b.Room) > 1024 || len(b.Name) > 1024 {
-		refuse(http.StatusRequestEntityTooLarge, "too_large", "a property is too long").write(w)
+		refuse(http.StatusRequestEntityTooLarge, "too_large", "a property is too long").Write(w)
 		return
 	}
 	// The request the person would send, as the gateway would see it.
@@ -94,7 +94,7 @@ func (g *Gateway) serveExplain(w http.ResponseWriter, r *http.Request) {
 		step := explainStep{Rule: rule, Result: "passed"}
 		if rf != nil && i == len(tr.rules)-1 {
 			step.Result = "refused"
-			ans.DecidedBy = &explainRefusal{Rule: rule, Status: rf.status, Code: rf.code, Message: rf.message}
+			ans.DecidedBy = &explainRefusal{Rule: rule, Status: rf.Status, Code: rf.Code, Message: rf.Message}
 		}
 		ans.Rules = append(ans.Rules, step)
 	}

@@ -88,7 +88,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	case p == "/logout":
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
-			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").write(w)
+			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").Write(w)
 			break
 		}
 		g.serveLogout(w, r)
@@ -100,7 +100,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 			allow += ", POST"
 		}
 		w.Header().Set("Allow", allow)
-		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this path takes "+allow).write(w)
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this path takes "+allow).Write(w)
 	case p == "/session":
 		g.serveSession(w, r)
 	case p == "/login":

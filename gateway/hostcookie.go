@@ -91,7 +91,7 @@ func (g *Gateway) serveSession(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	tok, rf := bearer(r)
 	if rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	fromCookie := tok == ""
@@ -100,10 +100,10 @@ func (g *Gateway) serveSession(w http.ResponseWriter, r *http.Request) {
 	}
 	s, rf := g.liveSession(r, tok)
 	if rf != nil {
-		if fromCookie && tok != "" && staleLogin(rf.code) {
+		if fromCookie && tok != "" && staleLogin(rf.Code) {
 			clearHostCookie(w)
 		}
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionAnswer{User: s.User, ExpiresAt: s.Expires.UTC()})

@@ -50,14 +50,14 @@ var errBadCredentials = refuse(http.StatusUnauthorized, "invalid_credentials", "
 func (g *Gateway) serveLogin(w http.ResponseWriter, r *http.Request) {
 	creds, rf := readCredentials(w, r)
 	if rf != nil {
-		g.state.countLogin(rf.code)
-		rf.write(w)
+		g.state.countLogin(rf.Code)
+		rf.Write(w)
 		return
 	}
 	addr := g.cfg.ClientIP(r)
 	token, exp, rf := g.login(r, creds, addr)
 	if rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	setHostCookie(w, token, exp)
@@ -70,14 +70,14 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	st := g.state
 	u, rf := g.checkLogin(r, c, addr)
 	if rf != nil {
-		st.countLogin(rf.code)
+		st.countLogin(rf.Code)
 		// A username nobody has is not logged: people type passwords there.
 		who := zap.String("user", c.Username)
 		if g.users[c.Username] == nil {
 			who = zap.Bool("unknown_user", true)
 		}
-		g.audit(auditLoginFailed, zap.String("address", addr.String()), who, zap.String("rule", rf.code))
-		failed := map[string]any{"address": addr.String(), "rule": rf.code}
+		g.audit(auditLoginFailed, zap.String("address", addr.String()), who, zap.String("rule", rf.Code))
+		failed := map[string]any{"address": addr.String(), "rule": rf.Code}
 		if g.users[c.Username] != nil {
 			failed["user"] = c.Username
 		}
@@ -98,7 +98,7 @@ func (g *Gateway) login(r *http.Request, c credentials, addr netip.Addr) (string
 	if err := st.openSession(r.Context(), claims.ID, u.Name, addr, exp); err != nil {
 		g.log.Warn("recording a login", zap.Error(err))
 		rf := sharedRefusal(err)
-		st.countLogin(rf.code)
+		st.countLogin(rf.Code)
 		return "", time.Time{}, rf
 	}
 	st.countLogin("ok")
@@ -132,12 +132,12 @@ func (g *Gateway) checkLogin(r *http.Request, c credentials, addr netip.Addr) (*
 		return nil, sharedRefusal(err)
 	}
 	if wait > 0 {
-		return nil, &refusal{status: http.StatusTooManyRequests, code: "too_many_attempts",
-			message: "too many failed logins; try again later", retryAfter: wait}
+		return nil, &refusal{Status: http.StatusTooManyRequests, Code: "too_many_attempts",
+			Message: "too many failed logins; try again later", RetryAfter: wait}
 	}
 	if !st.guard.acquire(r.Context()) {
-		return nil, &refusal{status: http.StatusTooManyRequests, code: "busy",
-			message: "too many logins at once; try again in a moment", retryAfter: time.Second}
+		return nil, &refusal{Status: http.StatusTooManyRequests, Code: "busy",
+			Message: "too many logins at once; try again in a moment", RetryAfter: time.Second}
 	}
 	u := g.checkPassword(c.Username, c.Password)
 	st.guard.release()
@@ -225,22 +225,22 @@ func (g *Gateway) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rf != nil {
-		rf.write(w)
+		rf.Write(w)
 		return
 	}
 	claims, err := g.issuer.Verify(token)
 	if err != nil {
-		tokenRefusal(err).write(w)
+		tokenRefusal(err).Write(w)
 		return
 	}
 	if claims.Role != accesstoken.RoleHost {
-		refuse(http.StatusBadRequest, "not_a_host_token", "only a host token can log out").write(w)
+		refuse(http.StatusBadRequest, "not_a_host_token", "only a host token can log out").Write(w)
 		return
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
 	defer cancel()
 	if err := g.state.endSession(ctx, claims.ID, "logged out"); err != nil {
-		sharedRefusal(err).write(w)
+		sharedRefusal(err).Write(w)
 		return
 	}
 	g.audit(auditLogout, zap.String("address", g.cfg.ClientIP(r).String()), zap.String("user", claims.Subject), zap.String("session", claims.ID))

@@ -90,7 +90,7 @@ func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
 	case user != "" || pass != "":
 		tok, exp, rf := g.login(r, credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
 		if rf != nil {
-			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.code}}.Encode())
+			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.Code}}.Encode())
 			return
 		}
 		setHostCookie(w, tok, exp)

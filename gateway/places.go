@@ -84,8 +84,8 @@ func (g *Gateway) takePlaces(ctx context.Context, room string, places []cluster.
 	return nil, fullRefusal(e.Full)
 }
 
-var noMediaServer = &refusal{status: http.StatusServiceUnavailable, code: "no_media_server",
-	message: "no media server is available; try again in a moment", retryAfter: clusterRetryAfter}
+var noMediaServer = &refusal{Status: http.StatusServiceUnavailable, Code: "no_media_server",
+	Message: "no media server is available; try again in a moment", RetryAfter: clusterRetryAfter}
 
 // fullRefusal says which place was full.
 func fullRefusal(full string) *refusal {
@@ -151,8 +151,8 @@ func (g *Gateway) knock(ctx context.Context, addr netip.Addr, room string, count
 		return sharedRefusal(err)
 	}
 	if wait > 0 {
-		return &refusal{status: http.StatusTooManyRequests, code: "too_many_knocks",
-			message: "too many requests to join; try again later", retryAfter: wait}
+		return &refusal{Status: http.StatusTooManyRequests, Code: "too_many_knocks",
+			Message: "too many requests to join; try again later", RetryAfter: wait}
 	}
 	if count {
 		if err := g.state.shared.LoginFailed(ctx, buckets...); err != nil {

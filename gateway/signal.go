@@ -27,7 +27,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 			g.serveSignalCheck(w, r)
 			return nil
 		}
-		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").write(w)
+		refuse(http.StatusBadRequest, "websocket_required", "this path takes a WebSocket upgrade").Write(w)
 		return nil
 	}
 	room, name, claims, cred, rf := g.readSignalRequest(r, nil)
@@ -44,7 +44,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	defer cancel()
 	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, g.rejoinPass(cred.rejoin, room), cancel)
 	if rf != nil {
-		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.code))
+		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.Code))
 		g.refused(w, addr, claims, room, rf)
 		return nil
 	}
@@ -71,7 +71,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 	adm, err := g.admissions.Mint(a)
 	if err != nil {
 		g.log.Error("minting an admission", zap.Error(err))
-		refuse(http.StatusInternalServerError, "internal", "the admission could not be made").write(w)
+		refuse(http.StatusInternalServerError, "internal", "the admission could not be made").Write(w)
 		return nil
 	}
 
@@ -92,10 +92,10 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 // refused turns the person away, counted, audited and announced.
 func (g *Gateway) refused(w http.ResponseWriter, addr netip.Addr, claims *accesstoken.Claims, room string, rf *refusal) {
-	g.state.countRefused(rf.code)
-	g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.code))...)
-	g.notify("admission.refused", room, map[string]any{"address": addr.String(), "rule": rf.code})
-	rf.write(w)
+	g.state.countRefused(rf.Code)
+	g.audit(auditRefused, append(auditWho(addr, claims), zap.String("room", room), zap.String("rule", rf.Code))...)
+	g.notify("admission.refused", room, map[string]any{"address": addr.String(), "rule": rf.Code})
+	rf.Write(w)
 }
 
 // readSignalRequest checks what the upgrade and the check have in common:
@@ -169,7 +169,7 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		decide()
-		if rf != nil && cred.fromCookie && staleLogin(rf.code) {
+		if rf != nil && cred.fromCookie && staleLogin(rf.Code) {
 			// The cookie's login is over: answer as for anyone, and have
 			// the browser forget it, so that the upgrade brings nothing.
 			cred.staleCookie, claims = true, nil
@@ -187,7 +187,7 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rf.write(w)
+	rf.Write(w)
 }
 
 // iceServers are the TURN servers for one admitted peer, with a credential
