@@ -102,7 +102,7 @@ func (g *Gateway) apiKeyOK(r *http.Request) bool {
 // "ROOMNAME" for "roomName"); unknown properties and trailing data are
 // refused. An empty body is an empty object: every property left out.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) *refusal {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -322,3 +322,6 @@ func (g *Gateway) serveRevokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// maxBodyBytes bounds an API call's body.
+const maxBodyBytes = 64 << 10

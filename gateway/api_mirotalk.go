@@ -9,6 +9,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 )
 
 // mirotalkJoin is the body of MiroTalk's POST /api/v1/join.
@@ -85,17 +86,17 @@ func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 			}
 			ttl = d
 		}
-		u, rf := g.checkLogin(r, credentials{Username: strings.TrimSpace(t.Username), Password: t.Password}, g.cfg.ClientIP(r))
+		u, rf := g.logins.Check(r, hostlogin.Credentials{Username: strings.TrimSpace(t.Username), Password: t.Password}, g.cfg.ClientIP(r))
 		if rf != nil {
 			rf.Write(w)
 			return
 		}
-		if !u.mayEnter(b.Room) {
+		if !u.MayEnter(b.Room) {
 			refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room").Write(w)
 			return
 		}
 		tok, _, err := g.issuer.Mint(accesstoken.Claims{
-			Role: accesstoken.RolePeer, Room: b.Room, Admin: t.Presenter, Name: nameOr(b.Name, displayNameOf(u.Name)),
+			Role: accesstoken.RolePeer, Room: b.Room, Admin: t.Presenter, Name: nameOr(b.Name, hostlogin.DisplayName(u.Name)),
 			RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(g.state.clock.Now().Add(ttl))},
 		})
 		if err != nil {

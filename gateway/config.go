@@ -6,14 +6,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Defaults for what Config leaves zero.
@@ -82,27 +80,6 @@ type Config struct {
 	Webhooks        []string
 	WebhookSecret   webhook.Secret
 	WebhookRetryMax time.Duration
-}
-
-// User is a host who may log in.
-type User struct {
-	Name string
-	// Hash is the hash of the password.
-	Hash []byte
-	// Comparer checks a password against Hash; nil: bcrypt.
-	Comparer Comparer
-	// Rooms limits the rooms the user may open; empty means all.
-	Rooms []string
-}
-
-// Comparer checks a password against a stored hash: Caddy's bcrypt and
-// argon2id comparers, in roomgate.
-type Comparer interface {
-	Compare(hashed, plaintext []byte) (bool, error)
-}
-
-func (u *User) mayEnter(room string) bool {
-	return len(u.Rooms) == 0 || slices.Contains(u.Rooms, room)
 }
 
 func (c *Config) fillDefaults() {
@@ -179,24 +156,7 @@ func (c *Config) validate() error {
 	if c.UserAuth && len(c.Users) == 0 {
 		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))
 	}
-	seen := map[string]bool{}
-	for _, u := range c.Users {
-		if u.Name == "" || len(u.Name) > maxUsernameLen {
-			errs = append(errs, fmt.Errorf("user name %q must be 1-%d bytes", u.Name, maxUsernameLen))
-		}
-		if seen[u.Name] {
-			errs = append(errs, fmt.Errorf("user %q is configured twice", u.Name))
-		}
-		seen[u.Name] = true
-		if _, err := bcrypt.Cost(u.Hash); err != nil && u.Comparer == nil {
-			errs = append(errs, fmt.Errorf("user %q: password is not a bcrypt hash (make one with `roomgate hash-password`)", u.Name))
-		}
-		for _, r := range u.Rooms {
-			if !accesstoken.ValidRoom(r) {
-				errs = append(errs, fmt.Errorf("user %q: room %q must be 1-64 of A-Z a-z 0-9 _ -", u.Name, r))
-			}
-		}
-	}
+	errs = append(errs, hostlogin.CheckUsers(c.Users)...)
 	return errors.Join(errs...)
 }
 

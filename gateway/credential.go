@@ -1,12 +1,11 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -61,7 +60,7 @@ func credentialOf(r *http.Request) (signalCredential, *refusal) {
 	if c.subprotocols && !offered {
 		return c, refuse(http.StatusBadRequest, "subprotocol_required", `offer the "roomgate" subprotocol`)
 	}
-	b, rf := bearer(r)
+	b, rf := hostlogin.Bearer(r)
 	if rf != nil {
 		return c, rf
 	}
@@ -72,38 +71,13 @@ func credentialOf(r *http.Request) (signalCredential, *refusal) {
 		c.token = b
 	}
 	if c.token == "" {
-		c.token = hostCookieToken(r)
+		c.token = hostlogin.CookieToken(r)
 		c.fromCookie = c.token != ""
 	}
 	if len(c.token) > accesstoken.MaxTokenLen {
 		return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
 	}
 	return c, nil
-}
-
-// bearer returns the token of an Authorization: Bearer header, or "".
-func bearer(r *http.Request) (string, *refusal) {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return "", nil
-	}
-	scheme, tok, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
-		return "", refuse(http.StatusUnauthorized, "invalid_token", "Authorization must be Bearer <token>")
-	}
-	tok = strings.TrimSpace(tok)
-	if len(tok) > accesstoken.MaxTokenLen {
-		return "", refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
-	}
-	return tok, nil
-}
-
-// tokenRefusal turns a verification error into a 401 that says why.
-func tokenRefusal(err error) *refusal {
-	if errors.Is(err, accesstoken.ErrTooLarge) {
-		return refuse(http.StatusRequestEntityTooLarge, "token_too_large", err.Error())
-	}
-	return refuse(http.StatusUnauthorized, "invalid_token", err.Error())
 }
 
 // isWebSocketUpgrade accepts an HTTP/1.1 upgrade and an HTTP/2 or HTTP/3
@@ -119,28 +93,4 @@ func isWebSocketUpgrade(r *http.Request) (ok, connect bool) {
 		return true, true
 	}
 	return false, false
-}
-
-// sameOrigin reports whether a browser's Origin is this site. A request with
-// no Origin is not from a browser page and passes this check.
-func sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return false
-	}
-	return strings.EqualFold(hostWithPort(u.Host, u.Scheme), hostWithPort(r.Host, u.Scheme))
-}
-
-func hostWithPort(host, scheme string) string {
-	if strings.LastIndexByte(host, ':') > strings.LastIndexByte(host, ']') {
-		return host
-	}
-	if scheme == "https" {
-		return host + ":443"
-	}
-	return host + ":80"
 }

@@ -110,37 +110,13 @@ func (g *Gateway) decidePerson(ctx context.Context, addr netip.Addr, room, name 
 		return entry{role: accesstoken.PeerGuest, name: nameOr(name, "Guest")}, nil
 
 	case c.Role == accesstoken.RoleHost:
-		s := f.Session
 		tr.at("host_session")
-		if s == nil && !f.Revoked && g.state.recentlyLost() {
-			// The gateway the host is connected through may not have
-			// given the login back yet.
-			return entry{}, sharedRefusal(cluster.ErrReset)
+		// explain changes nothing; the real decision ends the session of
+		// a user no longer configured.
+		if _, rf := g.logins.Host(ctx, f.Session, f.Revoked, g.state.recentlyLost(), addr, room, tr != nil); rf != nil {
+			return entry{}, rf
 		}
-		if s == nil || f.Revoked {
-			return entry{}, errSessionEnded
-		}
-		// Host rights need the token and a request from the address that logged in.
-		tr.at("host_address")
-		if s.Addr != addr.Unmap() {
-			return entry{}, errWrongAddress
-		}
-		u := g.users[s.User]
-		tr.at("host_user")
-		if u == nil {
-			// explain changes nothing; the real decision ends the session.
-			if tr == nil {
-				if err := g.state.endSession(ctx, s.ID, "user removed from the configuration"); err != nil {
-					return entry{}, sharedRefusal(err)
-				}
-			}
-			return entry{}, errSessionEnded
-		}
-		tr.at("host_rooms")
-		if !u.mayEnter(room) {
-			return entry{}, refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
-		}
-		return entry{role: accesstoken.PeerHost, session: s, claims: c, name: nameOr(name, c.Name)}, nil
+		return entry{role: accesstoken.PeerHost, session: f.Session, claims: c, name: nameOr(name, c.Name)}, nil
 
 	default:
 		tr.at("revocation")

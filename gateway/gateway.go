@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Next is the handler after the gateway, reverse_proxy in a Caddyfile.
@@ -17,9 +17,7 @@ type Next func(http.ResponseWriter, *http.Request) error
 // Gateway is one configured gateway over a State that may outlive it.
 type Gateway struct {
 	cfg        Config
-	users      map[string]*User
-	fakeHash   []byte // for a gateway with no users
-	decoy      *User  // the user an unknown name is checked as
+	logins     *hostlogin.Logins
 	issuer     *accesstoken.Issuer
 	admissions *accesstoken.Admissions
 	turnSecret string // TURN REST shared secret, for the credentials in admissions
@@ -35,21 +33,17 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	}
 	g := &Gateway{
 		cfg:        cfg,
-		users:      make(map[string]*User, len(cfg.Users)),
 		issuer:     accesstoken.NewIssuer(secret, st.clock.Now),
 		admissions: accesstoken.NewAdmissions(secret, st.clock.Now),
 		turnSecret: accesstoken.TURNSharedSecret(secret),
 		state:      st,
 		log:        cfg.Logger,
 	}
-	for i := range cfg.Users {
-		u := cfg.Users[i]
-		g.users[u.Name] = &u
-	}
-	g.decoy = decoyUser(g.users)
-	if g.decoy == nil {
-		g.fakeHash = fakeHash(bcrypt.DefaultCost)
-	}
+	g.logins = hostlogin.New(hostlogin.Config{
+		Users: cfg.Users, TTL: cfg.TokenTTL, ClientIP: cfg.ClientIP, Issuer: g.issuer,
+		Store: st.shared, Bound: st.sharedCtx, Guard: st.guard, Clock: st.clock, Log: cfg.Logger,
+		Tell: loginEvents{g},
+	})
 	st.logger.Store(cfg.Logger)
 	// Bounded: the shared store may be out of reach at start; the gateway
 	// then starts anyway, refuses admissions, and catches up when it answers.
@@ -84,14 +78,14 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 	}
 	switch {
 	case p == "/login" && r.Method == http.MethodPost:
-		g.serveLogin(w, r)
+		g.logins.ServeLogin(w, r)
 	case p == "/logout":
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
 			refuse(http.StatusMethodNotAllowed, "method_not_allowed", "log out with POST").Write(w)
 			break
 		}
-		g.serveLogout(w, r)
+		g.logins.ServeLogout(w, r)
 	case p == "/api/v1" || strings.HasPrefix(p, "/api/v1/"):
 		g.serveAPI(w, r, strings.TrimPrefix(clean[min(len(clean), len("/api/v1")):], "/"))
 	case !read:
@@ -102,7 +96,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		w.Header().Set("Allow", allow)
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this path takes "+allow).Write(w)
 	case p == "/session":
-		g.serveSession(w, r)
+		g.logins.ServeSession(w, r)
 	case p == "/login":
 		g.servePage(w, r, "login.html", http.StatusOK, "")
 	case p == "/":

@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -67,7 +68,7 @@ func (r *rig) login(from string) string {
 	req.RemoteAddr = from + ":5000"
 	w := httptest.NewRecorder()
 	r.g.ServeHTTP(w, req, nil)
-	var a loginAnswer
+	var a struct{ Token string }
 	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &a) != nil {
 		r.t.Fatalf("login: %d %s", w.Code, w.Body)
 	}
@@ -278,7 +279,7 @@ func TestEjectionCountsTimeInTheRoomAcrossJoins(t *testing.T) {
 func TestSeventeenthLoginEndsTheOldest(t *testing.T) {
 	r := newRig(t, Config{})
 	first := r.login("127.0.0.1")
-	for range maxSessionsPerUser {
+	for range hostlogin.MaxSessionsPerUser {
 		r.login("127.0.0.1")
 	}
 	r.waitEnded("replaced by a newer login")
@@ -297,7 +298,7 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 		r.g.ServeHTTP(w, req, nil)
 		return w
 	}
-	for i := range addrFailures {
+	for i := range hostlogin.AddrFailures {
 		if w := try(); w.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, w.Code)
 		}
@@ -306,7 +307,7 @@ func TestFailedLoginsRefillOverTime(t *testing.T) {
 	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "6" {
 		t.Fatalf("over the limit: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	r.clock.Advance(addrRefill)
+	r.clock.Advance(hostlogin.AddrRefill)
 	if w := try(); w.Code != http.StatusUnauthorized {
 		t.Fatalf("after a refill: %d", w.Code)
 	}
@@ -331,7 +332,7 @@ func TestGuessingAUsersPasswordDoesNotLockTheUserOut(t *testing.T) {
 	if code := try("127.0.0.1", "pw"); code != http.StatusOK {
 		t.Fatalf("alice at home: %d", code)
 	}
-	for i := range addrFailures {
+	for i := range hostlogin.AddrFailures {
 		if code := try("127.0.0.9", "nope"); code != http.StatusUnauthorized {
 			t.Fatalf("guess %d: %d", i, code)
 		}
@@ -347,54 +348,15 @@ func TestGuessingAUsersPasswordDoesNotLockTheUserOut(t *testing.T) {
 		t.Fatalf("alice from a new address after a stranger's 10 guesses: %d", code)
 	}
 	// Guesses from many addresses: new addresses wait, known ones do not.
-	for i := range userFailures - addrFailures {
-		try(fmt.Sprintf("127.0.1.%d", i/addrFailures+1), "nope")
+	for i := range hostlogin.UserFailures - hostlogin.AddrFailures {
+		try(fmt.Sprintf("127.0.1.%d", i/hostlogin.AddrFailures+1), "nope")
 	}
 	if code := try("127.0.0.30", "pw"); code != http.StatusTooManyRequests {
-		t.Fatalf("a new address after %d guesses from several: %d", userFailures, code)
+		t.Fatalf("a new address after %d guesses from several: %d", hostlogin.UserFailures, code)
 	}
 	for _, home := range []string{"127.0.0.1", "127.0.0.2"} {
 		if code := try(home, "pw"); code != http.StatusOK {
 			t.Fatalf("alice from %s, where she logged in before: %d", home, code)
-		}
-	}
-}
-
-func TestIPv6ClientsShareTheirSlash64(t *testing.T) {
-	a := addrKey(netip.MustParseAddr("2001:db8:1:2:aaaa::1"))
-	b := addrKey(netip.MustParseAddr("2001:db8:1:2:bbbb::2"))
-	c := addrKey(netip.MustParseAddr("2001:db8:1:3::1"))
-	if a != b || a == c {
-		t.Fatalf("keys %s %s %s", a, b, c)
-	}
-	if addrKey(netip.MustParseAddr("::ffff:127.0.0.1")) != "127.0.0.1" {
-		t.Fatal("an IPv4-mapped address is keyed apart from its IPv4 form")
-	}
-}
-
-func TestSameOrigin(t *testing.T) {
-	for _, tc := range []struct {
-		host, origin string
-		ok           bool
-	}{
-		{"localhost:8080", "", true},
-		{"localhost:8080", "http://localhost:8080", true},
-		{"LOCALHOST:8080", "http://localhost:8080", true},
-		{"meet.example.com", "https://meet.example.com", true},
-		{"meet.example.com", "https://meet.example.com:443", true},
-		{"meet.example.com", "http://meet.example.com:443", false},
-		{"meet.example.com", "https://evil.example.com", false},
-		{"meet.example.com", "https://meet.example.com.evil.com", false},
-		{"localhost:8080", "null", false},
-		{"localhost:8080", "ws://localhost:8080", false},
-	} {
-		r := httptest.NewRequest("GET", "/ws", nil)
-		r.Host = tc.host
-		if tc.origin != "" {
-			r.Header.Set("Origin", tc.origin)
-		}
-		if got := sameOrigin(r); got != tc.ok {
-			t.Errorf("host %q origin %q: %v", tc.host, tc.origin, got)
 		}
 	}
 }

@@ -8,12 +8,9 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"go.uber.org/zap"
 )
-
-// maxSessionsPerUser bounds one user's concurrent logins; a newer login ends
-// the oldest.
-const maxSessionsPerUser = 16
 
 // presenceForever is the lease of a host's presence when nothing can
 // outlive this process: it lasts until the gateway lets go.
@@ -46,24 +43,10 @@ func (s *hostSession) stopTimers() {
 	}
 }
 
-// openSession records a login of user from addr, valid until expires.
-func (st *State) openSession(ctx context.Context, id, user string, addr netip.Addr, expires time.Time) error {
-	_, err := st.shared.OpenSession(ctx, cluster.Session{ID: id, User: user, Addr: addr.Unmap(), Expires: expires}, maxSessionsPerUser)
-	if err != nil {
-		return err
-	}
-	st.log().Info("host logged in", zap.String("user", user))
-	return nil
-}
-
 // endSession ends a login on every gateway: its address leaves the
 // allowlist and every gateway cuts the host's connections when it hears.
 func (st *State) endSession(ctx context.Context, id, reason string) error {
-	err := st.shared.EndSession(ctx, id, reason)
-	if errors.Is(err, cluster.ErrNotFound) {
-		return nil // over already
-	}
-	return err
+	return hostlogin.EndSession(ctx, st.shared, id, reason)
 }
 
 // localSessionLocked returns this gateway's record of a live session,

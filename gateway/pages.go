@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"github.com/roomgate/roomgate/web"
 	"go.uber.org/zap"
 )
@@ -88,12 +89,12 @@ func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
 	user, pass := q.Get("username"), q.Get("password")
 	switch {
 	case user != "" || pass != "":
-		tok, exp, rf := g.login(r, credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
+		tok, exp, rf := g.logins.Login(r, hostlogin.Credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
 		if rf != nil {
 			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.Code}}.Encode())
 			return
 		}
-		setHostCookie(w, tok, exp)
+		hostlogin.SetCookie(w, tok, exp)
 		token = tok
 	case token != "":
 		if len(token) > accesstoken.MaxTokenLen {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 )
 
 // The gateway decides on a path in the form Caddy's path matcher compares
@@ -47,7 +48,7 @@ func pagePath(p string) bool {
 // never receives a roomgate credential it could be fooled or robbed with.
 func scrubPassing(h http.Header) {
 	dropAdmissionHeaders(h)
-	dropHostCookie(h)
+	hostlogin.DropCookie(h)
 	if vs := h.Values("Sec-WebSocket-Protocol"); len(vs) > 0 {
 		var keep []string
 		for _, v := range vs {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +58,7 @@ func TestPassingRequestsLoseRoomgateCredentials(t *testing.T) {
 	req.Header["Roomgate-Admission"] = []string{"a"}
 	req.Header["roomgate-admission"] = []string{"b"}
 	req.Header["Roomgate_Admission"] = []string{"c"}
-	req.Header.Set("Cookie", hostCookie+"="+tok+"; theme=dark")
+	req.Header.Set("Cookie", hostlogin.CookieName+"="+tok+"; theme=dark")
 	req.Header.Set("Sec-WebSocket-Protocol", "roomgate, roomgate.token."+tok+", roomgate.rejoin.x, chat")
 	req.Header.Set("Authorization", "Bearer "+tok)
 	var got http.Header

@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"go.uber.org/zap"
 )
 
@@ -107,7 +108,7 @@ func (g *Gateway) readSignalRequest(r *http.Request, tr *trace) (room, name stri
 		return
 	}
 	tr.at("origin")
-	if !sameOrigin(r) {
+	if !hostlogin.SameOrigin(r) {
 		return "", "", nil, cred, refuse(http.StatusForbidden, "bad_origin", "the page is not from this site")
 	}
 	q := r.URL.Query()
@@ -169,14 +170,14 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		decide()
-		if rf != nil && cred.fromCookie && staleLogin(rf.Code) {
+		if rf != nil && cred.fromCookie && hostlogin.Stale(rf.Code) {
 			// The cookie's login is over: answer as for anyone, and have
 			// the browser forget it, so that the upgrade brings nothing.
 			cred.staleCookie, claims = true, nil
 			decide()
 		}
 		if cred.staleCookie {
-			clearHostCookie(w)
+			hostlogin.ClearCookie(w)
 		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
@@ -212,7 +213,7 @@ func (g *Gateway) iceServers(role accesstoken.PeerRole, peerID string, pin *clus
 func scrubCredentials(h http.Header, subprotocols bool) {
 	dropAdmissionHeaders(h)
 	h.Del("Authorization")
-	dropHostCookie(h)
+	hostlogin.DropCookie(h)
 	h.Del("Sec-WebSocket-Protocol")
 	if subprotocols {
 		h.Set("Sec-WebSocket-Protocol", Subprotocol)

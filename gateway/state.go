@@ -9,6 +9,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
@@ -26,7 +27,7 @@ import (
 type State struct {
 	clock  clockwork.Clock
 	logger atomic.Pointer[zap.Logger]
-	guard  *loginGuard
+	guard  *hostlogin.Guard
 	shared cluster.Store
 	// holder names this gateway in the shared record of where hosts are.
 	holder string
@@ -119,7 +120,7 @@ func NewState(clock clockwork.Clock, sh Sharing) *State {
 	ctx, stop := context.WithCancel(context.Background())
 	st := &State{
 		clock:      clock,
-		guard:      newLoginGuard(clock),
+		guard:      hostlogin.NewGuard(clock),
 		shared:     sh.Store,
 		holder:     accesstoken.NewID()[:16],
 		lease:      sh.Lease,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"go.uber.org/zap"
 )
 
@@ -95,7 +96,7 @@ func (st *State) restoreSessions(ctx context.Context) error {
 	}
 	st.mu.Unlock()
 	for _, h := range list {
-		if _, err := st.shared.OpenSession(ctx, h.s, maxSessionsPerUser); errors.Is(err, cluster.ErrRevoked) {
+		if _, err := st.shared.OpenSession(ctx, h.s, hostlogin.MaxSessionsPerUser); errors.Is(err, cluster.ErrRevoked) {
 			continue
 		} else if err != nil {
 			return err

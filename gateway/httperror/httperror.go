@@ -1,7 +1,7 @@
 // Package httperror is how every part of the gateway turns someone away:
 // SPEC.md's JSON error (a status, a code a program can test, a sentence
-// for people), and the answer when the shared state cannot be had. It
-// knows nothing of rooms, logins or the API.
+// for people), the answer when the shared state cannot be had, and why a
+// token failed. It knows nothing of rooms, logins or the API.
 package httperror
 
 import (
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/cluster"
 )
 
@@ -65,4 +66,13 @@ func Shared(err error) *Refusal {
 	}
 	return &Refusal{Status: http.StatusServiceUnavailable, Code: "cluster_unavailable",
 		Message: "the service cannot check access right now; try again in a moment", RetryAfter: ClusterRetryAfter}
+}
+
+// Token turns a token's verification error into a 401 that says why (the
+// error names the rule broken, never the token).
+func Token(err error) *Refusal {
+	if errors.Is(err, accesstoken.ErrTooLarge) {
+		return Refuse(http.StatusRequestEntityTooLarge, "token_too_large", err.Error())
+	}
+	return Refuse(http.StatusUnauthorized, "invalid_token", err.Error())
 }

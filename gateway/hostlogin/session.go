@@ -1,0 +1,109 @@
+package hostlogin
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/gateway/httperror"
+)
+
+type sessionAnswer struct {
+	User      string    `json:"user"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// ServeSession is GET /session: who is logged in, by the host cookie or a
+// bearer host token, from this address; 401 when nobody is. The page shows
+// the name (it cannot read the cookie) and learns whether the cookie works.
+func (l *Logins) ServeSession(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	tok, rf := Bearer(r)
+	if rf != nil {
+		rf.Write(w)
+		return
+	}
+	fromCookie := tok == ""
+	if fromCookie {
+		tok = CookieToken(r)
+	}
+	s, rf := l.liveSession(r, tok)
+	if rf != nil {
+		if fromCookie && tok != "" && Stale(rf.Code) {
+			ClearCookie(w)
+		}
+		rf.Write(w)
+		return
+	}
+	httperror.JSON(w, http.StatusOK, sessionAnswer{User: s.User, ExpiresAt: s.Expires.UTC()})
+}
+
+// liveSession is the session of a host token, if it is live and this
+// request comes from its address.
+func (l *Logins) liveSession(r *http.Request, tok string) (cluster.Session, *httperror.Refusal) {
+	if tok == "" {
+		return cluster.Session{}, errNotLoggedIn
+	}
+	c, err := l.cfg.Issuer.Verify(tok)
+	if err != nil {
+		return cluster.Session{}, httperror.Token(err)
+	}
+	if c.Role != accesstoken.RoleHost {
+		return cluster.Session{}, errNotLoggedIn
+	}
+	ctx, cancel := l.cfg.Bound(r.Context())
+	defer cancel()
+	s, err := l.cfg.Store.Session(ctx, c.ID)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return cluster.Session{}, ErrSessionEnded
+	}
+	if err != nil {
+		return cluster.Session{}, httperror.Shared(err)
+	}
+	if s.Addr != l.cfg.ClientIP(r).Unmap() {
+		return cluster.Session{}, ErrWrongAddress
+	}
+	return s, nil
+}
+
+// ServeLogout is POST /logout: the session ends, its address leaves the
+// allowlist, and the host's open signalling connections close.
+func (l *Logins) ServeLogout(w http.ResponseWriter, r *http.Request) {
+	// Logging out forgets the cookie whatever else happens.
+	ClearCookie(w)
+	token, rf := Bearer(r)
+	if rf == nil && token == "" {
+		// The cookie logs out only a page of this site: another site's
+		// page cannot send it (SameSite=Strict), nor pass this check.
+		if r.Header.Get("Origin") != "" && SameOrigin(r) {
+			token = CookieToken(r)
+		}
+		if token == "" {
+			rf = httperror.Refuse(http.StatusUnauthorized, "missing_token", "send the host token as Authorization: Bearer")
+		}
+	}
+	if rf != nil {
+		rf.Write(w)
+		return
+	}
+	claims, err := l.cfg.Issuer.Verify(token)
+	if err != nil {
+		httperror.Token(err).Write(w)
+		return
+	}
+	if claims.Role != accesstoken.RoleHost {
+		httperror.Refuse(http.StatusBadRequest, "not_a_host_token", "only a host token can log out").Write(w)
+		return
+	}
+	ctx, cancel := l.cfg.Bound(r.Context())
+	defer cancel()
+	if err := l.EndSession(ctx, claims.ID, "logged out"); err != nil {
+		httperror.Shared(err).Write(w)
+		return
+	}
+	l.cfg.Tell.LoggedOut(l.cfg.ClientIP(r), claims.Subject, claims.ID)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
