@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +89,15 @@ type MediaServer struct {
 	// TURN server beside this node), instead of the gateway's.
 	TURN []string `json:"turn,omitempty"`
 
+	// DrainTimeout is, for a node of a cluster, the longest drain: told to
+	// stop (SIGTERM, `caddy stop`, `roomgate drain`), the node takes no new
+	// room at once and lets its rooms end by themselves for this long; then
+	// it moves the rooms left to other nodes (their people connect again,
+	// about a second without media) and stops. Default: 25s, within the
+	// 30 s that Kubernetes and most service managers give a stop; give
+	// yours at least this plus 5 s. -1 (Caddyfile: off): move them at once.
+	DrainTimeout caddy.Duration `json:"drain_timeout,omitempty"`
+
 	cfg       mediaserver.Config
 	engineKey string
 	memKey    string // this process's shared memory, when not in a cluster
@@ -100,7 +110,14 @@ type mediaEngine struct {
 	http *http.Server
 }
 
+// Destruct drains a node when the process is stopping (SIGTERM, `caddy
+// stop`): its signalling listener stays open meanwhile, since people still
+// join the rooms it holds. A reload that drops the engine moves its rooms
+// at once: a reload must not hang for a drain.
 func (e *mediaEngine) Destruct() error {
+	if caddy.Exiting() {
+		e.srv.Drain(context.Background())
+	}
 	e.http.Close()
 	return e.srv.Close()
 }
@@ -137,6 +154,7 @@ func (m *MediaServer) Provision(ctx caddy.Context) error {
 		Secret: secret, UDPPort: m.UDPPort, TCPPort: tcp,
 		MaxPeersPerRoom: m.MaxPeersPerRoom, Logger: m.log, EndedFor: time.Duration(m.EndedFor), Audit: auditLogger(ctx),
 		LobbyWait: time.Duration(m.LobbyWait), DeniedFor: time.Duration(m.DeniedFor),
+		DrainTimeout: time.Duration(m.DrainTimeout),
 	}
 	if err := m.joinCluster(ctx, secret); err != nil {
 		return fmt.Errorf("mediaserver: %w", err)
@@ -219,6 +237,9 @@ func (m *MediaServer) joinCluster(ctx caddy.Context, secret accesstoken.Secret) 
 	}
 	m.memKey, m.cfg.Shared = memKey, store
 	if cl == nil {
+		if m.DrainTimeout != 0 {
+			return fmt.Errorf("drain_timeout needs roomgate_cluster: a lone media server has nowhere to move its rooms")
+		}
 		return nil
 	}
 	advertise := m.Advertise

@@ -34,6 +34,7 @@ func init() {
 //		advertise <host:port>
 //		region <name>
 //		turn <url…>
+//		drain_timeout <duration|off>
 //	}
 func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 	m := new(MediaServer)
@@ -110,6 +111,20 @@ func parseMediaServerOption(d *caddyfile.Dispenser, _ any) (any, error) {
 				return nil, d.Errf("denied_for %q must be a duration of at least a second, or off", v)
 			}
 			m.DeniedFor = caddy.Duration(dur)
+		case "drain_timeout":
+			v, err := optionalArg(d)
+			if err != nil {
+				return nil, err
+			}
+			if v == "off" {
+				m.DrainTimeout = -1
+				break
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil || dur <= 0 {
+				return nil, d.Errf("drain_timeout %q must be a positive duration, or off", v)
+			}
+			m.DrainTimeout = caddy.Duration(dur)
 		case "advertise":
 			v, err := optionalArg(d)
 			if err != nil || v == "" {

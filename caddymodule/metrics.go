@@ -161,9 +161,10 @@ func newMediaCollector() prometheus.Collector {
 		tracks  = desc("tracks", "Tracks published now.")
 		packets = desc("forwarded_packets_total", "RTP packets forwarded to subscribers, one per copy.")
 		bytes   = desc("forwarded_bytes_total", "Payload bytes forwarded to subscribers.")
+		drain   = desc("node_draining", "1 while this process's media node drains (takes no new room), else 0.")
 	)
 	return &statCollector{
-		descs: []*prometheus.Desc{rooms, peers, waiting, tracks, packets, bytes},
+		descs: []*prometheus.Desc{rooms, peers, waiting, tracks, packets, bytes, drain},
 		read: func(emit func(*prometheus.Desc, prometheus.ValueType, float64, ...string)) {
 			var sum mediaserver.Stats
 			mediaEngines.Range(func(_, v any) bool {
@@ -174,6 +175,7 @@ func newMediaCollector() prometheus.Collector {
 				sum.Tracks += st.Tracks
 				sum.ForwardedPackets += st.ForwardedPackets
 				sum.ForwardedBytes += st.ForwardedBytes
+				sum.Draining = sum.Draining || st.Draining
 				return true
 			})
 			emit(rooms, prometheus.GaugeValue, float64(sum.Rooms))
@@ -182,6 +184,11 @@ func newMediaCollector() prometheus.Collector {
 			emit(tracks, prometheus.GaugeValue, float64(sum.Tracks))
 			emit(packets, prometheus.CounterValue, float64(sum.ForwardedPackets))
 			emit(bytes, prometheus.CounterValue, float64(sum.ForwardedBytes))
+			draining := 0.0
+			if sum.Draining {
+				draining = 1
+			}
+			emit(drain, prometheus.GaugeValue, draining)
 		},
 	}
 }

@@ -88,7 +88,7 @@ func (m *Memory) Pin(ctx context.Context, room string, choices []string) (Pin, e
 	}
 	for _, id := range choices {
 		n, ok := m.liveNodeLocked(id, now)
-		if !ok {
+		if !ok || n.Draining {
 			continue
 		}
 		epoch := max(now.UnixMicro(), p.epoch+1)

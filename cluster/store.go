@@ -152,8 +152,9 @@ type Store interface {
 	// Nodes lists the live nodes.
 	Nodes(ctx context.Context) ([]Node, error)
 	// Pin returns the node room is on. A room on no live node is pinned,
-	// atomically, to the first live node of choices, under an epoch larger
-	// than any it had; ErrNotFound when none of them is live.
+	// atomically, to the first live node of choices that is not draining,
+	// under an epoch larger than any it had; ErrNotFound when there is none.
+	// A room pinned to a draining node stays there.
 	Pin(ctx context.Context, room string, choices []string) (Pin, error)
 	// Unpin forgets room's pin if it is still node's at epoch (the room
 	// emptied).
@@ -272,6 +273,9 @@ type Node struct {
 	TURN []string `json:"turn,omitempty"`
 	// Load is how many peers the node serves.
 	Load int `json:"load"`
+	// Draining says the node takes no new room: the rooms pinned to it stay
+	// until they end or it moves them.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // Pin is the node a room is on, and the epoch of that placement: every

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/rtp"
-	"github.com/pion/webrtc/v4"
 	"github.com/redis/go-redis/v9"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
@@ -43,32 +41,7 @@ func (p *person) connectSession(t testing.TB, room, token string, gateways ...*m
 
 // publishVideo publishes a video track of synthetic RTP, 50 packets a
 // second, on every connection of the session, until it ends.
-func publishVideo(t testing.TB, s *signal.Session) {
-	t.Helper()
-	video, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "video", "cam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.Publish(ctx, video); err != nil {
-		t.Fatalf("publishing: %v", err)
-	}
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		payload := make([]byte, 200)
-		payload[0] = 0x10
-		for seq := uint16(0); ; seq++ {
-			select {
-			case <-s.Done():
-				return
-			case <-tick.C:
-			}
-			video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 1800, Marker: true}, Payload: payload})
-		}
-	}()
-}
+func publishVideo(t testing.TB, s *signal.Session) { publishTagged(t, s, 0) }
 
 // videoIn counts the video packets a session receives, on any connection.
 type videoIn struct {

@@ -24,6 +24,8 @@ type cluster struct {
 	redis    *redisrun.Server
 	gateways []*mediaSite
 	nodes    []*mediaNode
+	// nodeWords are more mediaserver options for every node.
+	nodeWords string
 }
 
 // mediaNode is a roomgate that runs only the media server, as a node.
@@ -38,7 +40,13 @@ type mediaNode struct {
 // 127.0.0.12, …).
 func newCluster(t testing.TB, gateways, nodes int, gatewayWords string) *cluster {
 	t.Helper()
-	c := &cluster{redis: redisrun.Start(t)}
+	return newClusterWith(t, gateways, nodes, gatewayWords, "")
+}
+
+// newClusterWith is newCluster with more mediaserver options for the nodes.
+func newClusterWith(t testing.TB, gateways, nodes int, gatewayWords, nodeWords string) *cluster {
+	t.Helper()
+	c := &cluster{redis: redisrun.Start(t), nodeWords: nodeWords}
 	for i := range nodes {
 		c.nodes = append(c.nodes, c.startNode(t, fmt.Sprintf("n%d", i+1), fmt.Sprintf("127.0.0.%d", 11+i)))
 	}
@@ -65,9 +73,10 @@ func (c *cluster) startNode(t testing.TB, id, ip string) *mediaNode {
 		secret %s
 		node_id %s
 		turn turn:%s.example.test:3478
+		%s
 	}
 }
-`, c.globals(), ip, sig, udp, testSecret, id, id)
+`, c.globals(), ip, sig, udp, testSecret, id, id, c.nodeWords)
 	return &mediaNode{Instance: caddyrun.Start(t, cf), id: id, signalAddr: fmt.Sprintf("%s:%d", ip, sig), udpPort: udp}
 }
 

@@ -14,11 +14,12 @@ import (
 // its process exits, so they connect again at once instead of waiting for
 // a timeout. Several rounds: the byes used to be queued and lost with the
 // process (issue 23: two rounds in three with six peers; here most byes
-// of every round).
+// of every round). The nodes do not drain (drain_timeout off): the move
+// is what is tested here; cluster_drain_test.go tests the drain before it.
 func TestClusterStoppedNodeSaysByeMovedToEveryPeer(t *testing.T) {
 	const rounds, peers = 3, 6
 	// A node for each round: each round stops the node its room is on.
-	c := newCluster(t, 1, rounds, "")
+	c := newClusterWith(t, 1, rounds, "", "drain_timeout off")
 	g := c.gateways[0]
 	var lost []string
 	for round := range rounds {

@@ -25,7 +25,10 @@ type nodeList struct {
 // choices orders the live nodes for a new room: this gateway's region
 // first; within it, the less loaded of two picked at random (two random
 // choices: no herd on the one that looked idlest a second ago), then the
-// rest by load.
+// rest by load, and draining nodes last. Draining nodes stay among the
+// choices only so that a list of them is not empty: the pin keeps a room
+// that is on one there, and gives none a new room (it reads the lease, not
+// this list, which may be a second old).
 func (st *State) nodeChoices(ctx context.Context, region string) ([]string, error) {
 	l := &st.nodes
 	l.mu.Lock()
@@ -38,11 +41,14 @@ func (st *State) nodeChoices(ctx context.Context, region string) ([]string, erro
 		}
 		l.nodes, l.read = nodes, now
 	}
-	local, far := []cluster.Node{}, []cluster.Node{}
+	local, far, draining := []cluster.Node{}, []cluster.Node{}, []cluster.Node{}
 	for _, n := range l.nodes {
-		if region == "" || n.Region == region {
+		switch {
+		case n.Draining:
+			draining = append(draining, n)
+		case region == "" || n.Region == region:
 			local = append(local, n)
-		} else {
+		default:
 			far = append(far, n)
 		}
 	}
@@ -60,7 +66,7 @@ func (st *State) nodeChoices(ctx context.Context, region string) ([]string, erro
 		local[0], local[i] = local[i], local[0]
 	}
 	ids := make([]string, 0, len(l.nodes))
-	for _, n := range append(local, far...) {
+	for _, n := range slices.Concat(local, far, draining) {
 		ids = append(ids, n.ID)
 	}
 	return ids, nil

@@ -69,6 +69,10 @@ type Config struct {
 	// server registers in Shared as a node, serves only the rooms pinned to
 	// it, and takes only admissions made for it.
 	Node cluster.Node
+	// DrainTimeout is how long a draining node lets its rooms end by
+	// themselves before it moves what is left (Drain); 0: the default,
+	// DefaultDrainTimeout; negative: it moves them at once.
+	DrainTimeout time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -92,6 +96,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.DeniedFor == 0 {
 		c.DeniedFor = DefaultDeniedFor
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()

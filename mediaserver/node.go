@@ -21,9 +21,17 @@ const (
 // register renews this node's lease, tells the cluster its load, and ends
 // the rooms it no longer holds.
 func (s *Server) register(ctx context.Context) {
+	s.registerMu.Lock()
+	defer s.registerMu.Unlock()
 	held := map[string]int64{}
 	load := 0
 	s.mu.Lock()
+	if s.closed {
+		// Leaving, or left: a lease written now would send rooms back here.
+		s.mu.Unlock()
+		return
+	}
+	draining := !s.drain.since.IsZero()
 	rooms := make(map[string]*Room, len(s.rooms))
 	for name, r := range s.rooms {
 		rooms[name] = r
@@ -38,7 +46,7 @@ func (s *Server) register(ctx context.Context) {
 		r.mu.Unlock()
 	}
 	n := s.cfg.Node
-	n.Load = load
+	n.Load, n.Draining = load, draining
 	ctx, cancel := context.WithTimeout(ctx, nodeRenew)
 	defer cancel()
 	lost, err := s.cfg.Shared.RegisterNode(ctx, n, nodeLease, held)
@@ -66,15 +74,22 @@ func (s *Server) runNode(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			leave, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			if err := s.cfg.Shared.LeaveNode(leave, s.cfg.Node.ID); err != nil {
-				s.log.Warn("leaving the cluster", zap.Error(err))
-			}
+			s.leave()
 			return
 		case <-t.Chan():
 			s.register(ctx)
 		}
+	}
+}
+
+// leave forgets this node in the cluster, after any lease write under way.
+func (s *Server) leave() {
+	s.registerMu.Lock()
+	defer s.registerMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := s.cfg.Shared.LeaveNode(ctx, s.cfg.Node.ID); err != nil {
+		s.log.Warn("leaving the cluster", zap.Error(err))
 	}
 }
 

@@ -40,6 +40,12 @@ type Server struct {
 	// stopNode ends this node's membership of a cluster; nil outside one.
 	stopNode context.CancelFunc
 	nodeDone chan struct{}
+	// drain is this node's drain, under mu.
+	drain drainState
+	// registerMu keeps lease writes in order: a renewal that read the node
+	// before a drain began does not land after the drain's own, and none
+	// lands after the node left.
+	registerMu sync.Mutex
 }
 
 // New opens the media sockets and returns a Server ready to take signalling
@@ -275,6 +281,7 @@ func (s *Server) forget(r *Room) {
 	mine := s.rooms[r.name] == r
 	if mine {
 		delete(s.rooms, r.name)
+		s.noteEmptiedLocked()
 	}
 	s.mu.Unlock()
 	if mine {

@@ -12,6 +12,7 @@ type Stats struct {
 	ForwardedBytes   uint64 // their payload bytes
 	Pins             int    // rooms served under a cluster pin now
 	RoomsMoved       uint64 // rooms this node lost to another
+	Draining         bool   // the node takes no new room
 }
 
 // retired holds the forwarding counts of tracks that ended.
@@ -29,9 +30,10 @@ func (s *Server) Stats() Stats {
 	for _, r := range s.rooms {
 		rooms = append(rooms, r)
 	}
+	draining := !s.drain.since.IsZero()
 	s.mu.Unlock()
 	st := Stats{Rooms: len(rooms), ForwardedPackets: s.retired.packets.Load(), ForwardedBytes: s.retired.bytes.Load(),
-		RoomsMoved: s.roomsMoved.Load()}
+		RoomsMoved: s.roomsMoved.Load(), Draining: draining}
 	for _, r := range rooms {
 		r.mu.Lock()
 		st.Peers += len(r.peers)

@@ -41,6 +41,7 @@ func Run(t *testing.T, newPair Pair) {
 		{"WatchStops", testWatchStops},
 		{"Pinning", testPinning},
 		{"NodeLeaseLapses", testNodeLeaseLapses},
+		{"DrainingNodeKeepsItsRoomsTakesNoNew", testDrainingNodeKeepsItsRoomsTakesNoNew},
 		{"NodeGivesBackPinsOfAnEmptiedStore", testNodeGivesBackPinsOfAnEmptiedStore},
 		{"ConcurrentFirstJoinsAgree", testConcurrentFirstJoinsAgree},
 		{"RoomLockAndEjectDeadline", testRoomLockAndEjectDeadline},

@@ -39,7 +39,9 @@ return lost
 
 // ARGV: prefix, room, pin ttl (ms), then the node ids to choose from.
 // Returns {node id, epoch, node JSON, moved (1: off a dead node)}, or nil
-// when no choice is live.
+// when no choice is live and taking rooms. A draining node keeps the rooms
+// pinned to it but is not given new ones: its lease says so, read here in
+// the same step, so every gateway stops at once whatever its node list.
 var pinScript = redis.NewScript(`
 local p, room = ARGV[1], ARGV[2]
 local key = p .. 'pin:' .. room
@@ -53,7 +55,7 @@ if cur[1] then
 end
 for i = 4, #ARGV do
 	local info = redis.call('GET', p .. 'node:' .. ARGV[i])
-	if info then
+	if info and not cjson.decode(info).draining then
 		local t = redis.call('TIME')
 		local epoch = tonumber(t[1]) * 1000000 + tonumber(t[2])
 		if cur[2] and tonumber(cur[2]) >= epoch then epoch = tonumber(cur[2]) + 1 end

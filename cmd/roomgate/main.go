@@ -6,6 +6,7 @@
 //	roomgate list-modules     lists http.handlers.roomgate among the rest
 //	roomgate token            mints a peer token from the master secret
 //	roomgate turn-secret      prints the TURN REST secret, for coturn
+//	roomgate drain            drains a media node of a cluster, then stops it
 package main
 
 import (

@@ -6,6 +6,8 @@ package caddyrun
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -42,7 +44,11 @@ func Binary(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		name := "roomgate"
+		// One name per checkout: a test that starts a process again (a
+		// restart) must run this checkout's build, not one that another
+		// checkout's tests renamed over it meanwhile.
+		sum := sha256.Sum256([]byte(root))
+		name := "roomgate-" + hex.EncodeToString(sum[:6])
 		args := []string{"build", "-o"}
 		if raceEnabled {
 			name += "-race"
@@ -256,6 +262,9 @@ func (in *Instance) Signal(sig os.Signal) {
 		in.t.Fatalf("signal %v: %v", sig, err)
 	}
 }
+
+// Done is closed once the process has exited, by itself or stopped.
+func (in *Instance) Done() <-chan struct{} { return in.done }
 
 // Kill ends the process with SIGKILL, as a crash would, and waits for it.
 func (in *Instance) Kill() {
