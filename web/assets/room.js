@@ -1,7 +1,15 @@
+// The room page and its call: the door (checks, the pre-join screen, a
+// login), the connection and coming back when it is lost, and how a call
+// ends. The tiles, the people, the chat and the controls are modules of
+// their own; this one holds the call's state and hands each what it needs.
+
 import { Signal } from './signal.js';
-import { Tiles, initials } from './tiles.js';
-import { prejoin, constraints, devicesAllowed, playOnSpeaker } from './prejoin.js';
+import { Tiles } from './tiles.js';
+import { prejoin, constraints, devicesAllowed } from './prejoin.js';
 import { takeFragmentToken, token, login, setToken, clearToken, session, logout } from './token.js';
+import { Roster } from './roster.js';
+import { Chat } from './chat.js';
+import { Controls } from './controls.js';
 
 takeFragmentToken();
 
@@ -17,21 +25,11 @@ const room = body.dataset.room;
 let name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
 const peers = new Map(); // id → PeerInfo
 const tiles = new Tiles({ people: peers, view: (views) => !!signal && (signal.view(views), true) });
+const roster = new Roster({ people: peers, tiles, signal: () => signal, notice });
+const chat = new Chat({ signal: () => signal, self: () => roster.self });
+const controls = new Controls({ room, signal: () => signal, name: () => name, notice });
 let signal = null;
-let local = null;       // camera and microphone
-// kind → the transceiver the microphone or camera goes out on. Turned off,
-// it sends nothing (its track is replaced by none) and stays, and the room
-// hears so through a state message; turned on again, it sends the track
-// again: no renegotiation, no new section per toggle.
-let transceivers = {};
-let senders = {};       // kind → RTCRtpSender
-let screen = null;      // {stream, senders}
-let self = null;        // our PeerInfo
-let admin = false;      // host or admin: may let people in, remove, lock, end
-let locked = false;
-let waiting = new Map(); // lobby: id → name, as the server last told us
 let retry = null;
-let speaking = ''; // the peer the server last said is speaking
 // Why the token this tab held was dropped, shown beside whatever the page
 // asks next: a dead link must not stay in the tab and refuse every room after.
 let droppedToken = '';
@@ -67,75 +65,6 @@ function notice(text) {
   setTimeout(() => div.remove(), 15000);
 }
 
-function renderParticipants() {
-  const ul = $('participants');
-  ul.replaceChildren();
-  const all = self ? [[self.id, self], ...peers] : [...peers];
-  for (const [id, p] of all) {
-    const li = document.createElement('li');
-    li.dataset.peer = id;
-    const label = document.createElement('span');
-    label.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
-    if (p.hand && id !== self?.id) label.textContent = `✋ ${label.textContent}`;
-    const role = document.createElement('span');
-    role.className = 'role';
-    role.textContent = p.role;
-    li.append(label, role);
-    if (admin && id !== self?.id) {
-      if (!p.muted) li.append(button('Mute', 'mute', `Mute ${p.name || 'this guest'}`, () => signal?.mute(id)));
-      li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => signal?.kick(id)));
-    }
-    ul.append(li);
-  }
-  $('count').textContent = `(${all.length})`;
-  markSpeaker();
-}
-
-function button(text, cls, label, onclick) {
-  const b = document.createElement('button');
-  b.type = 'button';
-  b.className = cls;
-  b.textContent = text;
-  b.setAttribute('aria-label', label);
-  b.addEventListener('click', onclick);
-  return b;
-}
-
-// renderLobby shows an admin who waits to be let in.
-function renderLobby(list) {
-  const before = waiting;
-  waiting = new Map(list.map((p) => [p.id, p.name]));
-  for (const [id, n] of waiting) if (!before.has(id)) notice(`${n || 'Someone'} is waiting to join`);
-  const ul = $('lobby');
-  ul.replaceChildren();
-  for (const [id, n] of waiting) {
-    const li = document.createElement('li');
-    li.dataset.peer = id;
-    const label = document.createElement('span');
-    label.textContent = n || 'Guest';
-    const who = n || 'this guest';
-    li.append(label,
-      button('Admit', 'admit', `Let ${who} in`, () => signal?.admit(id)),
-      button('Deny', 'deny', `Turn ${who} away`, () => signal?.deny(id)));
-    ul.append(li);
-  }
-  $('lobby-count').textContent = `(${waiting.size})`;
-  $('lobby-panel').hidden = !admin || waiting.size === 0;
-}
-
-// markSpeaker rings the speaker's tile and marks their list entry.
-function markSpeaker() {
-  tiles.markSpeaker(speaking);
-  document.querySelectorAll('#participants li[data-peer]').forEach((el) => {
-    el.classList.toggle('speaking', el.dataset.peer === speaking);
-  });
-}
-
-function renderLock() {
-  $('lock').setAttribute('aria-pressed', String(locked));
-  $('lock').textContent = locked ? 'Unlock room' : 'Lock room';
-}
-
 async function start() {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) {
     return gate('error', 'No such room', 'Room names are 1 to 64 letters, digits, - or _.', { home: true });
@@ -166,7 +95,7 @@ async function start() {
 let ready = false;
 async function getReady() {
   if (ready || params.get('prejoin') === '0') {
-    if (!local?.getTracks().some((t) => t.readyState === 'live')) await startMedia();
+    if (!controls.local?.getTracks().some((t) => t.readyState === 'live')) await startMedia();
     return;
   }
   ready = true;
@@ -177,8 +106,8 @@ async function getReady() {
   signal.name = name;
   opts.audio = chosen.audio;
   opts.video = chosen.video;
-  local = chosen.stream;
-  $('self').srcObject = local;
+  controls.local = chosen.stream;
+  $('self').srcObject = controls.local;
   if (opts.hide) $('self-tile').classList.add('hidden');
 }
 
@@ -248,12 +177,12 @@ async function startMedia() {
     return;
   }
   try {
-    local = await navigator.mediaDevices.getUserMedia({ audio: opts.audio && constraints('audio'), video: opts.video && constraints('video') });
+    controls.local = await navigator.mediaDevices.getUserMedia({ audio: opts.audio && constraints('audio'), video: opts.video && constraints('video') });
   } catch (err) {
     notice(`Camera or microphone unavailable: ${err.message}`);
     return;
   }
-  $('self').srcObject = local;
+  $('self').srcObject = controls.local;
   if (opts.hide) $('self-tile').classList.add('hidden');
 }
 
@@ -261,52 +190,25 @@ function connect() {
   if (body.dataset.state !== 'lobby') setState('joining', 'Joining…');
   signal.addEventListener('welcome', (e) => onWelcome(e.detail));
   signal.addEventListener('track', (e) => e.detail.stream && tiles.track(e.detail.stream));
-  signal.addEventListener('peer-joined', (e) => {
-    peers.set(e.detail.peer.id, e.detail.peer);
-    tiles.person(e.detail.peer.id);
-    renderParticipants();
-    notice(`${e.detail.peer.name || 'A guest'} joined`);
-  });
-  signal.addEventListener('peer-left', (e) => {
-    const p = e.detail.peer;
-    peers.delete(p.id);
-    if (speaking === p.id) speaking = '';
-    tiles.leave(p.id);
-    renderParticipants();
-    notice(`${p.name || 'A guest'} left`);
-  });
-  signal.addEventListener('connection', (e) => {
-    const p = peers.get(e.detail.target);
-    if (!p) return;
-    p.connection = e.detail.level;
-    tiles.render();
-  });
+  signal.addEventListener('peer-joined', (e) => roster.joined(e.detail.peer));
+  signal.addEventListener('peer-left', (e) => roster.left(e.detail.peer));
+  signal.addEventListener('connection', (e) => roster.connection(e.detail));
   signal.addEventListener('room', (e) => {
-    locked = e.detail.locked;
-    renderLock();
-    notice(locked ? 'The room was locked' : 'The room was unlocked');
+    controls.locked = e.detail.locked;
+    controls.renderLock();
+    notice(controls.locked ? 'The room was locked' : 'The room was unlocked');
   });
-  signal.addEventListener('lobby', (e) => renderLobby(e.detail.peers || []));
-  signal.addEventListener('speaker', (e) => {
-    speaking = e.detail.target;
-    markSpeaker();
-  });
+  signal.addEventListener('lobby', (e) => roster.lobby(e.detail.peers || []));
+  signal.addEventListener('speaker', (e) => roster.speaker(e.detail.target));
   signal.addEventListener('quality', (e) => onQuality(e.detail));
-  signal.addEventListener('chat', (e) => showChat(e.detail));
+  signal.addEventListener('chat', (e) => chat.show(e.detail));
   // An admin muted us: the server already forwards nothing; the page turns
   // the microphone off so that what we see matches, and unmuting is ours.
   signal.addEventListener('mute', (e) => {
     notice(e.detail.message || 'An admin muted your microphone');
-    if (senders.audio) toggleSend('audio');
+    if (controls.senders.audio) controls.toggleSend('audio');
   });
-  signal.addEventListener('state', (e) => {
-    const p = e.detail.peer;
-    const was = peers.get(p.id);
-    peers.set(p.id, p);
-    if (p.hand && !was?.hand) notice(`${p.name || 'A guest'} raised a hand`);
-    tiles.render();
-    renderParticipants();
-  });
+  signal.addEventListener('state', (e) => roster.state(e.detail.peer));
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
@@ -329,35 +231,27 @@ function onWelcome(m) {
   attempts = 0;
   giveUpAt = 0;
   if (again) notice('Reconnected');
-  self = m.peer;
+  const self = m.peer;
+  roster.self = self;
   $('self-tile').dataset.peer = self.id;
-  admin = self.role === 'host' || self.role === 'admin';
-  locked = !!m.locked;
-  $('lock').hidden = $('end').hidden = !admin;
-  renderLock();
+  roster.admin = self.role === 'host' || self.role === 'admin';
+  controls.locked = !!m.locked;
+  $('lock').hidden = $('end').hidden = !roster.admin;
+  controls.renderLock();
   for (const p of m.peers || []) {
     peers.set(p.id, p);
     tiles.person(p.id);
   }
-  $('chat').replaceChildren();
-  for (const c of m.chat || []) showChat(c);
-  renderParticipants();
+  chat.history(m.chat || []);
+  roster.render();
   setState('joined', `In ${room}`);
   renderWhoami();
   tiles.lastViews = ''; // a new connection knows nothing of our tiles
   // Coming back, we send again what we were sending when the connection
   // was lost; the first time, what the link asked for.
-  transceivers = {}; // a new connection
-  for (const t of local?.getTracks() || []) {
-    if (again ? t.kind in senders : opts[t.kind]) senders[t.kind] = sendTrack(t);
-    else t.enabled = false;
-  }
-  setButton('audio');
-  setButton('video');
-  sayState();
+  controls.resume(again, opts);
   tiles.render();
-  if (again && screen) screen.senders = signal.publish(screen.stream, { screen: true });
-  else if (!again && opts.screen) toggleScreen();
+  controls.shareAgain(again, opts);
 }
 
 // comeBack leaves a connection that was lost without a final word (the
@@ -370,8 +264,8 @@ function comeBack() {
   // The others come back with new ids: their tiles and entries go.
   tiles.clear();
   peers.clear();
-  renderParticipants();
-  renderLobby([]);
+  roster.render();
+  roster.lobby([]);
   if (!giveUpAt) giveUpAt = Date.now() + 120000;
   if (Date.now() > giveUpAt) {
     stopAll();
@@ -403,63 +297,6 @@ async function rejoin() {
   if (check.role === 'lobby') gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
   connect();
 }
-
-// sendTrack publishes a microphone or, in its layers, a camera, on the
-// transceiver it went out on before if there is one.
-function sendTrack(track) {
-  const t = transceivers[track.kind];
-  if (t && signal.pub.getTransceivers().includes(t)) {
-    t.sender.replaceTrack(track);
-    return t.sender;
-  }
-  const sender = track.kind === 'video' ? signal.sendCamera(track, local) : signal.pub.addTrack(track, local);
-  transceivers[track.kind] = signal.pub.getTransceivers().find((x) => x.sender === sender);
-  return sender;
-}
-
-// stopSending stops a microphone or camera going out, keeping its
-// transceiver for the next time.
-function stopSending(kind) {
-  transceivers[kind]?.sender.replaceTrack(null);
-}
-
-// sayState tells the room whether our microphone and camera are on.
-let handRaised = false;
-function sayState() {
-  signal?.state({ muted: !senders.audio, cameraOff: !senders.video, hand: handRaised });
-}
-
-// showChat adds a chat message to the log, as text: whatever it holds is
-// never markup (docs/browser.md, data-chat).
-function showChat(m) {
-  const li = document.createElement('li');
-  const who = document.createElement('span');
-  who.className = 'who';
-  who.textContent = m.peer?.id === self?.id ? 'You' : m.peer?.name || 'Guest';
-  const text = document.createElement('span');
-  text.dataset.chat = '';
-  text.textContent = m.text;
-  li.append(who, text);
-  $('chat').append(li);
-  li.scrollIntoView({ block: 'nearest' });
-}
-
-$('chat-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  const text = $('chat-text').value.trim();
-  if (!text || !signal) return;
-  signal.chat(text);
-  $('chat-text').value = '';
-});
-
-// Raise hand: everyone sees a ✋ on the tile and in the list until it is
-// lowered.
-$('hand').addEventListener('click', () => {
-  handRaised = !handRaised;
-  $('hand').setAttribute('aria-pressed', String(handRaised));
-  $('hand').textContent = handRaised ? 'Lower hand' : 'Raise hand';
-  sayState();
-});
 
 // onQuality shows what the link cannot carry: the paused videos, and
 // audio only when that is all of them.
@@ -521,107 +358,9 @@ function onCut(code) {
 
 function stopAll() {
   signal?.close();
-  local?.getTracks().forEach((t) => t.stop());
-  screen?.stream.getTracks().forEach((t) => t.stop());
+  controls.stop();
   tiles.clear();
 }
-
-// Muting and turning the camera off stop sending the track, so the others'
-// copy of it ends; turning them on sends it again, asking for the device
-// then if it was off from the start.
-const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera off', 'Camera on'] };
-
-function setButton(kind) {
-  if (kind === 'video') {
-    // Our own tile shows our initials while the camera is off.
-    $('self-tile').classList.toggle('novideo', !senders.video);
-    $('self-avatar').textContent = initials(name || 'You');
-  }
-  const [id, onLabel, offLabel] = buttons[kind];
-  $(id).setAttribute('aria-pressed', senders[kind] ? 'false' : 'true');
-  $(id).textContent = senders[kind] ? onLabel : offLabel;
-}
-
-const asking = {}; // kind → a device request is under way
-
-async function toggleSend(kind) {
-  if (!signal?.pub || asking[kind]) return;
-  let track = local?.getTracks().find((t) => t.kind === kind);
-  if (senders[kind]) {
-    stopSending(kind);
-    delete senders[kind];
-    track.enabled = false;
-  } else {
-    if (!track) {
-      asking[kind] = true;
-      try {
-        if (!devicesAllowed()) throw new Error('this page is not secure (not HTTPS)');
-        [track] = (await navigator.mediaDevices.getUserMedia({ [kind]: constraints(kind) })).getTracks();
-      } catch (err) {
-        notice(`${kind === 'audio' ? 'Microphone' : 'Camera'} unavailable: ${err.message}`);
-        return;
-      } finally {
-        asking[kind] = false;
-      }
-      if (!local) {
-        local = new MediaStream();
-        $('self').srcObject = local;
-      }
-      local.addTrack(track);
-    }
-    track.enabled = true;
-    senders[kind] = sendTrack(track);
-  }
-  setButton(kind);
-  sayState();
-}
-const toggleMute = () => toggleSend('audio');
-const toggleCamera = () => toggleSend('video');
-
-async function toggleScreen() {
-  if (!signal?.pub) return;
-  if (screen) {
-    signal.unpublishScreen(screen.stream, screen.senders);
-    screen.stream.getTracks().forEach((t) => t.stop());
-    screen = null;
-    $('screen').setAttribute('aria-pressed', 'false');
-    $('screen').textContent = 'Share screen';
-    return;
-  }
-  try {
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
-    screen = { stream, senders: signal.publish(stream, { screen: true }) };
-    stream.getVideoTracks()[0].onended = () => screen && toggleScreen();
-    $('screen').setAttribute('aria-pressed', 'true');
-    $('screen').textContent = 'Stop sharing';
-  } catch (err) {
-    notice(`Screen share failed: ${err.message}`);
-  }
-}
-
-$('mute').addEventListener('click', toggleMute);
-$('camera').addEventListener('click', toggleCamera);
-$('screen').addEventListener('click', toggleScreen);
-$('lock').addEventListener('click', () => signal?.lock(!locked));
-// "End for all" asks once more before everyone is sent away: the first
-// press arms it for five seconds, the second ends the meeting.
-let endArmed = null;
-function disarmEnd() {
-  clearTimeout(endArmed);
-  endArmed = null;
-  $('end').textContent = 'End for all';
-  $('end').removeAttribute('aria-label');
-}
-$('end').addEventListener('click', () => {
-  if (!endArmed) {
-    $('end').textContent = 'Press again to end for everyone';
-    $('end').setAttribute('aria-label', 'Confirm: end the meeting for everyone');
-    endArmed = setTimeout(disarmEnd, 5000);
-    return;
-  }
-  disarmEnd();
-  signal?.end();
-});
 
 // Who is logged in, read from the host token for the page to show (the
 // gateway checks the token; the page only names its user).
@@ -637,15 +376,6 @@ $('logout').addEventListener('click', async () => {
   gate('ended', 'You logged out', 'Log in again to host a meeting here.', { home: true });
   await logout();
   renderWhoami();
-});
-$('copy').addEventListener('click', async () => {
-  const link = `${location.origin}/join/${room}`;
-  try {
-    await navigator.clipboard.writeText(link);
-    notice('Link copied');
-  } catch {
-    notice(`Share this link: ${link}`);
-  }
 });
 $('leave').addEventListener('click', () => {
   clearTimeout(retry);

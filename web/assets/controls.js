@@ -1,0 +1,197 @@
+// The call's controls: what we send (microphone, camera, screen share) and
+// the buttons that change it, raise hand, lock the room, end it for all,
+// and copy its link. Leave is the call's own (room.js).
+
+import { initials } from './tiles.js';
+import { constraints, devicesAllowed } from './prejoin.js';
+
+const $ = (id) => document.getElementById(id);
+
+// Muting and turning the camera off stop sending the track, so the others'
+// copy of it ends; turning them on sends it again, asking for the device
+// then if it was off from the start.
+const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera off', 'Camera on'] };
+
+export class Controls {
+  // room: the room's name; signal(): the connection now, or null; name():
+  // our display name; notice(text) tells the person.
+  constructor({ room, signal, name, notice }) {
+    this.signal = signal;
+    this.name = name;
+    this.notice = notice;
+    this.local = null;       // camera and microphone
+    // kind → the transceiver the microphone or camera goes out on. Turned off,
+    // it sends nothing (its track is replaced by none) and stays, and the room
+    // hears so through a state message; turned on again, it sends the track
+    // again: no renegotiation, no new section per toggle.
+    this.transceivers = {};
+    this.senders = {};       // kind → RTCRtpSender
+    this.screen = null;      // {stream, senders}
+    this.locked = false;
+    this.handRaised = false;
+    this.asking = {};        // kind → a device request is under way
+    this.endArmed = null;
+
+    $('mute').addEventListener('click', () => this.toggleSend('audio'));
+    $('camera').addEventListener('click', () => this.toggleSend('video'));
+    $('screen').addEventListener('click', () => this.toggleScreen());
+    // Raise hand: everyone sees a ✋ on the tile and in the list until it is
+    // lowered.
+    $('hand').addEventListener('click', () => {
+      this.handRaised = !this.handRaised;
+      $('hand').setAttribute('aria-pressed', String(this.handRaised));
+      $('hand').textContent = this.handRaised ? 'Lower hand' : 'Raise hand';
+      this.sayState();
+    });
+    $('lock').addEventListener('click', () => this.signal()?.lock(!this.locked));
+    // "End for all" asks once more before everyone is sent away: the first
+    // press arms it for five seconds, the second ends the meeting.
+    $('end').addEventListener('click', () => {
+      if (!this.endArmed) {
+        $('end').textContent = 'Press again to end for everyone';
+        $('end').setAttribute('aria-label', 'Confirm: end the meeting for everyone');
+        this.endArmed = setTimeout(() => this.disarmEnd(), 5000);
+        return;
+      }
+      this.disarmEnd();
+      this.signal()?.end();
+    });
+    $('copy').addEventListener('click', async () => {
+      const link = `${location.origin}/join/${room}`;
+      try {
+        await navigator.clipboard.writeText(link);
+        this.notice('Link copied');
+      } catch {
+        this.notice(`Share this link: ${link}`);
+      }
+    });
+  }
+
+  // resume sends on a new connection: coming back (again), what we were
+  // sending when the connection was lost; the first time, what the link
+  // asked for (opts).
+  resume(again, opts) {
+    this.transceivers = {}; // a new connection
+    for (const t of this.local?.getTracks() || []) {
+      if (again ? t.kind in this.senders : opts[t.kind]) this.senders[t.kind] = this.sendTrack(t);
+      else t.enabled = false;
+    }
+    this.setButton('audio');
+    this.setButton('video');
+    this.sayState();
+  }
+
+  // shareAgain shares the screen on a new connection: coming back (again),
+  // the one we were sharing; the first time, if the link asked (opts).
+  shareAgain(again, opts) {
+    if (again && this.screen) this.screen.senders = this.signal().publish(this.screen.stream, { screen: true });
+    else if (!again && opts.screen) this.toggleScreen();
+  }
+
+  // sendTrack publishes a microphone or, in its layers, a camera, on the
+  // transceiver it went out on before if there is one.
+  sendTrack(track) {
+    const signal = this.signal();
+    const t = this.transceivers[track.kind];
+    if (t && signal.pub.getTransceivers().includes(t)) {
+      t.sender.replaceTrack(track);
+      return t.sender;
+    }
+    const sender = track.kind === 'video' ? signal.sendCamera(track, this.local) : signal.pub.addTrack(track, this.local);
+    this.transceivers[track.kind] = signal.pub.getTransceivers().find((x) => x.sender === sender);
+    return sender;
+  }
+
+  // stopSending stops a microphone or camera going out, keeping its
+  // transceiver for the next time.
+  stopSending(kind) {
+    this.transceivers[kind]?.sender.replaceTrack(null);
+  }
+
+  // sayState tells the room whether our microphone and camera are on.
+  sayState() {
+    this.signal()?.state({ muted: !this.senders.audio, cameraOff: !this.senders.video, hand: this.handRaised });
+  }
+
+  setButton(kind) {
+    if (kind === 'video') {
+      // Our own tile shows our initials while the camera is off.
+      $('self-tile').classList.toggle('novideo', !this.senders.video);
+      $('self-avatar').textContent = initials(this.name() || 'You');
+    }
+    const [id, onLabel, offLabel] = buttons[kind];
+    $(id).setAttribute('aria-pressed', this.senders[kind] ? 'false' : 'true');
+    $(id).textContent = this.senders[kind] ? onLabel : offLabel;
+  }
+
+  async toggleSend(kind) {
+    if (!this.signal()?.pub || this.asking[kind]) return;
+    let track = this.local?.getTracks().find((t) => t.kind === kind);
+    if (this.senders[kind]) {
+      this.stopSending(kind);
+      delete this.senders[kind];
+      track.enabled = false;
+    } else {
+      if (!track) {
+        this.asking[kind] = true;
+        try {
+          if (!devicesAllowed()) throw new Error('this page is not secure (not HTTPS)');
+          [track] = (await navigator.mediaDevices.getUserMedia({ [kind]: constraints(kind) })).getTracks();
+        } catch (err) {
+          this.notice(`${kind === 'audio' ? 'Microphone' : 'Camera'} unavailable: ${err.message}`);
+          return;
+        } finally {
+          this.asking[kind] = false;
+        }
+        if (!this.local) {
+          this.local = new MediaStream();
+          $('self').srcObject = this.local;
+        }
+        this.local.addTrack(track);
+      }
+      track.enabled = true;
+      this.senders[kind] = this.sendTrack(track);
+    }
+    this.setButton(kind);
+    this.sayState();
+  }
+
+  async toggleScreen() {
+    if (!this.signal()?.pub) return;
+    if (this.screen) {
+      this.signal().unpublishScreen(this.screen.stream, this.screen.senders);
+      this.screen.stream.getTracks().forEach((t) => t.stop());
+      this.screen = null;
+      $('screen').setAttribute('aria-pressed', 'false');
+      $('screen').textContent = 'Share screen';
+      return;
+    }
+    try {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+      this.screen = { stream, senders: this.signal().publish(stream, { screen: true }) };
+      stream.getVideoTracks()[0].onended = () => this.screen && this.toggleScreen();
+      $('screen').setAttribute('aria-pressed', 'true');
+      $('screen').textContent = 'Stop sharing';
+    } catch (err) {
+      this.notice(`Screen share failed: ${err.message}`);
+    }
+  }
+
+  // stop ends our camera, microphone and screen share.
+  stop() {
+    this.local?.getTracks().forEach((t) => t.stop());
+    this.screen?.stream.getTracks().forEach((t) => t.stop());
+  }
+
+  renderLock() {
+    $('lock').setAttribute('aria-pressed', String(this.locked));
+    $('lock').textContent = this.locked ? 'Unlock room' : 'Lock room';
+  }
+
+  disarmEnd() {
+    clearTimeout(this.endArmed);
+    this.endArmed = null;
+    $('end').textContent = 'End for all';
+    $('end').removeAttribute('aria-label');
+  }
+}
