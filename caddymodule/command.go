@@ -12,7 +12,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/caddyserver/certmagic"
 	"github.com/roomgate/roomgate/accesstoken"
-	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/gateway/restapi"
 )
 
 func init() {
@@ -76,7 +76,7 @@ func cmdToken(fl caddycmd.Flags) (int, error) {
 	if (fl.String("room") == "") == !fl.Bool("global") {
 		return caddy.ExitCodeFailedStartup, fmt.Errorf("give --room <name> or --global, not both")
 	}
-	p := gateway.TokenProperties{
+	p := restapi.TokenProperties{
 		RoomName: fl.String("room"), GlobalToken: fl.Bool("global"), IsAdmin: fl.Bool("admin"),
 		Name: fl.String("name"), Email: fl.String("email"), Meta: fl.String("meta"),
 		ExternalUserID: fl.String("external-user-id"), ExpireUnixSec: int64(fl.Int("expire")),

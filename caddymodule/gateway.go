@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/gateway/restapi"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
@@ -222,6 +223,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		g.memKey = ""
 		return fmt.Errorf("roomgate: %w", err)
 	}
+	g.gw.MountAPI(restapi.New(g.gw).Serve)
 	return nil
 }
 

@@ -12,20 +12,15 @@ import (
 // (Config.Audit, "roomgate.audit" in Caddy) so an operator can route it
 // to a file of its own. It names tokens by their id (jti) only, and never
 // holds a password or a secret. Event names and rule names are fixed
-// strings, the same the API and the pages use.
+// strings, the same the API and the pages use; the API's own events are
+// restapi's (restapi/audit.go).
 const (
 	auditAdmitted     = "admission.admitted"
 	auditRefused      = "admission.refused"
 	auditLogin        = "host.login"
 	auditLoginFailed  = "host.login_failed"
 	auditLogout       = "host.logout"
-	auditTokenMinted  = "token.minted"
 	auditTokenRevoked = "token.revoked"
-	auditRoomCreated  = "room.created"
-	auditRoomChanged  = "room.changed"
-	auditRoomDeleted  = "room.deleted"
-	auditBanned       = "participant.banned"
-	auditUnbanned     = "participant.unbanned"
 )
 
 func (g *Gateway) audit(event string, fields ...zap.Field) {

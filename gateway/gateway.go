@@ -18,6 +18,7 @@ type Next func(http.ResponseWriter, *http.Request) error
 type Gateway struct {
 	cfg        Config
 	logins     *hostlogin.Logins
+	api        APIHandler // nil: no REST API here
 	issuer     *accesstoken.Issuer
 	admissions *accesstoken.Admissions
 	turnSecret string // TURN REST shared secret, for the credentials in admissions
@@ -52,7 +53,7 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	st.loadRevoked(ctx, cfg.Store, cfg.Logger)
 	st.loadRooms(ctx, cfg.Store, cfg.Logger)
 	st.loadBans(ctx, cfg.Store, cfg.Logger)
-	keep := func(ctx context.Context) { g.keepBans(ctx) }
+	keep := func(ctx context.Context) { g.KeepBans(ctx) }
 	st.keepBans.Store(&keep)
 	if cfg.Store != nil {
 		st.storage.Store(&cfg.Store)
@@ -87,7 +88,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		}
 		g.logins.ServeLogout(w, r)
 	case p == "/api/v1" || strings.HasPrefix(p, "/api/v1/"):
-		g.serveAPI(w, r, strings.TrimPrefix(clean[min(len(clean), len("/api/v1")):], "/"))
+		if g.api == nil {
+			refuse(http.StatusNotFound, "not_found", "there is no API here").Write(w)
+			break
+		}
+		g.api(w, r, strings.TrimPrefix(clean[min(len(clean), len("/api/v1")):], "/"))
 	case !read:
 		allow := "GET, HEAD"
 		if p == "/login" {

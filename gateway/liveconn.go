@@ -19,7 +19,7 @@ type liveConn struct {
 	room    string
 	session *hostSession // the host's session, nil for everyone else
 	tokenID string
-	who     participant     // for the participants API
+	who     Participant     // for the participants API
 	lobby   bool            // waiting to be let in: not in the room yet
 	places  []cluster.Place // taken in the shared store, given back at release
 	// tokenRecord is the token whose limits this connection counts against.

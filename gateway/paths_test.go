@@ -1,13 +1,13 @@
 package gateway
 
 import (
-	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/gateway/hostlogin"
 )
 
 func TestMatchFormIsCaddysPathMatcherForm(t *testing.T) {

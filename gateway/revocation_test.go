@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -93,12 +91,9 @@ func TestEveryGatewayKeepsTheRevocationsItHears(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("POST", "/api/v1/token/revoke", strings.NewReader(`{"token":"`+tok+`"}`))
-	req.Header.Set("Authorization", "Bearer k0123456789abcdef")
-	w := httptest.NewRecorder()
-	g1.ServeHTTP(w, req, nil)
-	if w.Code != http.StatusNoContent {
-		t.Fatalf("revoke through gateway 1: %d %s", w.Code, w.Body)
+	// As POST /api/v1/token/revoke does (restapi), through gateway 1.
+	if rf := g1.Revoke(context.Background(), verified(t, g1, tok), netip.MustParseAddr("127.0.0.1")); rf != nil {
+		t.Fatalf("revoke through gateway 1: %v", rf)
 	}
 
 	// Gateway 2 heard of it from the shared store, and keeps it.
@@ -173,4 +168,14 @@ func TestRevocationsHeardAreKeptInFewWritesAndAtStop(t *testing.T) {
 	if kept := len(s.keptRevoked(t)); kept != n || writes < 1 || writes > 3 {
 		t.Fatalf("%d revocations heard: %d kept in %d writes", n, kept, writes)
 	}
+}
+
+// verified is tok's claims, as the API reads them before it revokes.
+func verified(t *testing.T, g *Gateway, tok string) *accesstoken.Claims {
+	t.Helper()
+	c, err := g.Issuer().Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -40,15 +41,16 @@ func (r *Room) expired(now time.Time) bool {
 	return r.ExpireUnixSec != 0 && now.Unix() >= r.ExpireUnixSec
 }
 
-func (r *Room) expires() time.Time {
+// Expires is when the room ends (zero: never).
+func (r *Room) Expires() time.Time {
 	if r.ExpireUnixSec == 0 {
 		return time.Time{}
 	}
 	return time.Unix(r.ExpireUnixSec, 0)
 }
 
-// hookFor is the room's own webhook for an event, or "".
-func (r *Room) hookFor(event string) string {
+// HookFor is the room's own webhook for an event, or "".
+func (r *Room) HookFor(event string) string {
 	if r == nil {
 		return ""
 	}
@@ -133,7 +135,7 @@ func (st *State) armRoomLocked(r *Room) {
 	}
 	name := r.Name
 	var t roomTimer
-	t = roomTimer{at: r.ExpireUnixSec, timer: st.clock.AfterFunc(r.expires().Sub(st.clock.Now()), func() {
+	t = roomTimer{at: r.ExpireUnixSec, timer: st.clock.AfterFunc(r.Expires().Sub(st.clock.Now()), func() {
 		st.mu.Lock()
 		defer st.mu.Unlock()
 		if cur, ok := st.roomExpiry[name]; ok && cur.timer == t.timer {
@@ -179,7 +181,7 @@ func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 			continue
 		}
 		b, _ := json.Marshal(r)
-		if err := st.shared.CreateRoom(ctx, r.Name, b, r.expires()); err != nil && !errors.Is(err, cluster.ErrExists) {
+		if err := st.shared.CreateRoom(ctx, r.Name, b, r.Expires()); err != nil && !errors.Is(err, cluster.ErrExists) {
 			log.Warn("loading a kept room", zap.String("room", r.Name), zap.Error(err))
 		}
 	}
@@ -187,8 +189,8 @@ func (st *State) loadRooms(ctx context.Context, s Store, log *zap.Logger) {
 
 // participantsLocked lists the people connected to a room through this
 // gateway now.
-func (st *State) participantsLocked(room string) []participant {
-	out := []participant{}
+func (st *State) participantsLocked(room string) []Participant {
+	out := []Participant{}
 	for c := range st.byRoom[room] {
 		if c.established && !c.closed && !c.lobby {
 			out = append(out, c.who)
@@ -198,7 +200,7 @@ func (st *State) participantsLocked(room string) []participant {
 }
 
 // event is the participant as a webhook tells of it.
-func (p participant) event() map[string]any {
+func (p Participant) event() map[string]any {
 	m := map[string]any{"name": p.Name, "isAdmin": p.IsAdmin}
 	if p.Email != "" {
 		m["email"] = p.Email
@@ -209,11 +211,29 @@ func (p participant) event() map[string]any {
 	return m
 }
 
-// participant is who is in a room, in Metered's words.
-type participant struct {
+// Participant is who is in a room, in Metered's words.
+type Participant struct {
 	Name           string    `json:"name"`
 	Email          string    `json:"email,omitempty"`
 	ExternalUserID string    `json:"externalUserId,omitempty"`
 	IsAdmin        bool      `json:"isAdmin"`
 	JoinedAt       time.Time `json:"joinedAt"`
+}
+
+// keepRooms copies the rooms to Caddy's storage, for an in-memory store
+// (one process); a store that keeps itself needs no copy.
+func (g *Gateway) keepRooms(ctx context.Context) *refusal {
+	if g.cfg.Store == nil || !g.state.inProcess() {
+		return nil
+	}
+	list, err := g.state.rooms(ctx)
+	if err == nil {
+		b, _ := json.Marshal(list)
+		err = g.cfg.Store.Store(ctx, roomsKey, b)
+	}
+	if err != nil {
+		g.log.Error("keeping the rooms", zap.Error(err))
+		return refuse(http.StatusInternalServerError, "internal", "the change is made, but could not be kept for a restart")
+	}
+	return nil
 }

@@ -3,15 +3,15 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/roomgate/roomgate/accesstoken"
-	"github.com/roomgate/roomgate/cluster"
 	"io/fs"
-	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/cluster"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -76,23 +76,17 @@ func TestAFullRevocationListRefusesLoudly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("POST", "/api/v1/token/revoke", strings.NewReader(`{"token":"`+tok+`"}`))
-	req.Header.Set("Authorization", "Bearer k0123456789abcdef")
-	w := httptest.NewRecorder()
-	r.g.ServeHTTP(w, req, nil)
-	if w.Code != 503 || !strings.Contains(w.Body.String(), "revocations_full") {
-		t.Fatalf("revoking with a full list: %d %s", w.Code, w.Body)
+	// As POST /api/v1/token/revoke does (restapi).
+	admin := netip.MustParseAddr("127.0.0.1")
+	if rf := r.g.Revoke(context.Background(), verified(t, r.g, tok), admin); rf == nil || rf.Status != 503 || rf.Code != "revocations_full" {
+		t.Fatalf("revoking with a full list: %v", rf)
 	}
 	// Once entries expire, revocations go in again.
 	r.clock.Advance(time.Hour + time.Second)
 	exp2 := r.clock.Now().Add(time.Hour)
 	tok2, _, _ := r.g.issuer.Mint(accesstoken.Claims{Role: accesstoken.RolePeer, Room: "standup",
 		RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(exp2)}})
-	req = httptest.NewRequest("POST", "/api/v1/token/revoke", strings.NewReader(`{"token":"`+tok2+`"}`))
-	req.Header.Set("Authorization", "Bearer k0123456789abcdef")
-	w = httptest.NewRecorder()
-	r.g.ServeHTTP(w, req, nil)
-	if w.Code != 204 {
-		t.Fatalf("revoking after the old entries expired: %d %s", w.Code, w.Body)
+	if rf := r.g.Revoke(context.Background(), verified(t, r.g, tok2), admin); rf != nil {
+		t.Fatalf("revoking after the old entries expired: %v", rf)
 	}
 }

@@ -41,7 +41,7 @@ func (st *State) startOutbox(ctx context.Context) {
 			if err != nil {
 				return ""
 			}
-			return r.hookFor(event)
+			return r.HookFor(event)
 		},
 	}
 	if st.inProcess() {

@@ -1,4 +1,4 @@
-package gateway
+package restapi
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
+	"github.com/roomgate/roomgate/gateway/httperror"
 )
 
 // mirotalkJoin is the body of MiroTalk's POST /api/v1/join.
@@ -46,25 +47,25 @@ func siteURL(r *http.Request) string {
 }
 
 // serveMiroTalkMeeting is POST /api/v1/meeting: a new room's join link.
-func (g *Gateway) serveMiroTalkMeeting(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"meeting": siteURL(r) + "/join/" + accesstoken.NewID()[:12]})
+func (a *API) serveMiroTalkMeeting(w http.ResponseWriter, r *http.Request) {
+	httperror.JSON(w, http.StatusOK, map[string]string{"meeting": siteURL(r) + "/join/" + accesstoken.NewID()[:12]})
 }
 
 // serveMiroTalkJoin is POST /api/v1/join: a room initialization URL. With
 // token credentials, they are checked like a login and replaced by a peer
 // token for that room (admin when presenter).
-func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
+func (a *API) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 	var b mirotalkJoin
 	if rf := readJSON(w, r, &b); rf != nil {
 		rf.Write(w)
 		return
 	}
 	if !accesstoken.ValidRoom(b.Room) {
-		refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").Write(w)
+		httperror.Refuse(http.StatusBadRequest, "bad_room", "room must be 1-64 of A-Z a-z 0-9 _ -").Write(w)
 		return
 	}
 	if !accesstoken.ValidDisplayName(b.Name) {
-		refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").Write(w)
+		httperror.Refuse(http.StatusBadRequest, "bad_name", "name must be at most 64 characters, without control characters").Write(w)
 		return
 	}
 	q := url.Values{"room": {b.Room}}
@@ -77,33 +78,33 @@ func (g *Gateway) serveMiroTalkJoin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if t := b.Token; t != nil {
-		ttl := g.cfg.TokenTTL
+		ttl := a.g.Config().TokenTTL
 		if t.Expire != "" {
 			d, err := time.ParseDuration(strings.TrimSpace(t.Expire))
 			if err != nil || d <= 0 || d > maxTokenLifetime {
-				refuse(http.StatusBadRequest, "bad_expire", "token.expire must be a duration such as 1h, up to a year").Write(w)
+				httperror.Refuse(http.StatusBadRequest, "bad_expire", "token.expire must be a duration such as 1h, up to a year").Write(w)
 				return
 			}
 			ttl = d
 		}
-		u, rf := g.logins.Check(r, hostlogin.Credentials{Username: strings.TrimSpace(t.Username), Password: t.Password}, g.cfg.ClientIP(r))
+		u, rf := a.g.Logins().Check(r, hostlogin.Credentials{Username: strings.TrimSpace(t.Username), Password: t.Password}, a.g.Config().ClientIP(r))
 		if rf != nil {
 			rf.Write(w)
 			return
 		}
 		if !u.MayEnter(b.Room) {
-			refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room").Write(w)
+			httperror.Refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room").Write(w)
 			return
 		}
-		tok, _, err := g.issuer.Mint(accesstoken.Claims{
+		tok, _, err := a.g.Issuer().Mint(accesstoken.Claims{
 			Role: accesstoken.RolePeer, Room: b.Room, Admin: t.Presenter, Name: nameOr(b.Name, hostlogin.DisplayName(u.Name)),
-			RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(g.state.clock.Now().Add(ttl))},
+			RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(a.g.Now().Add(ttl))},
 		})
 		if err != nil {
-			refuse(http.StatusInternalServerError, "internal", "the token could not be made").Write(w)
+			httperror.Refuse(http.StatusInternalServerError, "internal", "the token could not be made").Write(w)
 			return
 		}
 		q.Set("token", tok)
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"join": fmt.Sprintf("%s/join?%s", siteURL(r), q.Encode())})
+	httperror.JSON(w, http.StatusOK, map[string]string{"join": fmt.Sprintf("%s/join?%s", siteURL(r), q.Encode())})
 }
