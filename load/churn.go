@@ -13,7 +13,7 @@ import (
 // Duration. Everything counts: join times, failures, and what each
 // subscriber received while it stayed.
 func (r *runner) churn(ctx context.Context) error {
-	pub, stop, err := r.publisher(ctx)
+	pub, stop, err := r.publisher(ctx, r.cfg.Room, 0)
 	if err != nil {
 		return err
 	}
@@ -50,12 +50,12 @@ func (r *runner) churn(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			p, err := r.join(ctx, fmt.Sprintf("churner-%d", n))
+			p, err := r.join(ctx, r.cfg.Room, fmt.Sprintf("churner-%d", n), 1+n, true, false)
 			if err != nil {
 				r.failed(err)
 				return
 			}
-			defer p.c.Close()
+			defer p.close()
 			select {
 			case <-p.gotFirst:
 			case <-time.After(r.cfg.JoinTimeout):

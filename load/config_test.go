@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBadConfigsAreRefusedBeforeAnyoneJoins(t *testing.T) {
@@ -18,6 +19,11 @@ func TestBadConfigsAreRefusedBeforeAnyoneJoins(t *testing.T) {
 		"negative rate":      func(c *Config) { c.VideoPPS = -1 },
 		"huge payload":       func(c *Config) { c.VideoBytes = 5000 },
 		"short secret":       func(c *Config) { c.Secret = "short" },
+		"a bad second site":  func(c *Config) { c.Sites = []string{"http://localhost:1", "localhost:2"} },
+		"no rooms":           func(c *Config) { c.Rooms = -1 },
+		"too many in all":    func(c *Config) { c.Peers, c.Rooms = 5000, 3 },
+		"churn in rooms":     func(c *Config) { c.Scenario, c.Rate, c.Rooms = Churn, 1, 2 },
+		"negative spacing":   func(c *Config) { c.RoomEvery = -time.Second },
 	} {
 		cfg := good
 		c(&cfg)
@@ -26,5 +32,20 @@ func TestBadConfigsAreRefusedBeforeAnyoneJoins(t *testing.T) {
 		} else if strings.TrimSpace(err.Error()) == "" {
 			t.Errorf("%s: an empty error", name)
 		}
+	}
+}
+
+func TestRoomsAreNamedFromTheRoomAndOneRoomKeepsItsName(t *testing.T) {
+	c := Config{Room: "load"}
+	c.fillDefaults()
+	if got := c.roomName(0); got != "load" {
+		t.Fatalf("one room is named %q", got)
+	}
+	c.Rooms = 3
+	if got := []string{c.roomName(0), c.roomName(2)}; got[0] != "load-1" || got[1] != "load-3" {
+		t.Fatalf("rooms named %v", got)
+	}
+	if got := c.sites(); len(got) != 1 || got[0] != "" {
+		t.Fatalf("sites without Sites: %v", got)
 	}
 }

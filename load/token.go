@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -13,18 +14,18 @@ import (
 )
 
 // token is a room token for one simulated person, from the master secret,
-// from the REST API, or none.
-func (r *runner) token(ctx context.Context, name string) (string, error) {
+// from the REST API of site, or none.
+func (r *runner) token(ctx context.Context, site, room, name string) (string, error) {
 	switch {
 	case r.issuer != nil:
 		tok, _, err := r.issuer.Mint(accesstoken.Claims{
-			Role: accesstoken.RolePeer, Room: r.cfg.Room, Name: name,
+			Role: accesstoken.RolePeer, Room: room, Name: name,
 			RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))},
 		})
 		return tok, err
 	case r.cfg.APIKey != "":
-		body, _ := json.Marshal(map[string]string{"roomName": r.cfg.Room, "name": name})
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.Site+"/api/v1/token", bytes.NewReader(body))
+		body, _ := json.Marshal(map[string]string{"roomName": room, "name": name})
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(site, "/")+"/api/v1/token", bytes.NewReader(body))
 		if err != nil {
 			return "", err
 		}
