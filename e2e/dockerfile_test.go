@@ -72,7 +72,7 @@ func TestDockerfileBuildsWhatCmdRoomgateIs(t *testing.T) {
 		}
 	}
 	slices.Sort(mods)
-	if w := []string{"http.handlers.roomgate", "mediaserver", "roomgate_cluster", "turn"}; !slices.Equal(mods, w) {
+	if w := []string{"admin.api.roomgate_drain", "http.handlers.roomgate", "mediaserver", "roomgate_cluster", "turn"}; !slices.Equal(mods, w) {
 		t.Fatalf("non-standard modules %q, want %q", mods, w)
 	}
 }
