@@ -253,7 +253,16 @@ func TestClusterRollingRestart(t *testing.T) {
 		}
 		if !everyoneHeardAfter(stopped, 30*time.Second) {
 			for i, a := range heard {
-				t.Logf("peer %d, %d joins, not heard since the stop from: %v", i, sessions[i].Joins(), a.silentSince(stopped, others(i)))
+				t.Logf("peer %d (%s), %d joins, not heard since the stop from: %v", i, sessions[i].Client().ID(), sessions[i].Joins(), a.silentSince(stopped, others(i)))
+				cl := sessions[i].Client()
+				for _, tr := range cl.Sub.GetTransceivers() {
+					var got []string
+					for _, rt := range tr.Receiver().Tracks() {
+						got = append(got, fmt.Sprintf("%d/%s", rt.SSRC(), rt.StreamID()))
+					}
+					t.Logf("   mid %s dir %s tracks %v", tr.Mid(), tr.Direction(), got)
+				}
+				t.Logf("   sub %s/%s", cl.Sub.ConnectionState(), cl.Sub.SignalingState())
 			}
 			t.Fatalf("%s: not every peer had media from every other within 30 s", step.name)
 		}

@@ -63,6 +63,7 @@ func (p *Peer) handleLobby(m *signal.Message) error {
 // knock puts p in the lobby and tells the admins.
 func (r *Room) knock(p *Peer) bool {
 	r.mu.Lock()
+	r.arrivedLocked(p)
 	if r.ended || len(r.lobby) >= LobbyLimit {
 		r.mu.Unlock()
 		return false

@@ -32,9 +32,12 @@ type Peer struct {
 	identity string // who the gateway vouched the peer is, for bans
 	role     accesstoken.PeerRole
 	room     *Room
-	s        *Server
-	conn     *websocket.Conn
-	log      *zap.Logger
+	// arrived: no longer on the way into room (Room.entering); room.mu
+	// guards it.
+	arrived bool
+	s       *Server
+	conn    *websocket.Conn
+	log     *zap.Logger
 
 	ctx     context.Context
 	cancel  context.CancelFunc

@@ -38,6 +38,36 @@ type Room struct {
 	speaker speakerState
 	// chat is the room's last chat messages (chat.go).
 	chat []signal.Message
+	// entering counts the peers roomFor handed this room that have not
+	// joined it, knocked or gone yet: a room someone is on the way into
+	// is not forgotten, or they would join a room nobody else can reach.
+	entering int
+}
+
+// arrivedLocked notes that p, handed this room by roomFor, is no longer on
+// the way in (it joined, knocked, or gave up).
+func (r *Room) arrivedLocked(p *Peer) {
+	if !p.arrived {
+		p.arrived = true
+		r.entering = max(r.entering-1, 0) // a peer a test made is not counted
+	}
+}
+
+// entryFailed is for the way into r that roomFor opened and no peer took
+// (the WebSocket never opened).
+func (r *Room) entryFailed() {
+	r.mu.Lock()
+	r.entering--
+	empty := r.emptyLocked()
+	r.mu.Unlock()
+	if empty {
+		r.s.forget(r)
+	}
+}
+
+// emptyLocked says whether nobody is in the room, waiting, or on the way in.
+func (r *Room) emptyLocked() bool {
+	return len(r.peers) == 0 && len(r.lobby) == 0 && r.entering == 0
 }
 
 func newRoom(s *Server, name string) *Room {
@@ -89,6 +119,7 @@ func (r *Room) fence(epoch int64) (code, msg string) {
 func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool, chat []signal.Message)) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.arrivedLocked(p)
 	if r.ended || len(r.peers) >= r.s.cfg.MaxPeersPerRoom {
 		return false
 	}
@@ -107,9 +138,10 @@ func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool,
 // leave removes p and what it published; the last one out closes the room.
 func (r *Room) leave(p *Peer) {
 	r.mu.Lock()
+	r.arrivedLocked(p)
 	if r.lobby[p.id] == p {
 		delete(r.lobby, p.id)
-		empty := len(r.peers) == 0 && len(r.lobby) == 0
+		empty := r.emptyLocked()
 		r.mu.Unlock()
 		r.tellAdminsLobby()
 		if empty {
@@ -118,7 +150,12 @@ func (r *Room) leave(p *Peer) {
 		return
 	}
 	if r.peers[p.id] != p {
+		// Never in (it failed on the way): the room may be left empty.
+		empty := r.emptyLocked()
 		r.mu.Unlock()
+		if empty {
+			r.s.forget(r)
+		}
 		return
 	}
 	delete(r.peers, p.id)
@@ -131,7 +168,7 @@ func (r *Room) leave(p *Peer) {
 			changed = append(changed, r.unpublishLocked(t)...)
 		}
 	}
-	empty := len(r.peers) == 0 && len(r.lobby) == 0
+	empty := r.emptyLocked()
 	r.mu.Unlock()
 	r.broadcast(signal.Message{Type: signal.TypePeerLeft, Peer: ptr(p.info())}, nil)
 	renegotiate(changed)

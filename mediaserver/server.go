@@ -170,6 +170,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
+		if room != nil {
+			room.entryFailed()
+		}
 		return
 	}
 	if room == nil {
@@ -272,13 +275,19 @@ func (s *Server) roomFor(a *accesstoken.Admission, locked bool) (*Room, string, 
 	if code, msg := r.mayEnter(a); code != "" {
 		return nil, code, msg
 	}
+	r.mu.Lock()
+	r.entering++
+	r.mu.Unlock()
 	return r, "", ""
 }
 
 // forget drops an empty or ended room so the name can start afresh.
 func (s *Server) forget(r *Room) {
 	s.mu.Lock()
-	mine := s.rooms[r.name] == r
+	// Under both locks: someone roomFor handed the room meanwhile keeps it.
+	r.mu.Lock()
+	mine := s.rooms[r.name] == r && (r.ended || r.emptyLocked())
+	r.mu.Unlock()
 	if mine {
 		delete(s.rooms, r.name)
 		s.noteEmptiedLocked()

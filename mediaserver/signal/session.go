@@ -42,6 +42,7 @@ type Session struct {
 
 	mu        sync.Mutex
 	cur       *Client
+	via       int    // the index in urls of cur's URL
 	pass      string // the latest rejoin pass
 	published []publication
 	joins     int
@@ -85,12 +86,12 @@ func Connect(ctx context.Context, urls []string, o SessionOptions) (*Session, er
 	return s, nil
 }
 
-func (s *Session) dial(ctx context.Context, attempt int) (*Client, error) {
+func (s *Session) dial(ctx context.Context, i int) (*Client, error) {
 	o := s.opts
 	s.mu.Lock()
 	o.Rejoin = s.pass
 	s.mu.Unlock()
-	return Dial(ctx, s.urls[attempt%len(s.urls)], o)
+	return Dial(ctx, s.urls[i%len(s.urls)], o)
 }
 
 // attach makes c the session's connection and forwards what it receives.
@@ -135,7 +136,17 @@ func (s *Session) run() {
 			s.cancel()
 			return
 		}
-		next, err := s.comeBack()
+		// A connection that ended without a bye went down with the
+		// gateway it came through, or the network to it: the next URL
+		// first, as a load balancer that noticed would. After a bye
+		// (the room moved, the node is going), the gateway is fine.
+		s.mu.Lock()
+		start := s.via
+		s.mu.Unlock()
+		if c.Bye() == nil {
+			start++
+		}
+		next, err := s.comeBack(start)
 		if err != nil {
 			s.mu.Lock()
 			s.err = err
@@ -200,12 +211,13 @@ func comesBackAfter(reason string) bool {
 }
 
 // comeBack dials until a connection is back, a refusal says it never will
-// be, or the time to give up has come.
-func (s *Session) comeBack() (*Client, error) {
+// be, or the time to give up has come: through each URL in turn from
+// urls[start], the backoff growing once every URL has been tried.
+func (s *Session) comeBack(start int) (*Client, error) {
 	deadline := time.Now().Add(s.giveUp)
 	var last error
 	for attempt := 0; time.Now().Before(deadline); attempt++ {
-		wait := min(backoffMax, backoffBase<<min(attempt, 10))
+		wait := min(backoffMax, backoffBase<<min(attempt/len(s.urls), 10))
 		t := time.NewTimer(rand.N(wait) + time.Millisecond)
 		select {
 		case <-t.C:
@@ -214,7 +226,7 @@ func (s *Session) comeBack() (*Client, error) {
 			return nil, s.ctx.Err()
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, 15*time.Second)
-		c, err := s.dial(ctx, attempt)
+		c, err := s.dial(ctx, start+attempt)
 		if err == nil {
 			err = s.republish(ctx, c)
 			if err != nil {
@@ -223,6 +235,9 @@ func (s *Session) comeBack() (*Client, error) {
 		}
 		cancel()
 		if err == nil {
+			s.mu.Lock()
+			s.via = (start + attempt) % len(s.urls)
+			s.mu.Unlock()
 			return c, nil
 		}
 		if final(err) {
