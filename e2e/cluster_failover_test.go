@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/redis/go-redis/v9"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
@@ -120,6 +121,7 @@ func TestClusterNodeKilledMidCallPeopleComeBackWithMediaAndTheLock(t *testing.T)
 	}
 
 	holder := c.pinnedNode(t, "standup")
+	lost := ada.Client()
 	killed := time.Now()
 	holder.Kill()
 	adaBack, bobBack := ada.Rejoined(), bob.Rejoined()
@@ -134,6 +136,14 @@ func TestClusterNodeKilledMidCallPeopleComeBackWithMediaAndTheLock(t *testing.T)
 		t.Fatalf("media did not flow again within 10 s: ada got %d, bob %d", adaIn.count(), bobIn.count())
 	}
 	t.Logf("back with media %v after the kill", time.Since(killed).Round(10*time.Millisecond))
+	// The connection the session moved on from is closed, media and all:
+	// its tracks are not written towards the dead node any more.
+	if st := lost.Sub.ConnectionState(); st != webrtc.PeerConnectionStateClosed {
+		t.Fatalf("the lost connection's receiving side is %s", st)
+	}
+	if st := lost.Pub.ConnectionState(); st != webrtc.PeerConnectionStateClosed {
+		t.Fatalf("the lost connection's sending side is %s", st)
+	}
 	now := c.pinnedNode(t, "standup")
 	if now == holder {
 		t.Fatal("the room is still pinned to the dead node")

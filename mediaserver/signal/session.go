@@ -136,6 +136,10 @@ func (s *Session) run() {
 			s.cancel()
 			return
 		}
+		// What the lost connection left open (its peer connections, whose
+		// tracks would go on being written towards a node that may be
+		// gone) closes; its counts stay readable.
+		c.Close()
 		// A connection that ended without a bye went down with the
 		// gateway it came through, or the network to it: the next URL
 		// first, as a load balancer that noticed would. After a bye
