@@ -325,12 +325,16 @@ const PinTTL = 24 * time.Hour
 
 // Event kinds.
 const (
-	EventRevoked       = "revoked"       // ID: a token id; Until
-	EventSessionEnded  = "session_ended" // ID: a session id; Reason; Until
-	EventRoomChanged   = "room_changed"  // Room
-	EventRoomDeleted   = "room_deleted"  // Room
-	EventBanned        = "banned"        // ID: an identity; Room ("": every room)
-	EventResync        = "resync"        // events may have been missed
+	EventRevoked      = "revoked"       // ID: a token id; Until
+	EventSessionEnded = "session_ended" // ID: a session id; Reason; Until
+	EventRoomChanged  = "room_changed"  // Room
+	EventRoomDeleted  = "room_deleted"  // Room
+	EventBanned       = "banned"        // ID: an identity; Room ("": every room)
+	EventResync       = "resync"        // events may have been missed
+	// EventStreamLost: the watcher lost the stream of events; until
+	// EventResync, changes made meanwhile (and, after a failover to a
+	// replica, changes the replica never got) are unknown here.
+	EventStreamLost    = "stream_lost"
 	maxEventReasonSize = 200
 )
 

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/roomgate/roomgate/internal/caddyrun"
 	"github.com/roomgate/roomgate/internal/redisrun"
 )
@@ -48,6 +50,21 @@ func TestClusterSentinelFailoverFailsClosedThenServes(t *testing.T) {
 	// TestClusterGatewayKeepsRevocationsItHeardOfThroughARedisThatLostThem).
 	rs.Synced(t)
 	first := rs.PrimaryAddr(t)
+	// …but a revocation can be made just before the primary dies and never
+	// reach the replica: as if it had not, the replica forgets it. The
+	// gateway, which heard of it, gives it back before it serves again.
+	replica := redis.NewClient(&redis.Options{Addr: rs.Replica.Addr, Password: rs.Password})
+	defer replica.Close()
+	ctx := context.Background()
+	if err := replica.ConfigSet(ctx, "replica-read-only", "no").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := replica.Del(ctx, "rg:revoked").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := replica.ZCard(ctx, "rg:revoked").Val(); n != 0 {
+		t.Fatalf("the replica still holds %d revocations", n)
+	}
 
 	killed := time.Now()
 	rs.Primary.Kill()

@@ -54,7 +54,11 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 		q.Token = c.ID
 	}
 	tr.at("shared_state")
-	f, err := st.shared.Facts(ctx, q)
+	err := st.checkSure()
+	var f cluster.Facts
+	if err == nil {
+		f, err = st.shared.Facts(ctx, q)
+	}
 	if err != nil {
 		st.sharedReset(err)
 		return entry{}, nil, sharedRefusal(err)

@@ -45,6 +45,8 @@ func (st *State) apply(e cluster.Event) {
 		}
 	case cluster.EventRoomChanged:
 		st.roomChanged(e.Room)
+	case cluster.EventStreamLost:
+		st.unsure.Store(true)
 	case cluster.EventResync:
 		st.resync()
 	}
@@ -85,7 +87,9 @@ func (st *State) resync() {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
 	defer cancel()
 	st.noticeLoss(ctx)
-	st.recoverLost(ctx)
+	if st.recoverLost(ctx) {
+		st.unsure.Store(false)
+	}
 	// Sessions the store lost and that are not given back yet did not end:
 	// the next renewal tries again.
 	st.recoverMu.Lock()

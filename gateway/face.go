@@ -50,6 +50,16 @@ func (g *Gateway) Bound(ctx context.Context) (context.Context, context.CancelFun
 	return g.state.sharedCtx(ctx)
 }
 
+// Revoked says whether the token with this id was revoked, failing closed
+// while this gateway is unsure of the store (a failover it has not caught
+// up with yet).
+func (g *Gateway) Revoked(ctx context.Context, id string) (bool, error) {
+	if err := g.state.checkSure(); err != nil {
+		return false, err
+	}
+	return g.state.shared.Revoked(ctx, id)
+}
+
 // SharedFailed hears an error of the shared store: one that lost its data
 // is given back what this gateway knows.
 func (g *Gateway) SharedFailed(err error) { g.state.sharedReset(err) }

@@ -49,6 +49,11 @@ type State struct {
 	// lostAt is when this gateway noticed that the store lost its data
 	// (Unix nanoseconds; 0: never).
 	lostAt atomic.Int64
+	// unsure is set from losing the store's event stream until this
+	// gateway has checked what it holds and given the store back its
+	// revocations (resync): a Redis that failed over to a replica may lack
+	// a revocation made just before, and nobody is admitted on its word.
+	unsure atomic.Bool
 	// nodes is the list of media nodes rooms are pinned to.
 	nodes nodeList
 	// keepBans copies the bans to Caddy's storage (the latest gateway's

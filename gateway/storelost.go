@@ -49,24 +49,38 @@ func (st *State) noticeLoss(ctx context.Context) bool {
 // recoverLost gives the shared store back what this gateway knows it may
 // have lost: every revocation heard of, then, when the store lost its
 // data, the sessions of the hosts connected here; then it marks the store
-// restored (admissions that need its revocations answer again).
-func (st *State) recoverLost(ctx context.Context) {
+// restored (admissions that need its revocations answer again). It
+// reports whether every revocation is back.
+func (st *State) recoverLost(ctx context.Context) bool {
 	st.recoverMu.Lock()
 	defer st.recoverMu.Unlock()
 	if err := st.restoreRevoked(ctx); err != nil {
 		st.log().Warn("giving the shared state back its revocations", zap.Error(err))
-		return
+		return false
 	}
 	if st.loss.lost {
 		if err := st.restoreSessions(ctx); err != nil {
 			st.log().Warn("giving the shared state back host sessions", zap.Error(err))
-			return
+			return true
 		}
 		st.loss.lost = false
 	}
 	if err := st.shared.Restored(ctx); err != nil {
 		st.log().Warn("marking the shared state's revocations restored", zap.Error(err))
 	}
+	return true
+}
+
+// errUnsure refuses while the store's word may lack what this gateway
+// would give it back (State.unsure).
+var errUnsure = errors.New("the shared state's event stream is being caught up")
+
+// checkSure fails closed while this gateway is unsure of the store.
+func (st *State) checkSure() error {
+	if st.unsure.Load() {
+		return &cluster.Unavailable{Err: errUnsure}
+	}
+	return nil
 }
 
 // restoreSessions gives the store back the sessions of hosts connected

@@ -26,6 +26,7 @@ func (s *Store) Watch(ctx context.Context, apply func(cluster.Event)) {
 		// ids are times) and check everything once it answers.
 		last = fmt.Sprintf("%d-0", time.Now().Add(-5*time.Second).UnixMilli())
 		resync = true
+		apply(cluster.Event{Kind: cluster.EventStreamLost})
 	}
 	go s.tail(ctx, last, resync, apply)
 }
@@ -45,18 +46,24 @@ func (s *Store) streamEnd(ctx context.Context) (string, error) {
 func (s *Store) tail(ctx context.Context, last string, resync bool, apply func(cluster.Event)) {
 	backoff := 50 * time.Millisecond
 	for ctx.Err() == nil {
+		block := watchBlock
+		if resync {
+			block = time.Millisecond // after an outage, ask and come back at once
+		}
 		streams, err := s.rdb.XRead(ctx, &redis.XReadArgs{
-			Streams: []string{s.prefix + "events", last}, Count: 256, Block: watchBlock,
+			Streams: []string{s.prefix + "events", last}, Count: 256, Block: block,
 		}).Result()
 		switch {
 		case errors.Is(err, redis.Nil):
-			continue // nothing new within watchBlock
+			// Nothing new within watchBlock; after an outage, Redis
+			// answering is the news.
 		case err != nil:
 			if ctx.Err() != nil {
 				return
 			}
 			if !resync {
 				s.log.Warn("lost the shared state's event stream; retrying", zap.Error(err))
+				apply(cluster.Event{Kind: cluster.EventStreamLost})
 			}
 			resync = true
 			sleep(ctx, backoff+rand.N(backoff))

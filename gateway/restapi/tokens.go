@@ -54,7 +54,7 @@ func (a *API) serveValidateToken(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := a.g.Bound(r.Context())
 	defer cancel()
-	revoked, err := a.g.Shared().Revoked(ctx, c.ID)
+	revoked, err := a.g.Revoked(ctx, c.ID)
 	if err != nil {
 		a.g.SharedFailed(err)
 		httperror.Shared(err).Write(w)
