@@ -171,10 +171,7 @@ func TestBrowserChatArrivesEscaped(t *testing.T) {
 	t.Parallel()
 	a, b, _ := annAndBen(t, "")
 	const text = `<b>bold</b> & <img src=x onerror="document.body.dataset.pwned=1">`
-	b.do(10*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#chat-text"), text),
-		chromedp.Click(chromedp.CSS("#chat-form button[type=submit]")),
-	)
+	b.say(text)
 	got, err := eval[string](a, 15*time.Second, `(async () => {
 		for (;;) {
 			const m = document.querySelector('[data-chat]');
@@ -195,7 +192,7 @@ func TestBrowserMobileLayoutFits(t *testing.T) {
 	a, b, bID := annAndBen(t, "")
 	a.do(10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	a.decodesVideoFrom(bID, 45*time.Second)
-	b.do(10*time.Second, chromedp.SendKeys(chromedp.CSS("#chat-text"), "hello from a long way away, with a rather long sentence"), chromedp.Click(chromedp.CSS("#chat-form button[type=submit]")))
+	b.say("hello from a long way away, with a rather long sentence")
 	got, err := eval[string](a, 15*time.Second, `(async () => {
 		while (!document.querySelector('[data-chat]')) await new Promise((r) => setTimeout(r, 100));
 		const wide = document.documentElement.scrollWidth > window.innerWidth;

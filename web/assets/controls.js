@@ -1,6 +1,7 @@
 // The call's controls: what we send (microphone, camera, screen share) and
-// the buttons that change it, raise hand, lock the room, end it for all,
-// and copy its link. Leave is the call's own (room.js).
+// the buttons that change it, raise hand, lock the room, end it for all
+// (in a host's menu, away from Leave), and copy its link. Leave is the
+// call's own (room.js).
 
 import { initials } from './tiles.js';
 import { constraints, devicesAllowed } from './prejoin.js';
@@ -14,11 +15,13 @@ const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera o
 
 export class Controls {
   // room: the room's name; signal(): the connection now, or null; name():
-  // our display name; notice(text) tells the person.
-  constructor({ room, signal, name, notice }) {
+  // our display name; notice(text) tells the person; own(state) shows what
+  // we say of ourselves (the server tells only the others).
+  constructor({ room, signal, name, notice, own }) {
     this.signal = signal;
     this.name = name;
     this.notice = notice;
+    this.own = own;
     this.local = null;       // camera and microphone
     // kind → the transceiver the microphone or camera goes out on. Turned off,
     // it sends nothing (its track is replaced by none) and stays, and the room
@@ -39,8 +42,7 @@ export class Controls {
     // lowered.
     $('hand').addEventListener('click', () => {
       this.handRaised = !this.handRaised;
-      $('hand').setAttribute('aria-pressed', String(this.handRaised));
-      $('hand').textContent = this.handRaised ? 'Lower hand' : 'Raise hand';
+      this.renderHand();
       this.sayState();
     });
     $('lock').addEventListener('click', () => this.signal()?.lock(!this.locked));
@@ -56,6 +58,15 @@ export class Controls {
       this.disarmEnd();
       this.signal()?.end();
     });
+    // The host's menu opens and closes with its button, and closes with
+    // Escape or a click elsewhere; it stays open while End is armed.
+    $('more').addEventListener('click', () => this.openMenu($('more-menu').hidden));
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || $('more-menu').hidden) return;
+      this.openMenu(false);
+      $('more').focus();
+    });
+    document.addEventListener('click', (e) => e.target.closest('#host-tools') || this.openMenu(false));
     $('copy').addEventListener('click', async () => {
       const link = `${location.origin}/join/${room}`;
       try {
@@ -110,7 +121,9 @@ export class Controls {
 
   // sayState tells the room whether our microphone and camera are on.
   sayState() {
-    this.signal()?.state({ muted: !this.senders.audio, cameraOff: !this.senders.video, hand: this.handRaised });
+    const state = { muted: !this.senders.audio, cameraOff: !this.senders.video, hand: this.handRaised };
+    this.signal()?.state(state);
+    this.own(state);
   }
 
   setButton(kind) {
@@ -162,25 +175,45 @@ export class Controls {
       this.signal().unpublishScreen(this.screen.stream, this.screen.senders);
       this.screen.stream.getTracks().forEach((t) => t.stop());
       this.screen = null;
-      $('screen').setAttribute('aria-pressed', 'false');
-      $('screen').textContent = 'Share screen';
+      this.renderScreen();
       return;
     }
     try {
       const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
       this.screen = { stream, senders: this.signal().publish(stream, { screen: true }) };
       stream.getVideoTracks()[0].onended = () => this.screen && this.toggleScreen();
-      $('screen').setAttribute('aria-pressed', 'true');
-      $('screen').textContent = 'Stop sharing';
+      this.renderScreen();
     } catch (err) {
       this.notice(`Screen share failed: ${err.message}`);
     }
   }
 
-  // stop ends our camera, microphone and screen share.
+  // stop ends our camera, microphone and screen share, and lowers the
+  // hand: a call joined again (Rejoin) starts afresh.
   stop() {
     this.local?.getTracks().forEach((t) => t.stop());
     this.screen?.stream.getTracks().forEach((t) => t.stop());
+    this.local = this.screen = null;
+    this.senders = {};
+    this.handRaised = false;
+    this.renderScreen();
+    this.renderHand();
+    this.openMenu(false);
+  }
+
+  renderScreen() {
+    $('screen').setAttribute('aria-pressed', String(!!this.screen));
+    $('screen').textContent = this.screen ? 'Stop sharing' : 'Share screen';
+  }
+
+  renderHand() {
+    $('hand').setAttribute('aria-pressed', String(this.handRaised));
+    $('hand').textContent = this.handRaised ? 'Lower hand' : 'Raise hand';
+  }
+
+  openMenu(open) {
+    $('more-menu').hidden = !open;
+    $('more').setAttribute('aria-expanded', String(open));
   }
 
   renderLock() {

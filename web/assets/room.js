@@ -10,6 +10,9 @@ import { takeFragmentToken, token, login, setToken, clearToken, session, logout 
 import { Roster } from './roster.js';
 import { Chat } from './chat.js';
 import { Controls } from './controls.js';
+import { Notices } from './notices.js';
+import { tabs } from './tabs.js';
+import { farewell, cuts } from './endings.js';
 
 takeFragmentToken();
 
@@ -25,9 +28,12 @@ const room = body.dataset.room;
 let name = (params.get('name') || localStorage.getItem('display_name') || '').slice(0, 64);
 const peers = new Map(); // id → PeerInfo
 const tiles = new Tiles({ people: peers, view: (views) => !!signal && (signal.view(views), true) });
+const notices = new Notices({ stack: $('notices'), log: $('announcements') });
+const notice = (text) => opts.notify && notices.show(text);
 const roster = new Roster({ people: peers, tiles, signal: () => signal, notice });
 const chat = new Chat({ signal: () => signal, self: () => roster.self });
-const controls = new Controls({ room, signal: () => signal, name: () => name, notice });
+const controls = new Controls({ room, signal: () => signal, name: () => name, notice, own: (s) => roster.own(s) });
+tabs($('side-tabs'), (tab) => tab.id === 'tab-chat' && chat.seen(0));
 let signal = null;
 let retry = null;
 // Why the token this tab held was dropped, shown beside whatever the page
@@ -45,7 +51,7 @@ function setState(state, status) {
 }
 
 // gate shows a page-sized message instead of the call.
-function gate(state, title, text, { form = false, home = false, retry = false } = {}) {
+function gate(state, title, text, { form = false, home = false, retry = false, rejoin = false } = {}) {
   setState(state, title);
   $('gate').hidden = false;
   $('gate-title').textContent = title;
@@ -54,23 +60,23 @@ function gate(state, title, text, { form = false, home = false, retry = false } 
   $('credentials').hidden = !form;
   $('gate-home').hidden = !home;
   $('gate-retry').hidden = !retry;
+  $('gate-rejoin').hidden = !rejoin;
   $('host-login').hidden = true;
 }
 
-function notice(text) {
-  if (!opts.notify) return;
-  const div = document.createElement('div');
-  div.textContent = text;
-  $('notices').prepend(div);
-  setTimeout(() => div.remove(), 15000);
+function newSignal() {
+  const s = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
+  s.forceRelay = params.get('relay') === '1';
+  return s;
 }
+
+const waitInLobby = () => gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
 
 async function start() {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) {
     return gate('error', 'No such room', 'Room names are 1 to 64 letters, digits, - or _.', { home: true });
   }
-  signal = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
-  signal.forceRelay = params.get('relay') === '1';
+  signal = newSignal();
   let check;
   try {
     check = await signal.check();
@@ -80,7 +86,7 @@ async function start() {
   if (!check.ok) return refused(check);
   if (check.role === 'lobby') {
     // Nothing of the room, not even our camera, until someone lets us in.
-    gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
+    waitInLobby();
     return connect();
   }
   $('gate').hidden = true;
@@ -236,7 +242,7 @@ function onWelcome(m) {
   $('self-tile').dataset.peer = self.id;
   roster.admin = self.role === 'host' || self.role === 'admin';
   controls.locked = !!m.locked;
-  $('lock').hidden = $('end').hidden = !roster.admin;
+  $('lock').hidden = $('end').hidden = $('host-tools').hidden = !roster.admin;
   controls.renderLock();
   for (const p of m.peers || []) {
     peers.set(p.id, p);
@@ -261,11 +267,7 @@ function comeBack() {
   lastPass = signal?.pass || lastPass;
   signal?.close();
   signal = null;
-  // The others come back with new ids: their tiles and entries go.
-  tiles.clear();
-  peers.clear();
-  roster.render();
-  roster.lobby([]);
+  forget();
   if (!giveUpAt) giveUpAt = Date.now() + 120000;
   if (Date.now() > giveUpAt) {
     stopAll();
@@ -280,8 +282,7 @@ function comeBack() {
 
 async function rejoin() {
   rejoining = true;
-  signal = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
-  signal.forceRelay = params.get('relay') === '1';
+  signal = newSignal();
   signal.rejoin = lastPass;
   let check;
   try {
@@ -294,7 +295,7 @@ async function rejoin() {
     stopAll();
     return refused(check, { final: true }); // a refusal at the door is final
   }
-  if (check.role === 'lobby') gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
+  if (check.role === 'lobby') waitInLobby();
   connect();
 }
 
@@ -322,30 +323,10 @@ function onBye(m) {
     comeBack();
     return;
   }
-  const reasons = {
-    denied: ['denied', 'Your request to join was turned down', m.message],
-    refused: ['denied', 'You cannot join this room', m.message],
-    ejected: ['ejected', 'Your time in this room is up', m.message],
-    kicked: ['ejected', 'You were removed from the room', m.message],
-    ended: ['ended', 'The meeting has ended', m.message],
-  };
-  const [state, title, text] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
+  const [state, title, text, retry] = farewell(m);
   stopAll();
-  // A locked or full room may open: ask the host, then try again.
-  const retry = m.reason === 'refused' && ['room_locked', 'room_full', 'lobby_full'].includes(m.code);
-  gate(state, title, retry ? `${text} Ask the host to let you in, then try again.` : text || '', { home: true, retry });
+  gate(state, title, text, { home: true, retry });
 }
-
-// The gateway's word when it cuts a call itself, in the close frame's code
-// (docs/signalling.md, "Cut by the gateway"): none of these comes back by
-// trying again.
-const cuts = {
-  4001: ['denied', 'Your access was withdrawn', 'The link or login you joined with no longer works. Ask the host for a new link.'],
-  4002: ['ended', 'The meeting has ended', 'The room was closed.'],
-  4003: ['login', 'Your login has ended', 'You logged out (perhaps in another tab), or the login ran out. Log in again to go on.'],
-  4004: ['ejected', 'You were removed from the room', 'You may not join it again.'],
-  4005: ['ejected', 'Your time in this room is up', ''],
-};
 
 function onCut(code) {
   const [state, title, text] = cuts[code];
@@ -354,6 +335,14 @@ function onCut(code) {
   if (code === 4001 || code === 4003) clearToken();
   gate(state, title, text, { form: state === 'login', home: state !== 'login' });
   renderWhoami();
+}
+
+// forget drops the others' tiles and entries: coming back, they have new ids.
+function forget() {
+  tiles.clear();
+  peers.clear();
+  roster.render();
+  roster.lobby([]);
 }
 
 function stopAll() {
@@ -379,8 +368,18 @@ $('logout').addEventListener('click', async () => {
 });
 $('leave').addEventListener('click', () => {
   clearTimeout(retry);
+  // Rejoin comes back sending what we sent as we left.
+  opts.audio = !!controls.senders.audio;
+  opts.video = !!controls.senders.video;
   stopAll();
-  gate('ended', 'You left the meeting', '', { home: true });
+  forget();
+  gate('ended', 'You left the meeting', '', { home: true, rejoin: true });
+});
+// Rejoin: the same room, name, credential and devices, through the door
+// again without a reload (the pre-join screen is not shown twice).
+$('gate-rejoin').addEventListener('click', () => {
+  $('gate').hidden = true;
+  start();
 });
 
 // For diagnostics and tests: the call's signalling and peer connections.

@@ -1,7 +1,9 @@
 // The people in the call: who comes, goes, speaks and says what of
 // themselves, as the server tells it; the participants list (us first,
-// each one's role and raised hand, an admin's Mute and Remove); and the
-// lobby an admin lets people in from.
+// each one's role, muted microphone, camera off and raised hand, an
+// admin's Mute and Remove); and the lobby an admin lets people in from.
+
+import { stateIcons, showStates } from './icons.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +46,14 @@ export class Roster {
     this.render();
   }
 
+  // own takes what we said of ourselves (muted, cameraOff, hand): the
+  // server tells only the others.
+  own(state) {
+    if (this.self) Object.assign(this.self, state);
+    this.tiles.own(state);
+    this.render();
+  }
+
   // connection takes how well media reaches someone.
   connection({ target, level }) {
     const p = this.people.get(target);
@@ -57,7 +67,9 @@ export class Roster {
     this.markSpeaker();
   }
 
-  // render lists everyone in the room.
+  // render lists everyone in the room, each entry saying who they are
+  // (docs/browser.md, "Page contract": data-person, data-role, data-audio,
+  // data-video).
   render() {
     const self = this.self;
     const ul = $('participants');
@@ -65,14 +77,18 @@ export class Roster {
     const all = self ? [[self.id, self], ...this.people] : [...this.people];
     for (const [id, p] of all) {
       const li = document.createElement('li');
-      li.dataset.peer = id;
+      li.dataset.peer = li.dataset.person = id;
+      li.dataset.role = p.role || 'guest';
+      li.dataset.audio = p.muted ? 'off' : 'on';
+      li.dataset.video = p.cameraOff ? 'off' : 'on';
       const label = document.createElement('span');
       label.textContent = id === self?.id ? `${p.name || 'You'} (you)` : p.name || 'Guest';
-      if (p.hand && id !== self?.id) label.textContent = `✋ ${label.textContent}`;
+      const states = stateIcons();
+      showStates(states, p);
       const role = document.createElement('span');
       role.className = 'role';
-      role.textContent = p.role;
-      li.append(label, role);
+      role.textContent = li.dataset.role;
+      li.append(label, states, role);
       if (this.admin && id !== self?.id) {
         if (!p.muted) li.append(button('Mute', 'mute', `Mute ${p.name || 'this guest'}`, () => this.signal()?.mute(id)));
         li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => this.signal()?.kick(id)));

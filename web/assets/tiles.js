@@ -2,13 +2,19 @@
 // person in the room, whether or not they send anything, and one per screen
 // share. A grid that fills the space and re-flows as people come and go; a
 // pinned tile, or else a screen share, takes the stage with the others in a
-// strip. The server hears how large each video is shown (view messages).
+// strip; on a phone someone always does: the speaker, or else the first of
+// the others. The server hears how large each video is shown (view
+// messages).
 
 import { isScreenStream, peerOfStream } from './signal.js';
 import { playOnSpeaker } from './prejoin.js';
+import { stateIcons, showStates } from './icons.js';
 
 const grid = document.getElementById('videos');
 const gap = 12; // px, as .videos' gap
+const phone = matchMedia('(max-width: 48rem)'); // as style.css's narrow layout
+// On a touch screen a tap on a tile shows its tools (style.css).
+const touch = matchMedia('(pointer: coarse)');
 
 export class Tiles {
   // people: id → PeerInfo (read, never written); view(views) sends sizes.
@@ -22,6 +28,14 @@ export class Tiles {
     this.sizes = new ResizeObserver(() => this.reportViews());
     new ResizeObserver(() => this.fit()).observe(grid);
     document.addEventListener('visibilitychange', () => this.reportViews());
+    phone.addEventListener('change', () => this.layout());
+    this.selfStates = stateIcons();
+    document.querySelector('#self-tile figcaption').append(this.selfStates);
+  }
+
+  // own shows on our tile what we said of ourselves.
+  own(state) {
+    showStates(this.selfStates, state);
   }
 
   // person returns someone's tile, made on first need.
@@ -84,7 +98,8 @@ export class Tiles {
 
   // render marks each person's tile with what they said of themselves and
   // how well media reaches them: data-audio, data-video, data-hand,
-  // data-connection; their name; initials for a camera turned off.
+  // data-connection; their name and state icons; initials for a camera
+  // turned off.
   render() {
     grid.querySelectorAll('.tile[data-tile]').forEach((tile) => {
       const p = this.people.get(tile.dataset.tile);
@@ -97,8 +112,8 @@ export class Tiles {
       const name = p.name || 'Guest';
       tile.querySelector('.name').textContent = name;
       tile.querySelector('.avatar').textContent = initials(name);
-      tile.querySelector('.pin').setAttribute('aria-label', `Pin ${name}`);
-      tile.querySelector('.full').setAttribute('aria-label', `Show ${name} full screen`);
+      showStates(tile.querySelector('.states'), p);
+      this.#labelTools(tile, name);
       const conn = tile.querySelector('.conn');
       conn.hidden = !p.connection;
       conn.setAttribute('aria-label', `Connection: ${p.connection || 'unknown'}`);
@@ -107,16 +122,18 @@ export class Tiles {
     grid.querySelectorAll('.tile.screen').forEach((tile) => {
       const name = this.people.get(tile.dataset.peer)?.name || 'Guest';
       tile.querySelector('.name').textContent = `${name} (screen)`;
-      tile.querySelector('.pin').setAttribute('aria-label', `Pin ${name}'s screen`);
-      tile.querySelector('.full').setAttribute('aria-label', `Show ${name}'s screen full screen`);
+      this.#labelTools(tile, `${name}'s screen`);
     });
     this.markSpeaker(this.speaking);
     this.reportViews(); // a camera turned off is not watched
   }
 
-  // markSpeaker rings the speaker's tile (data-speaking while they speak).
+  // markSpeaker rings the speaker's tile (data-speaking while they speak)
+  // and, on a phone, puts them on the stage.
   markSpeaker(id) {
+    const moved = this.speaking !== id;
     this.speaking = id;
+    if (moved && phone.matches) this.layout();
     grid.querySelectorAll('.tile[data-peer]:not(.screen)').forEach((t) => {
       const on = !!id && t.dataset.peer === id;
       t.classList.toggle('speaking', on);
@@ -135,17 +152,19 @@ export class Tiles {
     this.layout();
   }
 
-  // layout puts a pinned tile, or else a screen share, on the stage, and
-  // fits the rest.
+  // layout puts a pinned tile, or else a screen share, on the stage (on a
+  // phone, or else the speaker or the first of the others), and fits the
+  // rest.
   layout() {
     const keys = [...grid.querySelectorAll('.tile:not(.self)')].map(keyOf);
     if (this.pinned && !keys.includes(this.pinned)) this.pinned = '';
     const screenTile = grid.querySelector('.tile.screen');
-    const staged = this.pinned || (screenTile ? keyOf(screenTile) : '');
+    let staged = this.pinned || (screenTile ? keyOf(screenTile) : '');
+    if (!staged && phone.matches) staged = keys.includes(this.speaking) ? this.speaking : keys[0] || '';
     grid.classList.toggle('staged', !!staged);
     grid.querySelectorAll('.tile:not(.self)').forEach((t) => {
       t.classList.toggle('pinned', keyOf(t) === staged);
-      t.querySelector('.pin').setAttribute('aria-pressed', String(keyOf(t) === this.pinned));
+      this.#labelPin(t);
     });
     this.fit();
     this.reportViews();
@@ -154,7 +173,7 @@ export class Tiles {
   // fit chooses the grid's columns so that the tiles (16:9) are as large
   // as the space allows: 1 to 25 people fill the window, none scrolls.
   fit() {
-    const narrow = matchMedia('(max-width: 48rem)').matches;
+    const narrow = phone.matches;
     const tiles = [...grid.querySelectorAll('.tile')].filter((t) => !t.classList.contains('hidden'));
     if (narrow || grid.classList.contains('staged') || !tiles.length) {
       grid.style.removeProperty('--cols');
@@ -215,23 +234,39 @@ export class Tiles {
     conn.setAttribute('role', 'img');
     conn.hidden = true;
     conn.append(...[1, 2, 3].map(() => document.createElement('i')));
-    cap.append(name, conn);
+    cap.append(name, stateIcons(), conn);
     const tools = document.createElement('div');
     tools.className = 'tools';
     const pin = control('Pin', 'pin', () => this.pin(keyOf(tile)));
-    pin.setAttribute('aria-pressed', 'false');
     const full = control('Full screen', 'full', () => (document.fullscreenElement === tile ? document.exitFullscreen() : tile.requestFullscreen?.()));
     tools.append(pin, full);
     const paused = document.createElement('p');
     paused.className = 'paused';
     paused.textContent = 'Video paused: your connection is too weak';
     tile.append(avatar, video, cap, tools, paused);
+    tile.addEventListener('click', (e) => touch.matches && !e.target.closest('.tools') && tile.classList.toggle('show-tools'));
     if (screen) tile.dataset.stream = key;
     grid.append(tile);
     this.sizes.observe(tile);
     this.render();
     this.layout();
     return tile;
+  }
+
+  // #labelTools names a tile's Pin (Unpin while pinned) and Full screen
+  // for whose they are.
+  #labelTools(tile, who) {
+    tile.who = who;
+    this.#labelPin(tile);
+    tile.querySelector('.full').setAttribute('aria-label', `Show ${who} full screen`);
+  }
+
+  #labelPin(tile) {
+    const pinned = keyOf(tile) === this.pinned;
+    const pin = tile.querySelector('.pin');
+    pin.textContent = pinned ? 'Unpin' : 'Pin';
+    pin.setAttribute('aria-pressed', String(pinned));
+    pin.setAttribute('aria-label', `${pin.textContent} ${tile.who || 'this tile'}`);
   }
 
   #drop(tile) {
