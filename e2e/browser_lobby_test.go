@@ -78,8 +78,11 @@ func TestBrowserLobbyBothSides(t *testing.T) {
 	}
 	adminB.screenshot("room-admin")
 
-	// The admin removes the guest from the participant list.
+	// The admin removes the guest from the participant list; Remove asks
+	// once before it acts.
 	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#participants li[data-peer=%q] .remove`, guestID))))
+	guestB.staysIn("joined", time.Second)
+	adminB.do(10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#participants li[data-peer=%q] .remove-confirm`, guestID))))
 	guestB.waitState("ejected", 20*time.Second)
 	guestB.staysIn("ejected", 3*time.Second)
 

@@ -18,6 +18,7 @@ export class Roster {
     this.notice = notice;
     this.self = null;         // our PeerInfo
     this.admin = false;       // host or admin: may let people in, remove, lock, end
+    this.removing = null;     // the person whose Remove asks to be confirmed
     this.speaking = '';       // the peer the server last said is speaking
     this.waiting = new Map(); // lobby: id → name, as the server last told us
   }
@@ -67,6 +68,26 @@ export class Roster {
     this.markSpeaker();
   }
 
+  // An admin's buttons for another person: Mute, and Remove, which asks once
+  // (Remove, Remove and keep out, Cancel) before acting.
+  adminButtons(id, p) {
+    const who = p.name || 'this guest';
+    const done = (act) => () => { this.removing = null; act(); this.render(); };
+    if (this.removing === id) {
+      const ask = document.createElement('span');
+      ask.className = 'ask';
+      ask.textContent = `Remove ${who}?`;
+      return [ask,
+        button('Remove', 'remove-confirm', `Remove ${who} now`, done(() => this.signal()?.kick(id))),
+        button('Remove and keep out', 'remove-ban', `Remove ${who} and keep them out of this room`, done(() => this.signal()?.kick(id, {}))),
+        button('Cancel', 'remove-cancel', `Do not remove ${who}`, done(() => {}))];
+    }
+    const out = [];
+    if (!p.muted) out.push(button('Mute', 'mute', `Mute ${who}`, () => this.signal()?.mute(id)));
+    out.push(button('Remove', 'remove', `Remove ${who} from the room`, () => { this.removing = id; this.render(); }));
+    return out;
+  }
+
   // render lists everyone in the room, each entry saying who they are
   // (docs/browser.md, "Page contract": data-person, data-role, data-audio,
   // data-video).
@@ -89,10 +110,7 @@ export class Roster {
       role.className = 'role';
       role.textContent = li.dataset.role;
       li.append(label, states, role);
-      if (this.admin && id !== self?.id) {
-        if (!p.muted) li.append(button('Mute', 'mute', `Mute ${p.name || 'this guest'}`, () => this.signal()?.mute(id)));
-        li.append(button('Remove', 'remove', `Remove ${p.name || 'this guest'} from the room`, () => this.signal()?.kick(id)));
-      }
+      if (this.admin && id !== self?.id) li.append(...this.adminButtons(id, p));
       ul.append(li);
     }
     $('count').textContent = `(${all.length})`;

@@ -139,7 +139,9 @@ export class Signal extends EventTarget {
   // Admin actions; the server refuses them from anyone else.
   admit(peer) { this.send({ type: 'admit', target: peer }); }
   deny(peer) { this.send({ type: 'deny', target: peer }); }
-  kick(peer) { this.send({ type: 'kick', target: peer }); }
+  // kick removes peer; with ban (an object, {} for this room and as long as
+  // the server allows), it keeps them out too (docs/signalling.md).
+  kick(peer, ban) { this.send(ban ? { type: 'kick', target: peer, ban } : { type: 'kick', target: peer }); }
   mute(peer) { this.send({ type: 'mute', target: peer }); }
   chat(text) { this.send({ type: 'chat', text }); }
   lock(locked) { this.send({ type: 'lock', locked }); }
