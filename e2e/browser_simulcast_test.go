@@ -189,16 +189,23 @@ func relayUpright(t *testing.T, cl *signal.Client, peer string) {
 				}
 				src := uint32(rt.Track.SSRC())
 				askKeyframe := func() { cl.Sub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: src}}) }
+				// The server's keyframe requests for what the phone sends go
+				// on to the camera. The client reads its senders' RTCP
+				// itself (a second reader would see only some of it), so
+				// its counts say when one came.
 				go func() {
+					tick := time.NewTicker(20 * time.Millisecond)
+					defer tick.Stop()
+					seen := cl.RTCPCounts().KeyframeRequests
 					for {
-						pkts, _, err := senders[0].ReadRTCP()
-						if err != nil {
+						select {
+						case <-cl.Done():
 							return
+						case <-tick.C:
 						}
-						for _, p := range pkts {
-							if _, ok := p.(*rtcp.PictureLossIndication); ok {
-								askKeyframe()
-							}
+						if n := cl.RTCPCounts().KeyframeRequests; n != seen {
+							seen = n
+							askKeyframe()
 						}
 					}
 				}()
