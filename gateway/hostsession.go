@@ -226,7 +226,9 @@ func (st *State) renewPresence(ctx context.Context) {
 			}
 		}
 		st.mu.Unlock()
-		check := st.noticeLoss(ctx)
+		// A resync that failed to give the store back its revocations
+		// leaves this gateway unsure (admitting nobody): try again.
+		check := st.noticeLoss(ctx) || st.unsure.Load()
 		for _, h := range list {
 			if st.hostPresent(h.s, h.room, st.lease) {
 				check = true
