@@ -125,9 +125,9 @@ func (st *State) restoreSessions(ctx context.Context) error {
 	return nil
 }
 
-// lossWindow is how long after noticing that the store lost its data a
-// host login missing from it is answered "try again" rather than "log in
-// again": the gateway the host is connected through gives it back within a
+// recentlyLost says whether this gateway noticed, less than a lease ago,
+// that the store lost its data: a host login missing from it then is
+// answered "try again" rather than "log in again", since the gateway the host is connected through gives it back within a
 // third of its lease (its next renewal), or at once when it saw Redis go.
 func (st *State) recentlyLost() bool {
 	at := st.lostAt.Load()
