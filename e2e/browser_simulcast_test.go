@@ -185,6 +185,10 @@ func relayUpright(t *testing.T, cl *signal.Client, peer string) {
 			select {
 			case rt := <-cl.Tracks():
 				if rt.Peer != peer || rt.Track.Kind() != webrtc.RTPCodecTypeVideo {
+					// Read as a real client does: what is left unread
+					// counts as lost in the feedback, and the server
+					// would pause this client's videos for that loss.
+					go drain(rt.Track)
 					continue
 				}
 				src := uint32(rt.Track.SSRC())
