@@ -191,7 +191,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	// Probes the estimate caught up with are over.
 	for i, c := range video {
 		if l, ok := st.probed[c.b]; ok && keep[i] >= l {
+			// The estimate covers it: it held as surely as one that
+			// lasted probeHold, and the next may follow at once.
 			delete(st.probed, c.b)
+			st.held, st.probeWait = true, probeWait
 		}
 	}
 	for _, m := range []map[*binding]int{st.probed, st.floors} {
@@ -279,7 +282,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				if on := padOn(video, c); on != nil && (congested || c.current < 0) {
 					adds := c.cost[next]
 					if c.chosen >= 0 {
-						adds -= c.cost[c.chosen]
+						// Measured costs move (a keyframe of the layer
+						// below); a layer up adds at least half its own.
+						adds = max(adds-c.cost[c.chosen], adds/2)
 					}
 					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, sent: st.pad.sent, overuses: bs.Overuses}
 				} else {

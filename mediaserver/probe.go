@@ -24,7 +24,7 @@ import "time"
 const (
 	probeWait       = 2 * time.Second
 	maxProbeWait    = 30 * time.Second
-	maxPadProbeWait = 4 * time.Second
+	maxPadProbeWait = 2 * time.Second
 	padProbeTime    = 600 * time.Millisecond
 	// padSettle is how long after its padding a probe waits for the
 	// feedback on the last of it: what a narrow link dropped last is

@@ -148,6 +148,31 @@ func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
 	}
 }
 
+// A probe whose layer the estimate caught up with (the padding lifted it)
+// held too: the next follows at once, not after another wait (a link that
+// widened waited 4 s more for each layer).
+func TestTheNextProbeFollowsOneTheEstimateCaughtUpWith(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.round()
+	ab.round()
+	first := ab.st.padProbe
+	if first == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.report(200, 0)
+	ab.since(padProbeTime + padSettle)
+	ab.est.bps = 1_200_000 // the link carried the padding: the estimate rose with it
+	ab.round()             // the layer goes on as media, the estimate already covers it
+	if w := ab.wants(); w[0] != 1 {
+		t.Fatalf("layers %v after the padding was carried", w)
+	}
+	ab.round()
+	if pp := ab.st.padProbe; pp == nil || pp == first || len(ab.st.probed) > 0 {
+		t.Fatalf("the round after the estimate caught up with a probe started none: pad %+v, probed %v", pp, ab.st.probed)
+	}
+}
+
 func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
 	ab := newAllocationBench(t, 400_000)
 	ab.st.lastLimit = time.Now()
@@ -164,8 +189,18 @@ func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
 	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
 		t.Fatalf("layers %v after a failed probe, want both unmoved", w)
 	}
-	if ab.st.probeWait > maxPadProbeWait {
-		t.Fatalf("the next probe waits %v, more than %v", ab.st.probeWait, maxPadProbeWait)
+	// A probe that pads stills no picture when it fails: the next one
+	// waits no more than maxPadProbeWait, however often they failed.
+	ab.st.probeWait = maxProbeWait
+	ab.round()
+	if ab.st.padProbe != nil {
+		t.Fatal("a probe began at once after one failed")
+	}
+	ab.st.probeFailed = ab.st.probeFailed.Add(-maxPadProbeWait)
+	ab.st.probeAt = ab.st.probeAt.Add(-maxPadProbeWait)
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatalf("no probe %v after the last failed one (its wait says %v)", maxPadProbeWait, ab.st.probeWait)
 	}
 }
 
