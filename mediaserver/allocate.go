@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -35,7 +36,7 @@ const (
 func (p *Peer) allocateLoop() {
 	t := time.NewTicker(allocateInterval)
 	defer t.Stop()
-	st := &allocation{probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}, floors: map[*binding]int{}}
+	st := &allocation{pad: newPadder(), probeWait: probeWait, lastFall: time.Now(), probed: map[*binding]int{}, floors: map[*binding]int{}}
 	// padTick runs only while there is padding to send.
 	var pad *time.Ticker
 	var padTick <-chan time.Time
@@ -56,10 +57,10 @@ func (p *Peer) allocateLoop() {
 		}
 		p.allocate(st, time.Now())
 		switch {
-		case st.pad.rate > 0 && pad == nil:
+		case st.pad.Rate() > 0 && pad == nil:
 			pad = time.NewTicker(padInterval)
 			padTick = pad.C
-		case st.pad.rate == 0 && pad != nil:
+		case st.pad.Rate() == 0 && pad != nil:
 			pad.Stop()
 			pad, padTick = nil, nil
 		}
@@ -83,7 +84,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		st.probeFailed = now
 	}
 	probingNow := len(st.probed) > 0 || st.padProbe != nil
-	if _, lossy := st.sinceProbe(&p.feedback); probingNow && lossy {
+	if _, lossy := st.probeFrom.Since(p.feedback.counts()); probingNow && lossy {
 		// The link loses what the probe added: end it before the estimate
 		// says so, as every packet lost meanwhile is a subscriber's.
 		fail()
@@ -231,7 +232,8 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && (now.Sub(lastEvent) >= wait || st.held)
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
-		switch verdict := st.judgePadding(pp, &p.feedback, bs.Overuses, now.Sub(st.probeAt)); {
+		received, lost := p.feedback.counts()
+		switch verdict := pp.from.Carried(received, lost, bs.Overuses, st.pad.Sent(), now.Sub(st.probeAt)); {
 		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
 			st.padProbe = nil // the track, or the need for its layer, went away
 		case verdict < 0:
@@ -261,7 +263,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 			// probing, as media, for probeHold.
 			st.padProbe = nil
 			st.probeAt = now
-			st.probeFrom.received, st.probeFrom.lost = p.feedback.counts()
+			st.probeFrom.Received, st.probeFrom.Lost = p.feedback.counts()
 			if c.chosen < pp.layer {
 				c.chosen = pp.layer
 				st.probed[c.b] = pp.layer
@@ -270,8 +272,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		if canProbe && !probing && c.chosen < c.want {
 			if next := c.above(max(c.chosen, c.current)); next >= 0 && next <= c.want {
 				st.probeBase, st.probeAt = estimate, now
-				st.probeFrom.received, st.probeFrom.lost = p.feedback.counts()
-				st.probeFrom.loss = min(loss, pauseLoss)
+				st.probeFrom.Received, st.probeFrom.Lost = p.feedback.counts()
+				st.probeFrom.Loss = min(loss, pauseLoss)
+				st.probeFrom.Overuses, st.probeFrom.Padding = bs.Overuses, st.pad.Sent()
 				probing, st.held = true, false
 				if c.current >= 0 {
 					st.floors[c.b], st.floorsAt = c.current, now
@@ -286,7 +289,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 						// below); a layer up adds at least half its own.
 						adds = max(adds-c.cost[c.chosen], adds/2)
 					}
-					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, sent: st.pad.sent, overuses: bs.Overuses}
+					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, from: st.probeFrom}
 				} else {
 					c.chosen = next
 					st.probed[c.b] = next
@@ -350,16 +353,7 @@ func (p *Peer) applyChoices(st *allocation, video []*choice, loss float64, now t
 	}
 	switch pp := st.padProbe; {
 	case pp != nil:
-		// Half the rate first: a link that cannot carry that much loses
-		// less of the media when it shows so.
-		rate := pp.rate
-		switch d := now.Sub(st.probeAt); {
-		case d < padProbeTime/2:
-			rate /= 2
-		case d >= padProbeTime:
-			rate = 0 // settling
-		}
-		st.pad.set(rate, pp.on)
+		st.pad.set(bwe.ProbeRate(pp.rate, now.Sub(st.probeAt)), pp.on)
 	case len(paused) > 0:
 		// With its videos paused a subscriber may be sent nothing at all:
 		// a trickle keeps its estimate told of the link.

@@ -25,11 +25,9 @@ type allocation struct {
 	probeAt   time.Time // when the last probe started
 	probeBase int       // the estimate when the probes now held began
 	// probeFrom is what the feedback had reported when the last probe
-	// began: a probe is judged on what came after.
-	probeFrom struct {
-		received, lost int64
-		loss           float64 // the link's loss then, up to pauseLoss
-	}
+	// began (the link's loss then up to pauseLoss): a probe is judged on
+	// what came after.
+	probeFrom   bwe.Mark
 	probeFailed time.Time // when probes last failed
 	held        bool      // the last probe held, and no other began since
 	probeWait   time.Duration

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 )
 
 // Padding: packets that carry nothing but count for the estimate. They go
@@ -28,8 +29,6 @@ const (
 	// padInterval is how often padding goes out while there is any; each
 	// time between two frames.
 	padInterval = 50 * time.Millisecond
-	// maxPadBurst bounds the packets one interval sends.
-	maxPadBurst = 64
 	// keepaliveRate is the trickle for a subscriber with its videos paused.
 	keepaliveRate = 16_000
 )
@@ -78,31 +77,22 @@ func (b *binding) pad(n int) bool {
 	return true
 }
 
-// padder spreads a rate of padding over padInterval ticks.
+// padder sends a rate of padding (bwe.Pacer) on a binding, every
+// padInterval while there is any.
 type padder struct {
-	rate  int // bits per second; 0: none
-	on    *binding
-	last  time.Time
-	carry int // bits owed
-	sent  int // packets, ever
+	bwe.Pacer
+	on *binding
 }
+
+func newPadder() padder { return padder{Pacer: bwe.NewPacer(paddingSize)} }
 
 // tick sends the padding owed since the last one.
 func (pd *padder) tick(now time.Time) {
-	if pd.rate <= 0 || pd.on == nil {
+	if pd.on == nil {
 		return
 	}
-	if !pd.last.IsZero() {
-		pd.carry += int(int64(pd.rate) * int64(now.Sub(pd.last)) / int64(time.Second))
-	}
-	pd.last = now
-	// Owed no more than two intervals' worth: a burst missed between
-	// frames is not made up for later.
-	pd.carry = min(pd.carry, 2*int(int64(pd.rate)*int64(padInterval)/int64(time.Second))+8*paddingSize)
-	n := min(maxPadBurst, pd.carry/(8*paddingSize))
-	if n > 0 && pd.on.pad(n) {
-		pd.carry -= n * 8 * paddingSize
-		pd.sent += n
+	if n := pd.Due(now, padInterval); n > 0 && pd.on.pad(n) {
+		pd.Done(n)
 	}
 }
 
@@ -111,8 +101,6 @@ func (pd *padder) set(rate int, on *binding) {
 	if on == nil {
 		rate = 0
 	}
-	if on != pd.on || rate == 0 {
-		pd.last, pd.carry = time.Time{}, 0
-	}
-	pd.rate, pd.on = rate, on
+	pd.Set(rate, on != pd.on)
+	pd.on = on
 }

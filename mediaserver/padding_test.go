@@ -98,15 +98,15 @@ func TestPadderSpreadsItsRateAndStopsAtZero(t *testing.T) {
 	src := newSimulcastSource(t)
 	b := src.bind(t)
 	src.frame(0)
-	var pd padder
+	pd := newPadder()
 	pd.set(8*paddingSize*100, src.t.bindings[0]) // 100 packets a second
 	at := time.Now()
 	for range 21 {
 		pd.tick(at)
 		at = at.Add(padInterval)
 	}
-	if n := len(b.got) - 2; n < 95 || n > 101 || pd.sent != n {
-		t.Fatalf("a second at 100 packets a second sent %d (counted %d)", n, pd.sent)
+	if n := len(b.got) - 2; n < 95 || n > 101 || pd.Sent() != n {
+		t.Fatalf("a second at 100 packets a second sent %d (counted %d)", n, pd.Sent())
 	}
 	pd.set(0, nil)
 	n := len(b.got)

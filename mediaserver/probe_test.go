@@ -36,7 +36,7 @@ func newAllocationBench(t *testing.T, bps int) *allocationBench {
 	p := &Peer{id: "sub", room: room, log: zap.NewNop(), out: make(chan outgoing, 64), estimator: est,
 		subs: map[*forwardTrack]subscription{}, resends: rate.NewLimiter(1, 1),
 		views: map[string]view{"a~cam": {width: 300, height: 170, shown: true}, "b~cam": {width: 640, height: 360, shown: true}}}
-	ab := &allocationBench{p: p, est: est, st: &allocation{probeWait: probeWait, lastFall: time.Now().Add(-time.Minute),
+	ab := &allocationBench{p: p, est: est, st: &allocation{pad: newPadder(), probeWait: probeWait, lastFall: time.Now().Add(-time.Minute),
 		probed: map[*binding]int{}, floors: map[*binding]int{}}}
 	for _, stream := range []string{"a~cam", "b~cam"} {
 		src := newSimulcastSource(t)
@@ -88,8 +88,8 @@ func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
 	// The first round after the wait starts a probe: padding, no layer up.
 	ab.round()
 	pp := ab.st.padProbe
-	if pp == nil || pp.layer != 1 || ab.st.pad.rate <= 0 {
-		t.Fatalf("no padding probe for layer 1: %+v, padding at %d", pp, ab.st.pad.rate)
+	if pp == nil || pp.layer != 1 || ab.st.pad.Rate() <= 0 {
+		t.Fatalf("no padding probe for layer 1: %+v, padding at %d", pp, ab.st.pad.Rate())
 	}
 	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
 		t.Fatalf("a video moved up before its padding was carried: %v", w)
@@ -105,7 +105,7 @@ func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
 	// The feedback reports the padding carried: the probed video moves up
 	// and holds; the other one stays.
 	ab.report(200, 0)
-	ab.since(padProbeTime + padSettle)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
 	ab.round()
 	if pp.b != ab.subs[0] {
 		t.Fatal("the probe is not for the smaller tile's camera")
@@ -134,7 +134,7 @@ func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
 		t.Fatal("no padding probe")
 	}
 	ab.report(200, 0)
-	ab.since(padProbeTime + padSettle)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
 	ab.round() // the padding was carried: the layer goes on as media
 	ab.report(100, 0)
 	ab.since(probeHold)
@@ -161,7 +161,7 @@ func TestTheNextProbeFollowsOneTheEstimateCaughtUpWith(t *testing.T) {
 		t.Fatal("no padding probe")
 	}
 	ab.report(200, 0)
-	ab.since(padProbeTime + padSettle)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
 	ab.est.bps = 1_200_000 // the link carried the padding: the estimate rose with it
 	ab.round()             // the layer goes on as media, the estimate already covers it
 	if w := ab.wants(); w[0] != 1 {
@@ -183,7 +183,7 @@ func TestAProbeWhosePaddingIsLostFailsAndLeavesThePicture(t *testing.T) {
 	}
 	ab.report(80, 20) // 20 % lost since it began
 	ab.round()
-	if ab.st.padProbe != nil || ab.st.pad.rate != 0 || ab.st.probeFailed.IsZero() {
+	if ab.st.padProbe != nil || ab.st.pad.Rate() != 0 || ab.st.probeFailed.IsZero() {
 		t.Fatalf("a probe that lost a fifth of its packets went on: %+v", ab.st.padProbe)
 	}
 	if w := ab.wants(); w[0] != 0 || w[1] != 0 {
@@ -216,7 +216,7 @@ func TestAProbeThatBringsOveruseFails(t *testing.T) {
 	}
 	ab.report(200, 0) // nothing lost
 	ab.est.overuses++
-	ab.since(padProbeTime + padSettle)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
 	ab.round()
 	if ab.st.padProbe != nil || ab.st.probeFailed.IsZero() {
 		t.Fatalf("a probe that brought over-use went on: %+v", ab.st.padProbe)
@@ -246,7 +246,7 @@ func TestAProbeAfterAFallWithoutLossPads(t *testing.T) {
 	ab.st.lastCongestion = ab.st.lastCongestion.Add(-congestedProbeWait)
 	ab.st.lastFall = ab.st.lastFall.Add(-congestedProbeWait)
 	ab.round()
-	if pp := ab.st.padProbe; pp == nil || ab.st.pad.rate <= 0 || len(ab.st.probed) != 0 {
+	if pp := ab.st.padProbe; pp == nil || ab.st.pad.Rate() <= 0 || len(ab.st.probed) != 0 {
 		t.Fatalf("after a fall without loss the probe sent the layer: padding %+v, probes %v", pp, ab.st.probed)
 	}
 }
@@ -268,8 +268,8 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 	if w := ab.wants(); w[0] != -1 || w[1] != -1 {
 		t.Fatalf("layers %v behind a link losing half its packets, want both paused", w)
 	}
-	if ab.st.pad.rate != keepaliveRate || ab.st.pad.on == nil {
-		t.Fatalf("a paused subscriber gets padding at %d, want %d", ab.st.pad.rate, keepaliveRate)
+	if ab.st.pad.Rate() != keepaliveRate || ab.st.pad.on == nil {
+		t.Fatalf("a paused subscriber gets padding at %d, want %d", ab.st.pad.Rate(), keepaliveRate)
 	}
 	// The link widens: the feedback is clean; a probe pads for a video's
 	// lowest layer and, carried, brings it back, though the estimate
@@ -284,7 +284,7 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 		t.Fatalf("no padding probe for a paused video's lowest layer: %+v", pp)
 	}
 	ab.report(100, 0)
-	ab.since(padProbeTime + padSettle)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
 	ab.round()
 	if pp.b.want.Load() != 0 {
 		t.Fatalf("the probed video's layer is %d after its padding was carried, want 0", pp.b.want.Load())

@@ -17,4 +17,8 @@
 // Nothing is allocated per packet sent or per feedback read; sent
 // packets live in a fixed ring indexed by their 16-bit transport-wide
 // sequence number.
+//
+// Probing is here too: how padding is paced (Pacer) and how a probe by
+// padding is judged on the feedback after it began (Mark). What to probe
+// for (which layer of which track) is the media server's allocation.
 package bwe
