@@ -62,6 +62,15 @@ type Admission struct {
 	// Rejoin is the id of a valid rejoin pass for the room the peer came
 	// back with: a lock does not keep out someone who was already in.
 	Rejoin string `json:"rejoin,omitempty"`
+	// MayOwn says the peer may be the room's owner (docs/gateway.md,
+	// "Owners of open rooms"): a guest without credentials, on a site with
+	// neither host_protected nor user_auth, in a room not made through the
+	// API. The media server makes owners only of such peers.
+	MayOwn bool `json:"may_own,omitempty"`
+	// OwnerPassMillis is when the valid owner pass for this room the peer
+	// brought was issued (Unix milliseconds; 0: none): the peer takes the
+	// room from an owner who became owner after it.
+	OwnerPassMillis int64 `json:"owner_pass_ms,omitempty"`
 }
 
 // ICEServer is one entry of RTCConfiguration.iceServers.
@@ -100,6 +109,12 @@ func (a *Admission) Validate() error {
 	if !ValidDisplayName(a.Name) {
 		return claimError("name is too long or has control characters")
 	}
+	if a.OwnerPassMillis != 0 && (!a.MayOwn || a.Role != PeerGuest) {
+		return claimError("only a guest who may own the room brings an owner pass")
+	}
+	if a.MayOwn && a.Role != PeerGuest {
+		return claimError("only a guest may own a room")
+	}
 	if len(a.ICEServers) > MaxICEServers {
 		return claimError("admission carries too many ICE servers")
 	}
@@ -121,7 +136,7 @@ const admissionAudience = "roomgate:admission"
 // Admissions mints and verifies admissions, and rejoin passes, with the
 // admission key (each kind under its own audience, so one never passes
 // for the other).
-type Admissions struct{ c, rejoin codec }
+type Admissions struct{ c, rejoin, owner codec }
 
 // NewAdmissions returns an Admissions keyed from s. now is the clock; nil means time.Now.
 func NewAdmissions(s Secret, now func() time.Time) *Admissions {
@@ -129,7 +144,7 @@ func NewAdmissions(s Secret, now func() time.Time) *Admissions {
 		now = time.Now
 	}
 	key := s.Key(PurposeAdmission)
-	return &Admissions{newCodec(key, admissionAudience, now), newCodec(key, rejoinAudience, now)}
+	return &Admissions{newCodec(key, admissionAudience, now), newCodec(key, rejoinAudience, now), newCodec(key, ownerAudience, now)}
 }
 
 // Mint signs a, filling in jti, iat, exp and the audience.

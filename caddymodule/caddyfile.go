@@ -36,6 +36,8 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		user <username> <bcrypt or argon2id hash> [rooms <room,room…>]
 //		users_json <json>
 //		token_ttl <duration>
+//		invitation_ttl <duration>
+//		invitation_uses <n>
 //		signal_path <path>
 //		host_grace <duration>
 //		api_key <key>
@@ -95,6 +97,25 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("token_ttl %v is shorter than a minute", dur)
 			}
 			g.TokenTTL = caddy.Duration(dur)
+		case "invitation_ttl":
+			dur, err := parseDuration(d)
+			if err != nil {
+				return err
+			}
+			if dur < time.Minute {
+				return d.Errf("invitation_ttl %v is shorter than a minute", dur)
+			}
+			g.InvitationTTL = caddy.Duration(dur)
+		case "invitation_uses":
+			v, err := optionalArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 1000000 {
+				return d.Errf("invitation_uses %q must be a number from 1 to 1000000", v)
+			}
+			g.InvitationUses = n
 		case "signal_path":
 			v, err := optionalArg(d)
 			if err != nil {

@@ -57,6 +57,15 @@ type Gateway struct {
 	// peer tokens. Default: 1h.
 	TokenTTL caddy.Duration `json:"token_ttl,omitempty"`
 
+	// InvitationTTL is the lifetime of the invitation a logged-in host's
+	// Copy link makes on a user_auth site (a link with a room-bound peer
+	// token, for guests without a login). Default: 24h.
+	InvitationTTL caddy.Duration `json:"invitation_ttl,omitempty"`
+
+	// InvitationUses is how many joins such an invitation opens (a
+	// reconnect uses none). Default: 50.
+	InvitationUses int `json:"invitation_uses,omitempty"`
+
 	// SignalPath is the path of the signalling WebSocket. Default: /ws.
 	SignalPath string `json:"signal_path,omitempty"`
 
@@ -206,6 +215,8 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		TURN:               g.TURN,
 		TURNTTL:            caddyDuration(g.TURNTTL),
 		MaxConnsPerAddress: g.MaxConnsPerAddress,
+		InvitationTTL:      caddyDuration(g.InvitationTTL),
+		InvitationUses:     g.InvitationUses,
 		ClientIP:           clientIP,
 		Logger:             log,
 		Audit:              auditLogger(ctx),

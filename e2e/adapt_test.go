@@ -74,6 +74,8 @@ func TestAdaptEveryWord(t *testing.T) {
 		turn turn:meet.example.com:3478 turns:meet.example.com:5349?transport=tcp
 		turn_ttl 5m
 		max_connections_per_address 50
+		invitation_ttl 12h
+		invitation_uses 8
 	}
 	reverse_proxy /signal 127.0.0.1:7880
 }
@@ -100,6 +102,8 @@ func TestAdaptEveryWord(t *testing.T) {
 		"turn":                        []any{"turn:meet.example.com:3478", "turns:meet.example.com:5349?transport=tcp"},
 		"turn_ttl":                    float64(3e11),
 		"max_connections_per_address": float64(50),
+		"invitation_ttl":              float64(4.32e13),
+		"invitation_uses":             float64(8),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("adapted handler\n got %v\nwant %v", got, want)
@@ -134,6 +138,8 @@ func TestAdaptRefusesWithTheLine(t *testing.T) {
 		{"not a TURN URL", "turn https://example.com", nil, "Caddyfile:3", "turn:host"},
 		{"short turn_ttl", "turn_ttl 1s", nil, "Caddyfile:3", "shorter than 10 seconds"},
 		{"connection cap", "max_connections_per_address many", nil, "Caddyfile:3", "positive number or off"},
+		{"short invitation_ttl", "invitation_ttl 30s", nil, "Caddyfile:3", "shorter than a minute"},
+		{"no invitation uses", "invitation_uses 0", nil, "Caddyfile:3", "from 1 to 1000000"},
 	} {
 		out, err := adapt(t, "http://localhost:8080 {\n\troomgate {\n\t\t"+tc.words+"\n\t}\n}\n", tc.env...)
 		if err == nil || !strings.Contains(out, tc.line) || !strings.Contains(out, tc.says) {

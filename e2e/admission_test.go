@@ -107,8 +107,12 @@ func TestTokensNeverReachTheAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	owner, _, err := accesstoken.NewAdmissions(accesstoken.Secret(testSecret), nil).MintOwnerPass("standup")
+	if err != nil {
+		t.Fatal(err)
+	}
 	// An upgrade's access log line is written when the connection ends.
-	p.mustSignal("standup", signalOpts{token: good, rejoin: pass}).conn.CloseNow()
+	p.mustSignal("standup", signalOpts{token: good, rejoin: pass, owner: owner}).conn.CloseNow()
 	p.refusedSignal("standup", signalOpts{token: other}, http.StatusUnauthorized)
 	p.refusedSignal("standup", signalOpts{bearer: other, origin: "-"}, http.StatusUnauthorized)
 	host := s.person(t, "127.0.0.1")
@@ -123,10 +127,10 @@ func TestTokensNeverReachTheAccessLog(t *testing.T) {
 		t.Fatalf("the access log did not record the requests")
 	}
 	logs := s.Logs()
-	if !strings.Contains(logs, "roomgate.rejoin.REDACTED") {
-		t.Fatal("the access log shows no filtered rejoin pass: was it logged at all?")
+	if !strings.Contains(logs, "roomgate.rejoin.REDACTED") || !strings.Contains(logs, "roomgate.owner.REDACTED") {
+		t.Fatal("the access log shows no filtered rejoin or owner pass: were they logged at all?")
 	}
-	for _, secret := range []string{good, other, tok, pass, password, testSecret} {
+	for _, secret := range []string{good, other, tok, pass, owner, password, testSecret} {
 		// A JWT's signature part alone would give it away too.
 		if strings.Contains(logs, secret[strings.LastIndexByte(secret, '.')+1:]) {
 			t.Fatalf("the logs hold a token or secret")

@@ -36,6 +36,15 @@ func TestBrowsersLogInMeetAndSeeEachOther(t *testing.T) {
 			t.Fatalf("participant list has %v entries (%v)", n, err)
 		}
 	}
+	// host_protected rooms have no owner (issue 26): the guest is a guest,
+	// with nothing to run, and the host is the host.
+	for _, b := range []*browser{hostB, guestB} {
+		b.waitRole("the host", hostID, "host")
+		b.waitRole("the guest", guestID, "guest")
+	}
+	if c := guestB.adminControls(); c != "" {
+		t.Fatalf("a host_protected site's guest is offered %q", c)
+	}
 	hostB.screenshot("room-host")
 	guestB.screenshot("room-guest")
 }

@@ -126,6 +126,7 @@ type signalOpts struct {
 	header http.Header // anything else
 	name   string
 	rejoin string // a rejoin pass, offered as a subprotocol
+	owner  string // an owner pass, offered as a subprotocol
 }
 
 // signalling is an open signalling WebSocket and the upstream's greeting.
@@ -158,6 +159,9 @@ func (p *person) signal(room string, o signalOpts) (*signalling, answer) {
 	}
 	if o.rejoin != "" {
 		protos = append(protos, accesstoken.SubprotocolRejoinPrefix+o.rejoin)
+	}
+	if o.owner != "" {
+		protos = append(protos, accesstoken.SubprotocolOwnerPrefix+o.owner)
 	}
 	q := url.Values{"room": {room}}
 	if o.name != "" {

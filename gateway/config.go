@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
@@ -80,6 +81,11 @@ type Config struct {
 	Webhooks        []string
 	WebhookSecret   webhook.Secret
 	WebhookRetryMax time.Duration
+	// InvitationTTL and InvitationUses are the lifetime and the use count
+	// of the invitations a host's Copy link makes on a user_auth site
+	// (default 24h and 50).
+	InvitationTTL  time.Duration
+	InvitationUses int
 }
 
 func (c *Config) fillDefaults() {
@@ -104,6 +110,12 @@ func (c *Config) fillDefaults() {
 	if c.Audit == nil {
 		c.Audit = zap.NewNop()
 	}
+	if c.InvitationTTL == 0 {
+		c.InvitationTTL = DefaultInvitationTTL
+	}
+	if c.InvitationUses == 0 {
+		c.InvitationUses = DefaultInvitationUses
+	}
 	if c.WebhookRetryMax == 0 {
 		c.WebhookRetryMax = webhook.DefaultRetryMax
 	}
@@ -117,6 +129,12 @@ func (c *Config) validate() error {
 	}
 	if c.TokenTTL < time.Minute {
 		errs = append(errs, fmt.Errorf("token_ttl %v is shorter than a minute", c.TokenTTL))
+	}
+	if c.InvitationTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("invitation_ttl %v is shorter than a minute", c.InvitationTTL))
+	}
+	if c.InvitationUses < 1 || c.InvitationUses > accesstoken.MaxUses {
+		errs = append(errs, fmt.Errorf("invitation_uses %d must be 1 to %d", c.InvitationUses, accesstoken.MaxUses))
 	}
 	if c.HostGrace < 0 {
 		errs = append(errs, errors.New("host_grace must not be negative"))

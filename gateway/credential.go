@@ -19,6 +19,7 @@ const (
 type signalCredential struct {
 	token        string
 	rejoin       string // a rejoin pass, from a client coming back
+	owner        string // an owner pass, from the start page of an open site
 	subprotocols bool   // the client offered subprotocols, so it must get "roomgate"
 	fromCookie   bool   // the token is the host cookie's: the request brought no other
 	staleCookie  bool   // the host cookie held a token that no longer verifies
@@ -43,6 +44,14 @@ func credentialOf(r *http.Request) (signalCredential, *refusal) {
 				}
 				c.rejoin = p[len(accesstoken.SubprotocolRejoinPrefix):]
 				if len(c.rejoin) > accesstoken.MaxTokenLen {
+					return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
+				}
+			case strings.HasPrefix(p, accesstoken.SubprotocolOwnerPrefix):
+				if c.owner != "" {
+					return c, refuse(http.StatusBadRequest, "two_passes", "send one owner pass")
+				}
+				c.owner = p[len(accesstoken.SubprotocolOwnerPrefix):]
+				if len(c.owner) > accesstoken.MaxTokenLen {
 					return c, refuse(http.StatusRequestEntityTooLarge, "token_too_large", accesstoken.ErrTooLarge.Error())
 				}
 			case strings.HasPrefix(p, SubprotocolTokenPrefix):

@@ -27,8 +27,11 @@ type entry struct {
 	tokenRecord string
 	reconnect   bool
 	claims      *accesstoken.Claims // nil when the person came without a token
-	name        string
-	ejectAt     time.Time
+	// mayOwn: the room may be this person's to run (docs/gateway.md,
+	// "Owners of open rooms"); the media server decides whether it is.
+	mayOwn  bool
+	name    string
+	ejectAt time.Time
 }
 
 // decide applies, with what the shared store says now, the rules about the
@@ -87,6 +90,10 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	if r == nil && g.cfg.RequireRooms {
 		return e, nil, refuse(http.StatusNotFound, "no_such_room", "there is no room of that name")
 	}
+	// On an open site anyone may start any room, so someone must be able
+	// to run it: a guest without credentials in a room nobody made through
+	// the API (whose maker hands out admin tokens instead).
+	e.mayOwn = c == nil && e.role == accesstoken.PeerGuest && r == nil && !g.cfg.HostProtected && !g.cfg.UserAuth
 	if c == nil && g.cfg.HostProtected && (r == nil || !r.AdmitEarlyArrivals) {
 		tr.at("early_arrival")
 		early, err := g.earlyArrival(ctx, room, addr)

@@ -87,6 +87,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 			break
 		}
 		g.logins.ServeLogout(w, r)
+	case p == "/owner-pass":
+		g.serveOwnerPass(w, r)
+	case p == "/invitation":
+		g.serveInvitation(w, r)
 	case p == "/api/v1" || strings.HasPrefix(p, "/api/v1/"):
 		if g.api == nil {
 			refuse(http.StatusNotFound, "not_found", "there is no API here").Write(w)

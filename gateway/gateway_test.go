@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -61,23 +60,11 @@ func newRig(t *testing.T, cfg Config) *rig {
 	return r
 }
 
-func (r *rig) login(from string) string {
-	r.t.Helper()
-	req := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"alice","password":"pw"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.RemoteAddr = from + ":5000"
-	w := httptest.NewRecorder()
-	r.g.ServeHTTP(w, req, nil)
-	var a struct{ Token string }
-	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &a) != nil {
-		r.t.Fatalf("login: %d %s", w.Code, w.Body)
-	}
-	return a.Token
-}
+func (r *rig) login(from string) string { return r.loginAs("alice", from) }
 
 // join runs one signalling request; it returns the upstream call when the
 // person was admitted, or the refusal's status.
-func (r *rig) join(from, room, token string) (*upstreamCall, int) {
+func (r *rig) join(from, room, token string, more ...func(*http.Request)) (*upstreamCall, int) {
 	r.t.Helper()
 	req := httptest.NewRequest("GET", "/ws?"+url.Values{"room": {room}}.Encode(), nil)
 	req.RemoteAddr = from + ":5000"
@@ -85,6 +72,9 @@ func (r *rig) join(from, room, token string) (*upstreamCall, int) {
 	req.Header.Set("Upgrade", "websocket")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for _, f := range more {
+		f(req)
 	}
 	w := httptest.NewRecorder()
 	finished := make(chan struct{})

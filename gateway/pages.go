@@ -57,11 +57,11 @@ func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, name string,
 
 // serveRoomPage is GET /join/{room}.
 func (g *Gateway) serveRoomPage(w http.ResponseWriter, r *http.Request, room string) {
-	status := http.StatusOK
 	if !accesstoken.ValidRoom(room) {
-		status, room = http.StatusNotFound, ""
+		g.servePage(w, r, "badroom.html", http.StatusNotFound, "")
+		return
 	}
-	g.servePage(w, r, "room.html", status, room)
+	g.servePage(w, r, "room.html", http.StatusOK, room)
 }
 
 // serveJoinLink is the room initialization URL, GET /join?room=…. A link that
@@ -72,7 +72,7 @@ func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	room := q.Get("room")
 	if !accesstoken.ValidRoom(room) {
-		g.servePage(w, r, "room.html", http.StatusNotFound, "")
+		g.servePage(w, r, "badroom.html", http.StatusNotFound, "")
 		return
 	}
 	keep := url.Values{}

@@ -34,7 +34,7 @@ func matchForm(p string) string { return cleanPath(strings.ToLower(p)) }
 // login, the session, the API.
 func pagePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets":
+	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets", "/owner-pass", "/invitation":
 		return true
 	}
 	return strings.HasPrefix(p, "/join/") || strings.HasPrefix(p, "/assets/") || strings.HasPrefix(p, "/api/v1/")
@@ -54,7 +54,8 @@ func scrubPassing(h http.Header) {
 		for _, v := range vs {
 			for p := range strings.SplitSeq(v, ",") {
 				p = strings.TrimSpace(p)
-				if p == "" || strings.HasPrefix(p, SubprotocolTokenPrefix) || strings.HasPrefix(p, accesstoken.SubprotocolRejoinPrefix) {
+				if p == "" || strings.HasPrefix(p, SubprotocolTokenPrefix) || strings.HasPrefix(p, accesstoken.SubprotocolRejoinPrefix) ||
+					strings.HasPrefix(p, accesstoken.SubprotocolOwnerPrefix) {
 					continue
 				}
 				keep = append(keep, p)

@@ -59,7 +59,7 @@ func TestPassingRequestsLoseRoomgateCredentials(t *testing.T) {
 	req.Header["roomgate-admission"] = []string{"b"}
 	req.Header["Roomgate_Admission"] = []string{"c"}
 	req.Header.Set("Cookie", hostlogin.CookieName+"="+tok+"; theme=dark")
-	req.Header.Set("Sec-WebSocket-Protocol", "roomgate, roomgate.token."+tok+", roomgate.rejoin.x, chat")
+	req.Header.Set("Sec-WebSocket-Protocol", "roomgate, roomgate.token."+tok+", roomgate.rejoin.x, roomgate.owner.y, chat")
 	req.Header.Set("Authorization", "Bearer "+tok)
 	var got http.Header
 	r.g.ServeHTTP(httptest.NewRecorder(), req, func(w http.ResponseWriter, req *http.Request) error {

@@ -64,6 +64,10 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		ICEServers:       g.iceServers(e.role, peerID, e.pin),
 		Rejoin:           e.rejoin,
 		Identity:         e.identity,
+		MayOwn:           e.mayOwn && e.role == accesstoken.PeerGuest,
+	}
+	if a.MayOwn {
+		a.OwnerPassMillis = g.ownerPassIssued(cred.owner, room)
 	}
 	if e.pin != nil {
 		a.Node, a.Epoch = e.pin.Node.ID, e.pin.Epoch
@@ -179,12 +183,21 @@ func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 		if cred.staleCookie {
 			hostlogin.ClearCookie(w)
 		}
+		var left *int
+		if rf == nil {
+			left, rf = g.usesLeft(r.Context(), claims)
+		}
 		if rf == nil {
 			writeJSON(w, http.StatusOK, struct {
 				Room string `json:"room"`
 				Role string `json:"role"`
 				Name string `json:"name"`
-			}{room, string(e.role), e.name})
+				// UsesLeft, for an invitation with maxUses, is how many
+				// joins it still opens: 0 says the upgrade will be refused
+				// (invitation_used) unless it is a reconnect with a
+				// rejoin pass, which the check does not see.
+				UsesLeft *int `json:"usesLeft,omitempty"`
+			}{room, string(e.role), e.name, left})
 			return
 		}
 	}
@@ -232,4 +245,20 @@ func unixMilliOrZero(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixMilli()
+}
+
+// usesLeft is how many joins an invitation with maxUses still opens; nil
+// for any other credential.
+func (g *Gateway) usesLeft(ctx context.Context, c *accesstoken.Claims) (*int, *refusal) {
+	if c == nil || c.MaxUses <= 0 {
+		return nil, nil
+	}
+	ctx, cancel := g.state.sharedCtx(ctx)
+	defer cancel()
+	used, err := g.state.shared.TokenUses(ctx, c.ID)
+	if err != nil {
+		return nil, sharedRefusal(err)
+	}
+	left := max(0, c.MaxUses-used)
+	return &left, nil
 }

@@ -90,7 +90,7 @@ func (r *Room) tellAdminsLobby() {
 	m := signal.Message{Type: signal.TypeLobby, Peers: r.lobbyInfoLocked()}
 	var admins []*Peer
 	for _, o := range r.peers {
-		if isAdmin(o.role) {
+		if o.mayAdmin() {
 			admins = append(admins, o)
 		}
 	}

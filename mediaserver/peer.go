@@ -31,7 +31,14 @@ type Peer struct {
 	tokenID  string // the jti of the token the peer came in with, if any
 	identity string // who the gateway vouched the peer is, for bans
 	role     accesstoken.PeerRole
-	room     *Room
+	// mayOwn and ownerPass: the admission says the peer may own the room,
+	// and when its owner pass was issued (owner.go); owner says it does.
+	mayOwn    bool
+	ownerPass time.Time
+	owner     atomic.Bool
+	// joined is when it joined the room; room.mu guards it.
+	joined time.Time
+	room   *Room
 	// arrived: no longer on the way into room (Room.entering); room.mu
 	// guards it.
 	arrived bool
@@ -93,6 +100,7 @@ type outgoing struct {
 func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Conn) *Peer {
 	p := &Peer{
 		id: a.Subject, name: a.Name, tokenID: a.TokenID, identity: a.Identity, role: a.Role, room: room, s: s, conn: conn,
+		mayOwn: a.MayOwn, ownerPass: ownerPassTime(a),
 		log:        s.log.With(zap.String("room", room.name), zap.String("peer", a.Subject)),
 		out:        make(chan outgoing, outQueue),
 		written:    make(chan struct{}),
@@ -111,7 +119,7 @@ func newPeer(s *Server, room *Room, a *accesstoken.Admission, conn *websocket.Co
 func (p *Peer) info() signal.PeerInfo {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	return signal.PeerInfo{ID: p.id, Name: p.name, Role: string(p.role), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand, Connection: p.state.Connection}
+	return signal.PeerInfo{ID: p.id, Name: p.name, Role: p.roleNow(), Muted: p.state.Muted, CameraOff: p.state.CameraOff, Hand: p.state.Hand, Connection: p.state.Connection}
 }
 
 // setConnection tells the room how well media reaches the peer.
@@ -178,7 +186,7 @@ func (p *Peer) run(reqCtx context.Context, a *accesstoken.Admission) {
 		return
 	}
 	p.room.broadcast(signal.Message{Type: signal.TypePeerJoined, Peer: ptr(p.info())}, p)
-	if isAdmin(p.role) {
+	if p.mayAdmin() {
 		p.room.tellAdminsLobby()
 	}
 	p.negotiate()
@@ -223,7 +231,7 @@ func (p *Peer) openPeerConnections() error {
 // audit records an admin action on the audit log (see gateway/audit.go).
 func (p *Peer) audit(event string, fields ...zap.Field) {
 	p.s.cfg.Audit.Info(event, append([]zap.Field{zap.String("room", p.room.name), zap.String("peer", p.id),
-		zap.String("role", string(p.role)), zap.String("token_id", p.tokenID)}, fields...)...)
+		zap.String("role", p.roleNow()), zap.String("token_id", p.tokenID)}, fields...)...)
 }
 
 func (p *Peer) close() {

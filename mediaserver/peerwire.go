@@ -57,7 +57,7 @@ type protocolError struct{ code, msg string }
 func (e *protocolError) Error() string { return e.msg }
 
 var (
-	errNotAdmin   = &protocolError{"forbidden", "only hosts and admins may do that"}
+	errNotAdmin   = &protocolError{"forbidden", "only hosts, admins and the room's owner may do that"}
 	errOutOfOrder = &protocolError{"out_of_order", "that message does not fit the negotiation's state"}
 )
 
@@ -75,7 +75,7 @@ func (p *Peer) handle(m *signal.Message) error {
 	case signal.TypeChat:
 		return p.chat(m.Text)
 	case signal.TypeMute:
-		if !isAdmin(p.role) {
+		if !p.mayAdmin() {
 			return errNotAdmin
 		}
 		target := p.room.peer(m.Target)
@@ -104,7 +104,7 @@ func (p *Peer) handle(m *signal.Message) error {
 			return &protocolError{"bad_candidate", "the candidate was refused"}
 		}
 	case signal.TypeKick:
-		if !isAdmin(p.role) {
+		if !p.mayAdmin() {
 			return errNotAdmin
 		}
 		target := p.room.peer(m.Target)
@@ -121,19 +121,19 @@ func (p *Peer) handle(m *signal.Message) error {
 		}
 		p.audit("admin.removed", zap.String("target", m.Target))
 	case signal.TypeLock:
-		if !isAdmin(p.role) {
+		if !p.mayAdmin() {
 			return errNotAdmin
 		}
 		p.room.lock(*m.Locked)
 		p.audit("admin.locked", zap.Bool("locked", *m.Locked))
 	case signal.TypeEnd:
-		if !isAdmin(p.role) {
+		if !p.mayAdmin() {
 			return errNotAdmin
 		}
 		p.audit("admin.ended")
 		p.s.endByAdmin(p.room, p.name)
 	case signal.TypeAdmit, signal.TypeDeny:
-		if !isAdmin(p.role) {
+		if !p.mayAdmin() {
 			return errNotAdmin
 		}
 		if err := p.room.decide(p, m.Target, m.Type == signal.TypeAdmit); err != nil {

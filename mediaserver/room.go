@@ -38,6 +38,12 @@ type Room struct {
 	speaker speakerState
 	// chat is the room's last chat messages (chat.go).
 	chat []signal.Message
+	// owner runs the room, on an open site, since ownerSince (owner.go).
+	owner      *Peer
+	ownerSince time.Time
+	// ownerByPass: the owner brought an owner pass (no other takes the
+	// room from them).
+	ownerByPass bool
 	// entering counts the peers roomFor handed this room that have not
 	// joined it, knocked or gone yet: a room someone is on the way into
 	// is not forgotten, or they would join a room nobody else can reach.
@@ -118,11 +124,13 @@ func (r *Room) fence(epoch int64) (code, msg string) {
 // can reach p before it.
 func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool, chat []signal.Message)) bool {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.arrivedLocked(p)
 	if r.ended || len(r.peers) >= r.s.cfg.MaxPeersPerRoom {
+		r.mu.Unlock()
 		return false
 	}
+	p.joined = r.s.cfg.Clock.Now()
+	demoted := r.ownOnJoinLocked(p)
 	others := make([]signal.PeerInfo, 0, len(r.peers))
 	for _, o := range r.peers {
 		others = append(others, o.info())
@@ -132,6 +140,10 @@ func (r *Room) join(p *Peer, welcome func(others []signal.PeerInfo, locked bool,
 	}
 	r.peers[p.id] = p
 	welcome(others, r.locked, append([]signal.Message(nil), r.chat...))
+	r.mu.Unlock()
+	if demoted != nil {
+		r.tellRole(demoted)
+	}
 	return true
 }
 
@@ -159,6 +171,7 @@ func (r *Room) leave(p *Peer) {
 		return
 	}
 	delete(r.peers, p.id)
+	owner := r.passOnLocked(p)
 	if r.speaker.current == p.id {
 		r.speaker.current = "" // whoever speaks next is news, even if they spoke before
 	}
@@ -171,6 +184,9 @@ func (r *Room) leave(p *Peer) {
 	empty := r.emptyLocked()
 	r.mu.Unlock()
 	r.broadcast(signal.Message{Type: signal.TypePeerLeft, Peer: ptr(p.info())}, nil)
+	if owner != nil {
+		r.tellRole(owner)
+	}
 	renegotiate(changed)
 	if empty {
 		r.s.forget(r)

@@ -107,3 +107,29 @@ func (l *Logins) ServeLogout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// HostFor is the logged-in host a page of this site acts for, by the
+// host cookie or a bearer host token from the session's address, if that
+// user may open room.
+func (l *Logins) HostFor(r *http.Request, room string) (*User, *httperror.Refusal) {
+	tok, rf := Bearer(r)
+	if rf != nil {
+		return nil, rf
+	}
+	// The cookie counts only for a page of this site (as for logout).
+	if tok == "" && r.Header.Get("Origin") != "" && SameOrigin(r) {
+		tok = CookieToken(r)
+	}
+	s, rf := l.liveSession(r, tok)
+	if rf != nil {
+		return nil, rf
+	}
+	u := l.users.byName[s.User]
+	if u == nil {
+		return nil, ErrSessionEnded
+	}
+	if !u.MayEnter(room) {
+		return nil, httperror.Refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
+	}
+	return u, nil
+}

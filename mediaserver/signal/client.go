@@ -33,6 +33,10 @@ type DialOptions struct {
 	// Rejoin is a rejoin pass from an earlier connection to the room: with
 	// it the client comes back in even if the room was locked meanwhile.
 	Rejoin string
+	// OwnerPass is an owner pass from POST /owner-pass (an open site's start
+	// page asks for one): with it the client takes the room from an owner
+	// who became owner after the pass was issued.
+	OwnerPass string
 }
 
 // RemoteTrack is a track the client receives, and whose it is.
@@ -89,6 +93,9 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Client, error) {
 	}
 	if o.Rejoin != "" {
 		protos = append(protos, accesstoken.SubprotocolRejoinPrefix+o.Rejoin)
+	}
+	if o.OwnerPass != "" {
+		protos = append(protos, accesstoken.SubprotocolOwnerPrefix+o.OwnerPass)
 	}
 	conn, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{
 		HTTPClient: o.HTTPClient, HTTPHeader: o.Header, Subprotocols: protos,

@@ -57,6 +57,10 @@ const (
 	// loss, or video paused). Sent to the others when a level has held
 	// for two seconds; PeerInfo.Connection carries the last one.
 	TypeConnection = "connection"
+	// TypeRole tells everyone in the room that someone's role changed
+	// (Peer, the whole PeerInfo): on an open site, the room's owner passed
+	// on, was taken back by its creator, or gave way to a host.
+	TypeRole = "role"
 
 	// Both ways.
 	TypeOffer     = "offer"     // PC, SDP

@@ -5,6 +5,7 @@
 
 import { initials } from './tiles.js';
 import { constraints, devicesAllowed } from './prejoin.js';
+import { token } from './token.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -12,6 +13,25 @@ const $ = (id) => document.getElementById(id);
 // copy of it ends; turning them on sends it again, asking for the device
 // then if it was off from the start.
 const buttons = { audio: ['mute', 'Mute', 'Unmute'], video: ['camera', 'Camera off', 'Camera on'] };
+
+// invitation is, on a user_auth site, a link a guest without a login can
+// join with: the gateway mints it for a logged-in host (by the host
+// cookie, or the tab's host token), the token in the fragment, which no
+// server or log sees (docs/gateway.md, "Invitations"). '' elsewhere, or
+// for anyone else.
+async function invitation(room) {
+  if (document.body.dataset.userAuth !== 'true') return '';
+  const t = token();
+  try {
+    const res = await fetch('/invitation', {
+      method: 'POST', body: JSON.stringify({ room }),
+      headers: { 'Content-Type': 'application/json', ...(t.split('.').length === 3 ? { Authorization: `Bearer ${t}` } : {}) },
+    });
+    return res.ok ? location.origin + (await res.json()).link : '';
+  } catch {
+    return '';
+  }
+}
 
 export class Controls {
   // room: the room's name; signal(): the connection now, or null; name():
@@ -68,7 +88,7 @@ export class Controls {
     });
     document.addEventListener('click', (e) => e.target.closest('#host-tools') || this.openMenu(false));
     $('copy').addEventListener('click', async () => {
-      const link = `${location.origin}/join/${room}`;
+      const link = await invitation(room) || `${location.origin}/join/${room}`;
       try {
         await navigator.clipboard.writeText(link);
         this.notice('Link copied');
@@ -214,6 +234,12 @@ export class Controls {
   openMenu(open) {
     $('more-menu').hidden = !open;
     $('more').setAttribute('aria-expanded', String(open));
+  }
+
+  // showAdmin shows or hides what only a host, admin or owner may use.
+  showAdmin(admin) {
+    $('lock').hidden = $('end').hidden = $('host-tools').hidden = !admin;
+    if (!admin) this.openMenu(false);
   }
 
   renderLock() {

@@ -27,3 +27,13 @@ export const cuts = {
   4004: ['ejected', 'You were removed from the room', 'You may not join it again.'],
   4005: ['ejected', 'Your time in this room is up', ''],
 };
+
+// droppedLink says why the page dropped the token its link or login
+// brought, for a refusal at the door (invalid_token, session_ended,
+// wrong_address).
+export function droppedLink(check) {
+  const msg = check.message || 'invalid token';
+  if (check.code !== 'invalid_token') return `That link or login no longer works (${msg}).`;
+  if (/expired/.test(msg)) return 'This link no longer works: its invitation has expired. Ask the host for a new one.';
+  return `This link no longer works: it is not a valid invitation (${msg}). Ask the host for a new one.`;
+}

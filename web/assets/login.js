@@ -10,6 +10,8 @@ if (room) {
   el.textContent = `to join ${room}`;
   el.hidden = false;
 }
+// From the start page (nothing else to go to): a guest may be reading.
+document.getElementById('guest-note').hidden = next !== '/';
 const error = document.getElementById('error');
 if (params.get('error') === 'invalid_credentials') {
   error.textContent = 'Wrong username or password.';

@@ -6,13 +6,13 @@
 import { Signal } from './signal.js';
 import { Tiles } from './tiles.js';
 import { prejoin, constraints, devicesAllowed } from './prejoin.js';
-import { takeFragmentToken, token, login, setToken, clearToken, session, logout } from './token.js';
-import { Roster } from './roster.js';
+import { takeFragmentToken, token, login, setToken, clearToken, session, logout, ownerPass } from './token.js';
+import { Roster, isAdmin } from './roster.js';
 import { Chat } from './chat.js';
 import { Controls } from './controls.js';
 import { Notices } from './notices.js';
 import { tabs } from './tabs.js';
-import { farewell, cuts } from './endings.js';
+import { farewell, cuts, droppedLink } from './endings.js';
 
 takeFragmentToken();
 
@@ -67,6 +67,7 @@ function gate(state, title, text, { form = false, home = false, retry = false, r
 function newSignal() {
   const s = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
   s.forceRelay = params.get('relay') === '1';
+  s.ownerPass = ownerPass(room);
   return s;
 }
 
@@ -84,6 +85,10 @@ async function start() {
     return gate('error', 'Cannot reach the server', 'Check your connection, then try again.', { retry: true });
   }
   if (!check.ok) return refused(check);
+  if (check.usesLeft === 0) {
+    clearToken();
+    return gate('denied', 'This invitation has been used up', 'The link was used as often as it may be. Ask the host for a new one.', { home: true });
+  }
   if (check.role === 'lobby') {
     // Nothing of the room, not even our camera, until someone lets us in.
     waitInLobby();
@@ -120,7 +125,7 @@ async function getReady() {
 function refused(check, { final = false } = {}) {
   if (['invalid_token', 'session_ended', 'wrong_address'].includes(check.code) && token()) {
     clearToken();
-    droppedToken = `That link or login no longer works (${check.message || 'invalid token'}).`;
+    droppedToken = droppedLink(check);
     // On arrival the room may still be open to someone without one.
     if (!final) return start();
     return gate('denied', 'You cannot join this room', droppedToken, { home: true });
@@ -131,16 +136,14 @@ function refused(check, { final = false } = {}) {
     case 'host_absent':
       gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
       $('host-login').hidden = false;
+      showDropped();
       retry = setTimeout(start, 3000);
       return;
     case 'credentials_required':
     case 'session_ended':
       if (check.code === 'session_ended') clearToken();
       gate('login', 'Log in to join', 'This room needs an account or an invitation link.', { form: true });
-      if (droppedToken) {
-        $('gate-error').textContent = droppedToken;
-        $('gate-error').hidden = false;
-      }
+      showDropped();
       return;
     default: {
       // A refusal that may not hold for long (a full or locked room, too
@@ -150,6 +153,12 @@ function refused(check, { final = false } = {}) {
         [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true, retry: passing });
     }
   }
+}
+
+// showDropped says, beside what the page asks next, why the link's token was dropped.
+function showDropped() {
+  $('gate-error').textContent = droppedToken;
+  $('gate-error').hidden = !droppedToken;
 }
 
 // The host, waiting for herself in a tab of a browser that has not logged
@@ -215,6 +224,7 @@ function connect() {
     if (controls.senders.audio) controls.toggleSend('audio');
   });
   signal.addEventListener('state', (e) => roster.state(e.detail.peer));
+  signal.addEventListener('role', (e) => roster.role(e.detail.peer) && controls.showAdmin(roster.admin));
   signal.addEventListener('error', (e) => notice(e.detail.message));
   signal.addEventListener('bye', (e) => onBye(e.detail));
   signal.addEventListener('closed', (e) => {
@@ -237,12 +247,13 @@ function onWelcome(m) {
   attempts = 0;
   giveUpAt = 0;
   if (again) notice('Reconnected');
+  else if (droppedToken) notice(droppedToken); // in anyway, without the link's rights
   const self = m.peer;
   roster.self = self;
   $('self-tile').dataset.peer = self.id;
-  roster.admin = self.role === 'host' || self.role === 'admin';
+  roster.admin = isAdmin(self.role);
   controls.locked = !!m.locked;
-  $('lock').hidden = $('end').hidden = $('host-tools').hidden = !roster.admin;
+  controls.showAdmin(roster.admin);
   controls.renderLock();
   for (const p of m.peers || []) {
     peers.set(p.id, p);

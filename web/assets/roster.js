@@ -17,7 +17,7 @@ export class Roster {
     this.signal = signal;
     this.notice = notice;
     this.self = null;         // our PeerInfo
-    this.admin = false;       // host or admin: may let people in, remove, lock, end
+    this.admin = false;       // host, admin or owner: may let people in, remove, lock, end
     this.removing = null;     // the person whose Remove asks to be confirmed
     this.speaking = '';       // the peer the server last said is speaking
     this.waiting = new Map(); // lobby: id → name, as the server last told us
@@ -45,6 +45,22 @@ export class Roster {
     if (p.hand && !was?.hand) this.notice(`${p.name || 'A guest'} raised a hand`);
     this.tiles.render();
     this.render();
+  }
+
+  // role takes someone's new role (an open room's owner passed on, or gave
+  // way to a host); it says whether it is ours.
+  role(p) {
+    const mine = p.id === this.self?.id;
+    if (mine) {
+      this.self.role = p.role;
+      this.admin = isAdmin(p.role);
+      this.notice(this.admin ? 'You now run this room' : 'You no longer run this room');
+      if (!this.admin) this.lobby([]);
+    } else if (this.people.has(p.id)) {
+      this.people.get(p.id).role = p.role;
+    }
+    this.render();
+    return mine;
   }
 
   // own takes what we said of ourselves (muted, cameraOff, hand): the
@@ -148,6 +164,9 @@ export class Roster {
     });
   }
 }
+
+// isAdmin says whether a role may let people in, remove, mute, lock and end.
+export const isAdmin = (role) => ['host', 'admin', 'owner'].includes(role);
 
 function button(text, cls, label, onclick) {
   const b = document.createElement('button');

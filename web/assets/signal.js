@@ -22,6 +22,7 @@ export class Signal extends EventTarget {
     this.screens = new Set(); // ids of our streams that are screen shares
     this.rejoin = null; // a rejoin pass from an earlier connection, to offer
     this.pass = null;   // the latest rejoin pass the server gave this one
+    this.ownerPass = ''; // the start page's owner pass for this room, if any
   }
 
   // check asks the gateway, without joining, whether we may enter.
@@ -29,7 +30,7 @@ export class Signal extends EventTarget {
     const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     const res = await fetch(this.#url('http'), { headers, cache: 'no-store' });
     const body = await res.json().catch(() => ({}));
-    return { ok: res.ok, status: res.status, code: body.error, message: body.message, role: body.role };
+    return { ok: res.ok, status: res.status, code: body.error, message: body.message, role: body.role, usesLeft: body.usesLeft };
   }
 
   #url(scheme) {
@@ -46,6 +47,8 @@ export class Signal extends EventTarget {
     if (this.token) protocols.push(`roomgate.token.${this.token}`);
     // Coming back: the pass lets us through a lock set while we were in.
     if (this.rejoin) protocols.push(`roomgate.rejoin.${this.rejoin}`);
+    // The room this tab started: it stays ours if someone raced in first.
+    if (this.ownerPass) protocols.push(`roomgate.owner.${this.ownerPass}`);
     this.ws = new WebSocket(this.#url('ws'), protocols);
     this.ws.onmessage = (e) => this.#onMessage(JSON.parse(e.data));
     this.ws.onclose = (e) => this.#emit('closed', { code: e.code, reason: e.reason, welcomed: this.welcomed });
@@ -105,7 +108,7 @@ export class Signal extends EventTarget {
         this.pass = m.token;
         break;
       case 'peer-joined': case 'peer-left': case 'room': case 'bye': case 'error': case 'lobby': case 'speaker':
-      case 'quality': case 'state': case 'mute': case 'chat': case 'connection':
+      case 'quality': case 'state': case 'mute': case 'chat': case 'connection': case 'role':
         this.#emit(m.type, m);
         break;
     }

@@ -15,6 +15,21 @@ export const token = () => sessionStorage.getItem('peer_token') || '';
 export const setToken = (t) => sessionStorage.setItem('peer_token', t);
 export const clearToken = () => sessionStorage.removeItem('peer_token');
 
+// An owner pass (docs/gateway.md, "Owners of open rooms") is what an open
+// site's start page was given for the room it starts: kept in this tab,
+// offered when the page connects to that room, never put in a URL.
+export const ownerPass = (room) => sessionStorage.getItem(`owner_pass.${room}`) || '';
+export async function askOwnerPass(room) {
+  try {
+    const res = await fetch('/owner-pass', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ room }),
+    });
+    if (res.ok) sessionStorage.setItem(`owner_pass.${room}`, (await res.json()).pass);
+  } catch {
+    // Without one, the first in still owns the room.
+  }
+}
+
 // login posts credentials and keeps the token; it returns an error message or ''.
 export async function login(username, password) {
   const res = await fetch('/login', {
