@@ -20,6 +20,9 @@ const (
 	PurposePeerToken Purpose = "roomgate/v1/peer-token"
 	PurposeAdmission Purpose = "roomgate/v1/admission"
 	PurposeTURN      Purpose = "roomgate/v1/turn"
+	// PurposeOIDCLogin MACs the cookie that binds a login through an
+	// identity provider to its browser.
+	PurposeOIDCLogin Purpose = "roomgate/v1/oidc-login"
 )
 
 // Secret is the master secret from which every key is derived.

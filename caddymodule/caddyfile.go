@@ -34,6 +34,7 @@ func parseGatewayCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		host_protected [on|off]
 //		user_auth [on|off]
 //		user <username> <bcrypt or argon2id hash> [rooms <room,room…>]
+//		oidc <issuer URL> { … }             (oidc_caddyfile.go)
 //		users_json <json>
 //		token_ttl <duration>
 //		invitation_ttl <duration>
@@ -82,6 +83,15 @@ func (g *Gateway) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			g.Users = append(g.Users, u)
+		case "oidc":
+			if g.OIDC != nil {
+				return d.Err("oidc is configured twice: one identity provider per site")
+			}
+			c, err := parseOIDC(d)
+			if err != nil {
+				return err
+			}
+			g.OIDC = c
 		case "users_json":
 			v, err := optionalArg(d) // empty when {$HOST_USERS} is unset
 			if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/roomgate/roomgate/gateway"
+	"github.com/roomgate/roomgate/gateway/hostlogin/oidc"
 	"github.com/roomgate/roomgate/gateway/restapi"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
@@ -46,6 +47,10 @@ type Gateway struct {
 	// `roomgate hash-password` prints them: bcrypt or argon2id, checked by
 	// Caddy's own comparers.
 	Users []UserConfig `json:"users,omitempty"`
+
+	// OIDC lets hosts log in with the organisation's OpenID Connect
+	// provider; `user` lines stay optional beside it.
+	OIDC *OIDCConfig `json:"oidc,omitempty"`
 
 	// UsersJSON takes MiroTalk's HOST_USERS JSON,
 	// [{"username":"…","password":"…","allowed_rooms":["…"]}], for migration.
@@ -194,6 +199,16 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 			return fmt.Errorf("roomgate: webhook_secret: %w", err)
 		}
 	}
+	var idp *oidc.Settings
+	if g.OIDC != nil {
+		if idp, err = g.OIDC.settings(); err != nil {
+			gatewayStates.Delete(g.stateKey)
+			g.stateKey = ""
+			letGoShared(g.memKey)
+			g.memKey = ""
+			return fmt.Errorf("roomgate: %w", err)
+		}
+	}
 	apiKey := caddy.NewReplacer().ReplaceKnown(g.APIKey, "")
 	if apiKey != "" && len(apiKey) < minAPIKeyLen {
 		gatewayStates.Delete(g.stateKey)
@@ -209,6 +224,7 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 		HostProtected:      g.HostProtected,
 		UserAuth:           g.UserAuth,
 		Users:              users,
+		OIDC:               idp,
 		TokenTTL:           caddyDuration(g.TokenTTL),
 		SignalPath:         g.SignalPath,
 		HostGrace:          caddyDuration(g.HostGrace),
@@ -241,6 +257,9 @@ func (g *Gateway) Provision(ctx caddy.Context) error {
 // Cleanup lets go of the live state; the next config holds it if it uses the
 // same secret.
 func (g *Gateway) Cleanup() error {
+	if g.gw != nil {
+		g.gw.Close()
+	}
 	letGoShared(g.memKey)
 	if g.stateKey == "" {
 		return nil

@@ -193,6 +193,20 @@ type Session struct {
 	User    string
 	Addr    netip.Addr
 	Expires time.Time
+	// IdP is what the identity provider vouched for, for a login through
+	// OpenID Connect; nil for a password login.
+	IdP *IdPLogin
+}
+
+// IdPLogin is an OpenID Connect login's identity at its provider: what a
+// back-channel logout names (sub or sid) and the rooms its groups allow.
+type IdPLogin struct {
+	Issuer  string `json:"iss"`
+	Subject string `json:"sub"`
+	// SID is the provider's session id (the ID token's sid), when it sent one.
+	SID string `json:"sid,omitempty"`
+	// Rooms are the rooms the login may open; empty: all.
+	Rooms []string `json:"rooms,omitempty"`
 }
 
 // Ban keeps an identity out.

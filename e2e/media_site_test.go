@@ -55,6 +55,8 @@ type siteConfig struct {
 	// anyHost serves the site under every name (http://:port), as the
 	// repository's Caddyfile does by default; else only localhost.
 	anyHost bool
+	// noUsers leaves out the `user alice` line: hosts log in otherwise.
+	noUsers bool
 }
 
 func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
@@ -74,6 +76,10 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	if c.iceIPs == "" {
 		c.iceIPs = "127.0.0.1/32"
 	}
+	users := "user alice " + testPasswordHash(t)
+	if c.noUsers {
+		users = ""
+	}
 	cf := fmt.Sprintf(`{
 	mediaserver {
 		signal 127.0.0.1:%d
@@ -89,14 +95,14 @@ func newMediaSiteConfig(t testing.TB, c siteConfig) *mediaSite {
 	%s
 	roomgate {
 		secret %s
-		user alice %s
+		%s
 		%s
 	}
 	reverse_proxy /ws 127.0.0.1:%d {
 		stream_close_delay 5m
 	}
 }
-`, sig, udp, tcp, c.iceIPs, c.secret, c.mediaWords, c.globals, scheme, host, port, c.siteWords, c.secret, testPasswordHash(t), c.words, sig)
+`, sig, udp, tcp, c.iceIPs, c.secret, c.mediaWords, c.globals, scheme, host, port, c.siteWords, c.secret, users, c.words, sig)
 	return &mediaSite{Instance: caddyrun.Start(t, cf, c.env...), port: port, signalPort: sig, udpPort: udp}
 }
 

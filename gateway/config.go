@@ -11,6 +11,7 @@ import (
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
+	"github.com/roomgate/roomgate/gateway/hostlogin/oidc"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
@@ -34,6 +35,9 @@ type Config struct {
 	UserAuth bool
 	// Users are the hosts who may log in.
 	Users []User
+	// OIDC lets hosts log in through the organisation's OpenID Provider;
+	// nil: no such login.
+	OIDC *oidc.Settings
 	// TokenTTL is the lifetime of host logins and the default for peer tokens.
 	TokenTTL time.Duration
 	// SignalPath is where the signalling WebSocket is.
@@ -171,7 +175,12 @@ func (c *Config) validate() error {
 	if c.PinRooms && c.Route == nil {
 		errs = append(errs, errors.New("pin_rooms needs a way to route requests"))
 	}
-	if c.UserAuth && len(c.Users) == 0 {
+	if c.OIDC != nil {
+		if err := c.OIDC.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.UserAuth && len(c.Users) == 0 && c.OIDC == nil {
 		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))
 	}
 	errs = append(errs, hostlogin.CheckUsers(c.Users)...)

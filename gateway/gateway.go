@@ -7,6 +7,7 @@ import (
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
+	"github.com/roomgate/roomgate/gateway/hostlogin/oidc"
 	"github.com/roomgate/roomgate/webhook"
 	"go.uber.org/zap"
 )
@@ -18,7 +19,8 @@ type Next func(http.ResponseWriter, *http.Request) error
 type Gateway struct {
 	cfg        Config
 	logins     *hostlogin.Logins
-	api        APIHandler // nil: no REST API here
+	oidc       *oidc.Login // nil: no login through an identity provider
+	api        APIHandler  // nil: no REST API here
 	issuer     *accesstoken.Issuer
 	admissions *accesstoken.Admissions
 	turnSecret string // TURN REST shared secret, for the credentials in admissions
@@ -40,11 +42,26 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		state:      st,
 		log:        cfg.Logger,
 	}
+	idpIssuer := ""
+	if cfg.OIDC != nil {
+		idpIssuer = cfg.OIDC.Issuer
+	}
 	g.logins = hostlogin.New(hostlogin.Config{
-		Users: cfg.Users, TTL: cfg.TokenTTL, ClientIP: cfg.ClientIP, Issuer: g.issuer,
+		Users: cfg.Users, IdPIssuer: idpIssuer, TTL: cfg.TokenTTL, ClientIP: cfg.ClientIP, Issuer: g.issuer,
 		Store: st.shared, Bound: st.sharedCtx, Guard: st.guard, Clock: st.clock, Log: cfg.Logger,
 		Tell: loginEvents{g},
 	})
+	if cfg.OIDC != nil {
+		var err error
+		g.oidc, err = oidc.New(oidc.Config{
+			Settings: *cfg.OIDC, Key: secret.Key(accesstoken.PurposeOIDCLogin), Logins: g.logins,
+			Store: st.shared, Bound: st.sharedCtx, ClientIP: cfg.ClientIP, Clock: st.clock,
+			Log: cfg.Logger, Tell: loginEvents{g}, Refuse: g.refuseOnLoginPage,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	st.logger.Store(cfg.Logger)
 	// Bounded: the shared store may be out of reach at start; the gateway
 	// then starts anyway, refuses admissions, and catches up when it answers.
@@ -61,6 +78,14 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	st.loadWebhooks(ctx, cfg.Store, cfg.Logger)
 	st.outbox.Configure(webhook.Config{URLs: cfg.Webhooks, Secret: cfg.WebhookSecret, RetryMax: cfg.WebhookRetryMax})
 	return g, nil
+}
+
+// Close stops what this configuration runs beside its requests (the
+// identity provider's discovery); the State lives on.
+func (g *Gateway) Close() {
+	if g.oidc != nil {
+		g.oidc.Close()
+	}
 }
 
 // ServeHTTP answers the gateway's own paths, in every spelling Caddy's path
@@ -106,6 +131,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "this path takes "+allow).Write(w)
 	case p == "/session":
 		g.logins.ServeSession(w, r)
+	case (p == oidc.StartPath || p == oidc.CallbackPath) && g.oidc == nil:
+		g.servePage(w, r, "notfound.html", http.StatusNotFound, "")
+	case p == oidc.StartPath:
+		g.oidc.ServeStart(w, r)
+	case p == oidc.CallbackPath:
+		g.oidc.ServeCallback(w, r)
 	case p == "/login":
 		g.servePage(w, r, "login.html", http.StatusOK, "")
 	case p == "/":

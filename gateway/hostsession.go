@@ -25,6 +25,7 @@ type hostSession struct {
 	user    string
 	addr    netip.Addr
 	expires time.Time
+	idp     *cluster.IdPLogin // an OpenID Connect login's identity; nil: a password's
 	ended   bool
 
 	conns int                  // established signalling connections here
@@ -54,7 +55,7 @@ func (st *State) endSession(ctx context.Context, id, reason string) error {
 func (st *State) localSessionLocked(cs cluster.Session) *hostSession {
 	s := st.sessions[cs.ID]
 	if s == nil {
-		s = &hostSession{id: cs.ID, user: cs.User, addr: cs.Addr, expires: cs.Expires, rooms: map[string]*presence{}}
+		s = &hostSession{id: cs.ID, user: cs.User, addr: cs.Addr, expires: cs.Expires, idp: cs.IdP, rooms: map[string]*presence{}}
 		st.sessions[cs.ID] = s
 	}
 	return s

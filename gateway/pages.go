@@ -3,12 +3,15 @@ package gateway
 import (
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
+	"github.com/roomgate/roomgate/gateway/httperror"
 	"github.com/roomgate/roomgate/web"
 	"go.uber.org/zap"
 )
@@ -19,6 +22,13 @@ type pageData struct {
 	SignalPath    string
 	HostProtected bool
 	UserAuth      bool
+	// IdPLabel names the identity provider on the login button; "": none.
+	IdPLabel string
+	// PasswordLogin shows the password form: users are configured, or no
+	// identity provider is.
+	PasswordLogin bool
+	// Refusal is why the login page was shown instead of a login.
+	Refusal *httperror.Refusal
 }
 
 // joinLinkParams are the room initialization URL's settings kept across the
@@ -37,6 +47,21 @@ var assets = func() http.Handler {
 
 // servePage renders one page with the headers every page carries.
 func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, name string, status int, room string) {
+	g.servePageData(w, r, name, status, pageData{Room: room})
+}
+
+// refuseOnLoginPage answers a login that failed with the login page, which
+// says why, under the refusal's status.
+func (g *Gateway) refuseOnLoginPage(w http.ResponseWriter, r *http.Request, rf *httperror.Refusal) {
+	if rf.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(rf.RetryAfter.Seconds()))))
+	}
+	g.servePageData(w, r, "login.html", rf.Status, pageData{Refusal: rf})
+}
+
+// servePageData renders a page from d and what every page knows of the
+// gateway, with the headers every page carries.
+func (g *Gateway) servePageData(w http.ResponseWriter, r *http.Request, name string, status int, d pageData) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -47,10 +72,12 @@ func (g *Gateway) servePage(w http.ResponseWriter, r *http.Request, name string,
 		"media-src 'self' blob: mediastream:; connect-src 'self' ws://"+r.Host+" wss://"+r.Host+"; "+
 		"frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 	w.WriteHeader(status)
-	err := pages.ExecuteTemplate(w, name, pageData{
-		Room: room, SignalPath: g.cfg.SignalPath, HostProtected: g.cfg.HostProtected, UserAuth: g.cfg.UserAuth,
-	})
-	if err != nil {
+	d.SignalPath, d.HostProtected, d.UserAuth = g.cfg.SignalPath, g.cfg.HostProtected, g.cfg.UserAuth
+	d.PasswordLogin = len(g.cfg.Users) > 0 || g.oidc == nil
+	if g.oidc != nil {
+		d.IdPLabel = g.oidc.Label()
+	}
+	if err := pages.ExecuteTemplate(w, name, d); err != nil {
 		g.log.Error("rendering a page", zap.String("page", name), zap.Error(err))
 	}
 }
@@ -91,29 +118,19 @@ func (g *Gateway) serveJoinLink(w http.ResponseWriter, r *http.Request) {
 	case user != "" || pass != "":
 		tok, exp, rf := g.logins.Login(r, hostlogin.Credentials{Username: strings.TrimSpace(user), Password: pass}, g.cfg.ClientIP(r))
 		if rf != nil {
-			see(w, "/login?"+url.Values{"next": {target}, "error": {rf.Code}}.Encode())
+			hostlogin.SeeOther(w, "/login?"+url.Values{"next": {target}, "error": {rf.Code}}.Encode())
 			return
 		}
 		hostlogin.SetCookie(w, tok, exp)
 		token = tok
 	case token != "":
 		if len(token) > accesstoken.MaxTokenLen {
-			see(w, target)
+			hostlogin.SeeOther(w, target)
 			return
 		}
 	default:
 		g.servePage(w, r, "room.html", http.StatusOK, room)
 		return
 	}
-	see(w, target+"#peer_token="+url.QueryEscape(token))
-}
-
-// see answers 303 See Other with no body, so the location (which may hold a
-// token in its fragment) is written nowhere but the Location header.
-func see(w http.ResponseWriter, location string) {
-	h := w.Header()
-	h.Set("Location", location)
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(http.StatusSeeOther)
+	hostlogin.SeeOther(w, target+"#peer_token="+url.QueryEscape(token))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/roomgate/roomgate/accesstoken"
 	"github.com/roomgate/roomgate/gateway/hostlogin"
+	"github.com/roomgate/roomgate/gateway/hostlogin/oidc"
 )
 
 // The gateway decides on a path in the form Caddy's path matcher compares
@@ -34,7 +35,7 @@ func matchForm(p string) string { return cleanPath(strings.ToLower(p)) }
 // login, the session, the API.
 func pagePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets", "/owner-pass", "/invitation":
+	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets", "/owner-pass", "/invitation", oidc.StartPath, oidc.CallbackPath:
 		return true
 	}
 	return strings.HasPrefix(p, "/join/") || strings.HasPrefix(p, "/assets/") || strings.HasPrefix(p, "/api/v1/")

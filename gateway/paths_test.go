@@ -58,7 +58,7 @@ func TestPassingRequestsLoseRoomgateCredentials(t *testing.T) {
 	req.Header["Roomgate-Admission"] = []string{"a"}
 	req.Header["roomgate-admission"] = []string{"b"}
 	req.Header["Roomgate_Admission"] = []string{"c"}
-	req.Header.Set("Cookie", hostlogin.CookieName+"="+tok+"; theme=dark")
+	req.Header.Set("Cookie", hostlogin.CookieName+"="+tok+"; theme=dark; "+hostlogin.BindingCookie+"=a-login-in-progress")
 	req.Header.Set("Sec-WebSocket-Protocol", "roomgate, roomgate.token."+tok+", roomgate.rejoin.x, roomgate.owner.y, chat")
 	req.Header.Set("Authorization", "Bearer "+tok)
 	var got http.Header

@@ -100,7 +100,7 @@ func (st *State) restoreSessions(ctx context.Context) error {
 		if s.conns == 0 || s.ended || !st.revoked[s.id].Before(now) || !now.Before(s.expires) {
 			continue
 		}
-		h := held{s: cluster.Session{ID: s.id, User: s.user, Addr: s.addr, Expires: s.expires}}
+		h := held{s: cluster.Session{ID: s.id, User: s.user, Addr: s.addr, Expires: s.expires, IdP: s.idp}}
 		for r, p := range s.rooms {
 			if p.conns > 0 {
 				h.rooms = append(h.rooms, r)

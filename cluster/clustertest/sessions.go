@@ -3,6 +3,7 @@ package clustertest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -26,6 +27,25 @@ func testSessions(t *testing.T, a, b cluster.Store) {
 	}
 	_, err = b.Session(ctx, "s2")
 	wantErr(t, err, cluster.ErrNotFound, "an unknown session")
+	if got.IdP != nil {
+		t.Fatalf("a password login read back with an identity provider's: %+v", got.IdP)
+	}
+
+	// A login through an identity provider keeps what the provider said,
+	// for a back-channel logout by subject or session and for its rooms.
+	idp := session("s3", "carol")
+	idp.IdP = &cluster.IdPLogin{Issuer: "https://id.example.com", Subject: "248289761001", SID: "08a5019c", Rooms: []string{"standup"}}
+	_, err = a.OpenSession(ctx, idp, 16)
+	must(t, err)
+	got, err = b.Session(ctx, "s3")
+	must(t, err)
+	f, err := b.Facts(ctx, cluster.FactsQuery{Room: "standup", Session: "s3"})
+	must(t, err)
+	for _, se := range []*cluster.Session{&got, f.Session} {
+		if se == nil || !reflect.DeepEqual(se.IdP, idp.IdP) {
+			t.Fatalf("an identity provider's login read back as %+v, stored %+v", se, idp.IdP)
+		}
+	}
 
 	must(t, b.EndSession(ctx, "s1", "logged out"))
 	_, err = a.Session(ctx, "s1")

@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,7 +13,7 @@ import (
 
 // ARGV: prefix, room, token id, session id, hosted (1/0), rejoin id, then
 // the identities to look for bans of.
-// Returns {room JSON or nil, revoked (-1: reset), {user, addr, exp},
+// Returns {room JSON or nil, revoked (-1: reset), {user, addr, exp, idp},
 // hosted count, rejoin barred, {bans found, as JSON}}.
 var factsScript = redis.NewScript(nowMs + `
 local p, room = ARGV[1], ARGV[2]
@@ -29,7 +26,7 @@ if ARGV[3] ~= '' then
 end
 out[2] = rev
 out[3] = {}
-if ARGV[4] ~= '' then out[3] = redis.call('HMGET', p .. 'sess:' .. ARGV[4], 'user', 'addr', 'exp') end
+if ARGV[4] ~= '' then out[3] = redis.call('HMGET', p .. 'sess:' .. ARGV[4], 'user', 'addr', 'exp', 'idp') end
 local hosted = 0
 if ARGV[5] == '1' then
 	local key = p .. 'host:' .. room
@@ -77,19 +74,13 @@ func (s *Store) Facts(ctx context.Context, q cluster.FactsQuery) (cluster.Facts,
 		return f, cluster.ErrReset
 	}
 	f.Revoked = rev == 1
-	if sess, ok := v[2].([]any); ok && len(sess) == 3 {
-		user, _ := sess[0].(string)
-		addr, _ := sess[1].(string)
-		exp, _ := sess[2].(string)
-		if user != "" {
-			a, err1 := netip.ParseAddr(addr)
-			e, err2 := strconv.ParseInt(exp, 10, 64)
-			if err1 != nil || err2 != nil {
-				return f, fmt.Errorf("session %s in Redis is damaged", q.Session)
-			}
-			if time.Now().Before(time.UnixMilli(e)) {
-				f.Session = &cluster.Session{ID: q.Session, User: user, Addr: a, Expires: time.UnixMilli(e)}
-			}
+	if sess, ok := v[2].([]any); ok && len(sess) > 0 {
+		se, err := readSession(q.Session, sess)
+		if err != nil {
+			return f, err
+		}
+		if se != nil && time.Now().Before(se.Expires) {
+			f.Session = se
 		}
 	}
 	n, _ := v[3].(int64)

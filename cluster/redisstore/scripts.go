@@ -42,7 +42,8 @@ const endSession = `local function endSession(id)
 end
 `
 
-// ARGV: prefix, id, user, addr, expires (ms), max per user, keep (ms).
+// ARGV: prefix, id, user, addr, expires (ms), max per user, keep (ms),
+// the identity provider's login as JSON ("" for a password login).
 var openSessionScript = redis.NewScript(nowMs + publish + endSession + `
 local p, id, user = ARGV[1], ARGV[2], ARGV[3]
 local exp, max = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -61,6 +62,7 @@ if n >= max then
 end
 if exp > now then
 	redis.call('HSET', p .. 'sess:' .. id, 'user', user, 'addr', ARGV[4], 'exp', exp)
+	if ARGV[8] ~= '' then redis.call('HSET', p .. 'sess:' .. id, 'idp', ARGV[8]) end
 	redis.call('PEXPIREAT', p .. 'sess:' .. id, exp + tonumber(ARGV[7]))
 	redis.call('ZADD', ukey, exp, id)
 	redis.call('PEXPIREAT', ukey, exp, 'GT')

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -17,7 +18,11 @@ import (
 
 // OpenSession implements cluster.Store.
 func (s *Store) OpenSession(ctx context.Context, se cluster.Session, maxPerUser int) ([]string, error) {
-	v, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds()).Result()
+	idp, err := idpJSON(se.IdP)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds(), idp).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
@@ -43,25 +48,56 @@ func (s *Store) Incarnation(ctx context.Context) (string, error) {
 
 // Session implements cluster.Store.
 func (s *Store) Session(ctx context.Context, id string) (cluster.Session, error) {
-	v, err := s.rdb.HMGet(ctx, s.prefix+"sess:"+id, "user", "addr", "exp").Result()
+	v, err := s.rdb.HMGet(ctx, s.prefix+"sess:"+id, sessionFields...).Result()
 	if err != nil {
 		return cluster.Session{}, unavailable(err)
+	}
+	se, err := readSession(id, v)
+	if err != nil {
+		return cluster.Session{}, err
+	}
+	if se == nil || !time.Now().Before(se.Expires) {
+		return cluster.Session{}, cluster.ErrNotFound
+	}
+	return *se, nil
+}
+
+// sessionFields are a session's fields in its Redis hash, in the order
+// readSession takes them.
+var sessionFields = []string{"user", "addr", "exp", "idp"}
+
+// readSession makes a session of its hash's fields; nil when there is none.
+func readSession(id string, v []any) (*cluster.Session, error) {
+	if len(v) != len(sessionFields) {
+		return nil, fmt.Errorf("session %s: unexpected answer from Redis", id)
 	}
 	user, _ := v[0].(string)
 	addr, _ := v[1].(string)
 	exp, _ := v[2].(string)
+	idp, _ := v[3].(string)
 	if user == "" {
-		return cluster.Session{}, cluster.ErrNotFound
+		return nil, nil
 	}
 	a, err1 := netip.ParseAddr(addr)
 	e, err2 := strconv.ParseInt(exp, 10, 64)
-	if err1 != nil || err2 != nil {
-		return cluster.Session{}, fmt.Errorf("session %s in Redis is damaged", id)
+	se := &cluster.Session{ID: id, User: user, Addr: a, Expires: time.UnixMilli(e)}
+	var err3 error
+	if idp != "" {
+		se.IdP = new(cluster.IdPLogin)
+		err3 = json.Unmarshal([]byte(idp), se.IdP)
 	}
-	if !time.Now().Before(time.UnixMilli(e)) {
-		return cluster.Session{}, cluster.ErrNotFound
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil, fmt.Errorf("session %s in Redis is damaged", id)
 	}
-	return cluster.Session{ID: id, User: user, Addr: a, Expires: time.UnixMilli(e)}, nil
+	return se, nil
+}
+
+func idpJSON(l *cluster.IdPLogin) (string, error) {
+	if l == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
 }
 
 // EndSession implements cluster.Store.

@@ -18,6 +18,11 @@ import (
 // in across tabs", says why a cookie and not the tab's storage.
 const CookieName = "__Host-roomgate_host"
 
+// BindingCookie binds a login through an identity provider to the
+// browser that started it, for the few minutes the login takes (package
+// oidc sets and reads it).
+const BindingCookie = "__Host-roomgate_oidc"
+
 // SetCookie hands the browser the host token until the session's end.
 func SetCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{
@@ -44,7 +49,9 @@ func CookieToken(r *http.Request) string {
 	return c.Value
 }
 
-// DropCookie removes the host cookie, and only it, from the headers.
+// DropCookie removes the host cookie and the login's binding cookie
+// (BindingCookie), and only them, from the headers: nothing upstream of the
+// gateway is handed a login.
 func DropCookie(h http.Header) {
 	lines := h.Values("Cookie")
 	if len(lines) == 0 {
@@ -53,7 +60,7 @@ func DropCookie(h http.Header) {
 	var keep []string
 	for _, line := range lines {
 		for part := range strings.SplitSeq(line, ";") {
-			if name, _, _ := strings.Cut(strings.TrimSpace(part), "="); name != CookieName && strings.TrimSpace(part) != "" {
+			if name, _, _ := strings.Cut(strings.TrimSpace(part), "="); name != CookieName && name != BindingCookie && strings.TrimSpace(part) != "" {
 				keep = append(keep, strings.TrimSpace(part))
 			}
 		}

@@ -1,9 +1,15 @@
 package hostlogin
 
 import (
+	"context"
+	"errors"
 	"net/http/httptest"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/roomgate/roomgate/cluster"
 )
 
 func TestIPv6ClientsShareTheirSlash64(t *testing.T) {
@@ -42,5 +48,37 @@ func TestSameOrigin(t *testing.T) {
 		if got := SameOrigin(r); got != tc.ok {
 			t.Errorf("host %q origin %q: %v", tc.host, tc.origin, got)
 		}
+	}
+}
+
+// A login an identity provider vouched for opens the rooms its groups
+// allowed, and ends once that provider is no longer the configured one.
+func TestLoginOfAnIdentityProviderEndsWithItsProvider(t *testing.T) {
+	ctx := context.Background()
+	clock := clockwork.NewFakeClock()
+	store := cluster.NewMemory(clock)
+	addr := netip.MustParseAddr("192.0.2.7")
+	s := cluster.Session{ID: "s1", User: "carol", Addr: addr, Expires: clock.Now().Add(time.Hour),
+		IdP: &cluster.IdPLogin{Issuer: "https://id.example.com", Subject: "248289761001", Rooms: []string{"retro"}}}
+	if _, err := store.OpenSession(ctx, s, MaxSessionsPerUser); err != nil {
+		t.Fatal(err)
+	}
+	bound := func(ctx context.Context) (context.Context, context.CancelFunc) { return ctx, func() {} }
+	logins := func(issuer string, users ...User) *Logins {
+		return New(Config{IdPIssuer: issuer, Users: users, Store: store, Bound: bound, Clock: clock})
+	}
+	// A password user of the same name does not lend the login its rooms.
+	same := logins("https://id.example.com", User{Name: "carol", Hash: []byte("$2a$04$x")})
+	if u, rf := same.Host(ctx, &s, false, false, addr, "retro", false); rf != nil || u.Name != "carol" {
+		t.Fatalf("in a room its group allows: %v", rf)
+	}
+	if _, rf := same.Host(ctx, &s, false, false, addr, "standup", false); rf == nil || rf.Code != "room_not_allowed" {
+		t.Fatalf("in a room its group does not allow: %v", rf)
+	}
+	if _, rf := logins("https://other.example.com").Host(ctx, &s, false, false, addr, "retro", false); rf != ErrSessionEnded {
+		t.Fatalf("with another provider configured: %v", rf)
+	}
+	if _, err := store.Session(ctx, "s1"); !errors.Is(err, cluster.ErrNotFound) {
+		t.Fatalf("the login of a provider no longer configured lives on: %v", err)
 	}
 }

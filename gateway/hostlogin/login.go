@@ -68,24 +68,36 @@ func (l *Logins) Login(r *http.Request, c Credentials, addr netip.Addr) (string,
 		return "", time.Time{}, rf
 	}
 
+	return l.open(r, u.Name, DisplayName(u.Name), nil, addr)
+}
+
+// LoginVouched opens a host session for someone an identity provider
+// vouched for (OpenID Connect): user is the name the provider gave,
+// display the name to show, idp what a back-channel logout will name.
+func (l *Logins) LoginVouched(r *http.Request, user, display string, idp cluster.IdPLogin, addr netip.Addr) (string, time.Time, *httperror.Refusal) {
+	return l.open(r, user, display, &idp, addr)
+}
+
+// open mints a host token and records its session: the end of every login.
+func (l *Logins) open(r *http.Request, user, display string, idp *cluster.IdPLogin, addr netip.Addr) (string, time.Time, *httperror.Refusal) {
 	exp := l.cfg.Clock.Now().Add(l.cfg.TTL)
 	token, claims, err := l.cfg.Issuer.Mint(accesstoken.Claims{
 		Role:             accesstoken.RoleHost,
-		Name:             DisplayName(u.Name),
-		RegisteredClaims: jwt.RegisteredClaims{Subject: u.Name, ExpiresAt: jwt.NewNumericDate(exp)},
+		Name:             display,
+		RegisteredClaims: jwt.RegisteredClaims{Subject: user, ExpiresAt: jwt.NewNumericDate(exp)},
 	})
 	if err != nil {
 		l.cfg.Log.Error("minting a host token", zap.Error(err))
 		return "", time.Time{}, httperror.Refuse(http.StatusInternalServerError, "internal", "the login could not be completed")
 	}
-	if err := l.openSession(r.Context(), claims.ID, u.Name, addr, exp); err != nil {
+	if err := l.openSession(r.Context(), cluster.Session{ID: claims.ID, User: user, Addr: addr.Unmap(), Expires: exp, IdP: idp}); err != nil {
 		l.cfg.Log.Warn("recording a login", zap.Error(err))
 		rf := httperror.Shared(err)
 		l.cfg.Tell.LoginOutcome(rf.Code)
 		return "", time.Time{}, rf
 	}
 	l.cfg.Tell.LoginOutcome("ok")
-	l.cfg.Tell.LoggedIn(addr, u.Name, claims.ID)
+	l.cfg.Tell.LoggedIn(addr, user, claims.ID)
 	return token, exp, nil
 }
 

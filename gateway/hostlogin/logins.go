@@ -35,6 +35,10 @@ type Observer interface {
 // Config is what Logins needs from the gateway's configuration.
 type Config struct {
 	Users []User
+	// IdPIssuer is the OpenID Provider whose logins are honoured; "": none.
+	// A login from another (the provider changed, or is gone from the
+	// configuration) ends at its next use, as a removed user's does.
+	IdPIssuer string
 	// TTL is how long a login lasts.
 	TTL time.Duration
 	// ClientIP is the address the server resolved for a request.
@@ -95,6 +99,14 @@ func (l *Logins) Host(ctx context.Context, s *cluster.Session, revoked, recent b
 		return nil, ErrWrongAddress
 	}
 	u := l.users.byName[s.User]
+	if s.IdP != nil {
+		// Whom a provider vouched for is no configured user: the rooms are
+		// those its groups allowed at login.
+		u = nil
+		if s.IdP.Issuer == l.cfg.IdPIssuer {
+			u = &User{Name: s.User, Rooms: s.IdP.Rooms}
+		}
+	}
 	if u == nil {
 		if !dryRun {
 			if err := l.EndSession(ctx, s.ID, "user removed from the configuration"); err != nil {
@@ -109,13 +121,13 @@ func (l *Logins) Host(ctx context.Context, s *cluster.Session, revoked, recent b
 	return u, nil
 }
 
-// openSession records a login of user from addr, valid until expires.
-func (l *Logins) openSession(ctx context.Context, id, user string, addr netip.Addr, expires time.Time) error {
-	_, err := l.cfg.Store.OpenSession(ctx, cluster.Session{ID: id, User: user, Addr: addr.Unmap(), Expires: expires}, MaxSessionsPerUser)
+// openSession records a login.
+func (l *Logins) openSession(ctx context.Context, s cluster.Session) error {
+	_, err := l.cfg.Store.OpenSession(ctx, s, MaxSessionsPerUser)
 	if err != nil {
 		return err
 	}
-	l.cfg.Log.Info("host logged in", zap.String("user", user))
+	l.cfg.Log.Info("host logged in", zap.String("user", s.User), zap.Bool("identity_provider", s.IdP != nil))
 	return nil
 }
 

@@ -49,3 +49,13 @@ func hostWithPort(host, scheme string) string {
 	}
 	return host + ":80"
 }
+
+// SeeOther answers 303 See Other with no body, so the location (which may
+// hold a token in its fragment) is written nowhere but the Location header.
+func SeeOther(w http.ResponseWriter, location string) {
+	h := w.Header()
+	h.Set("Location", location)
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusSeeOther)
+}

@@ -57,7 +57,11 @@ function gate(state, title, text, { form = false, home = false, retry = false, r
   $('gate-title').textContent = title;
   // Server messages are lower-case phrases; a page shows sentences.
   $('gate-text').textContent = text ? text[0].toUpperCase() + text.slice(1) : '';
-  $('credentials').hidden = !form;
+  // A login offers what the site has: the identity provider (back to this
+  // room after it), the password form, or both.
+  $('credentials').hidden = !form || body.dataset.passwordLogin === 'false';
+  const idp = $('gate-idp');
+  if (idp) [idp.hidden, idp.href] = [!form, '/login/oidc?' + new URLSearchParams({ next: location.pathname + location.search })];
   $('gate-home').hidden = !home;
   $('gate-retry').hidden = !retry;
   $('gate-rejoin').hidden = !rejoin;
@@ -166,7 +170,7 @@ function showDropped() {
 $('host-login').addEventListener('click', () => {
   clearTimeout(retry);
   gate('login', 'Log in as the host', 'Log in with your host account to open the meeting.', { form: true });
-  $('username').focus();
+  ($('credentials').hidden ? $('gate-idp') : $('username')).focus();
 });
 
 $('gate-retry').addEventListener('click', () => location.reload());
