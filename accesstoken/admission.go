@@ -133,10 +133,10 @@ func (a *Admission) Validate() error {
 
 const admissionAudience = "roomgate:admission"
 
-// Admissions mints and verifies admissions, and rejoin passes, with the
-// admission key (each kind under its own audience, so one never passes
-// for the other).
-type Admissions struct{ c, rejoin, owner codec }
+// Admissions mints and verifies admissions, rejoin passes, owner passes
+// and early arrivals' passes, with the admission key (each kind under its
+// own audience, so one never passes for another).
+type Admissions struct{ c, rejoin, owner, early codec }
 
 // NewAdmissions returns an Admissions keyed from s. now is the clock; nil means time.Now.
 func NewAdmissions(s Secret, now func() time.Time) *Admissions {
@@ -144,7 +144,7 @@ func NewAdmissions(s Secret, now func() time.Time) *Admissions {
 		now = time.Now
 	}
 	key := s.Key(PurposeAdmission)
-	return &Admissions{newCodec(key, admissionAudience, now), newCodec(key, rejoinAudience, now), newCodec(key, ownerAudience, now)}
+	return &Admissions{newCodec(key, admissionAudience, now), newCodec(key, rejoinAudience, now), newCodec(key, ownerAudience, now), newCodec(key, earlyAudience, now)}
 }
 
 // Mint signs a, filling in jti, iat, exp and the audience.

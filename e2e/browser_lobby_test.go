@@ -28,17 +28,26 @@ func waitLobbyEntry(t *testing.T, b *browser, name string) string {
 	return fmt.Sprintf(`#lobby li[data-peer=%q]`, id)
 }
 
+// privateRoomWithAdmin makes a private room that takes requests to join
+// through the API, and an admin (Ada, by token) in it in a browser.
+func privateRoomWithAdmin(t *testing.T, s *mediaSite, room string) (*person, *browser) {
+	t.Helper()
+	owner := s.person(t, "127.0.0.1")
+	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"`+room+`","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	adminB := newBrowser(t)
+	tok := owner.mintToken(`{"roomName":"` + room + `","isAdmin":true}`)
+	adminB.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room="+room+"&name=Ada&token="+url.QueryEscape(tok))))
+	adminB.waitState("joined", 30*time.Second)
+	return owner, adminB
+}
+
 func TestBrowserLobbyBothSides(t *testing.T) {
 	t.Parallel()
 	s := newMediaSite(t, "api_key "+apiKey)
-	owner := s.person(t, "127.0.0.1")
-	if a := owner.apiCall("POST", "/api/v1/room", `{"roomName":"board","privacy":"private","enableRequestToJoin":true}`); a.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", a.status, a.body)
-	}
-	adminB, guestB := newBrowser(t), newBrowser(t)
-	tok := owner.mintToken(`{"roomName":"board","isAdmin":true}`)
-	adminB.do(30*time.Second, chromedp.Navigate(siteURL(s.port, "/join?room=board&name=Ada&token="+url.QueryEscape(tok))))
-	adminB.waitState("joined", 30*time.Second)
+	owner, adminB := privateRoomWithAdmin(t, s, "board")
+	guestB := newBrowser(t)
 	adminID := adminB.selfID()
 
 	// A guest from elsewhere, with no invitation, waits and sees nothing.

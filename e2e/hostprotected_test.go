@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,6 +15,9 @@ func TestHostProtectedGuestNeedsHostAndLogoutShutsTheDoor(t *testing.T) {
 	if a := guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden); a.errorCode() != "host_absent" {
 		t.Fatalf("guest before any host: %s", a.body)
 	}
+	// The page's check tells the browser it came before the host: a pass
+	// it keeps (docs/gateway.md, "Who came before the host").
+	early := earlyPass(t, guest, "standup")
 	tok := host.mustLogin("alice", password)
 	// Logging in alone opens no room: the host has to be in it.
 	guest.refusedSignal("standup", signalOpts{}, http.StatusForbidden)
@@ -23,13 +27,16 @@ func TestHostProtectedGuestNeedsHostAndLogoutShutsTheDoor(t *testing.T) {
 		t.Fatalf("host admitted as %+v", hs.hello)
 	}
 	// The guest who came before the host waits in the lobby for the host
-	// to let them in; someone who comes now is let in.
-	if early := guest.mustSignal("standup", signalOpts{name: "Grace"}); early.hello.Role != "lobby" {
-		t.Fatalf("the early guest admitted as %+v", early.hello)
+	// to let them in; someone who comes now is let in, from elsewhere or
+	// from the early guest's own address (an office behind one address).
+	if g := guest.mustSignal("standup", signalOpts{name: "Grace", header: early}); g.hello.Role != "lobby" {
+		t.Fatalf("the early guest admitted as %+v", g.hello)
 	}
-	g := s.person(t, "127.0.0.3").mustSignal("standup", signalOpts{name: "Gus"})
-	if g.hello.Role != "guest" || g.hello.Name != "Gus" {
-		t.Fatalf("guest admitted as %+v", g.hello)
+	for _, p := range []*person{s.person(t, "127.0.0.3"), guest} {
+		g := p.mustSignal("standup", signalOpts{name: "Gus"})
+		if g.hello.Role != "guest" || g.hello.Name != "Gus" {
+			t.Fatalf("guest from %s admitted as %+v", p.ip, g.hello)
+		}
 	}
 	// Another room has no host.
 	guest.refusedSignal("retro", signalOpts{}, http.StatusForbidden)
@@ -134,8 +141,32 @@ func TestRoomThatAdmitsEarlyArrivals(t *testing.T) {
 		t.Fatalf("create: %d %s", a.status, a.body)
 	}
 	guest.refusedSignal("open", signalOpts{}, http.StatusForbidden)
+	// The check tells the waiting page what will happen: in at once.
+	if a := guest.do("GET", "/ws?room=open", "", nil, nil); !strings.Contains(string(a.body), `"then":"join"`) {
+		t.Fatalf("the check before the host: %d %s", a.status, a.body)
+	}
 	host.mustSignal("open", signalOpts{token: host.mustLogin("alice", password)})
 	if g := guest.mustSignal("open", signalOpts{}); g.hello.Role != "guest" {
 		t.Fatalf("an early arrival in a room that admits them: %+v", g.hello)
 	}
+}
+
+// earlyPass asks the check, as the waiting page does, and returns the
+// Cookie header with the early arrival's pass it was handed.
+func earlyPass(t *testing.T, p *person, room string) http.Header {
+	t.Helper()
+	a := p.do("GET", "/ws?room="+room, "", nil, http.Header{"Origin": {p.base}})
+	if a.status != http.StatusForbidden || a.errorCode() != "host_absent" || !strings.Contains(string(a.body), `"then":"lobby"`) {
+		t.Fatalf("the check before the host: %d %s", a.status, a.body)
+	}
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == "roomgate_early_"+room {
+			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+				t.Fatalf("the early pass's cookie: %s", c)
+			}
+			return http.Header{"Cookie": {c.Name + "=" + c.Value}}
+		}
+	}
+	t.Fatalf("the check handed no early pass: %v", a.header)
+	return nil
 }

@@ -171,7 +171,28 @@ func TestAdminsKickLockAndEndGuestsCannot(t *testing.T) {
 			t.Fatalf("%s after the end: %v", name, err)
 		}
 	}
-	host = hostP.mustJoin("standup", joinOpts{token: hostP.mustLogin("alice", password)})
+	// The gateway's check says so too, before anyone presses Join (the
+	// page shows it before its pre-join screen); to a host it says come in.
+	check := func(p *person, bearer string) answer {
+		h := http.Header{}
+		if bearer != "" {
+			h.Set("Authorization", "Bearer "+bearer)
+		}
+		return p.do("GET", "/ws?room=standup", "", nil, h)
+	}
+	for name, tok := range map[string]string{"a guest": "", "a token holder": mintPeer(t, accesstoken.Claims{Room: "standup"})} {
+		if a := check(s.person(t, "127.0.0.5"), tok); a.status != http.StatusForbidden || a.errorCode() != "room_ended" {
+			t.Fatalf("the check for %s after the end: %d %s", name, a.status, a.body)
+		}
+	}
+	hostTok := hostP.mustLogin("alice", password)
+	if a := check(hostP, hostTok); a.status != http.StatusOK {
+		t.Fatalf("the check for the host after the end: %d %s", a.status, a.body)
+	}
+	host = hostP.mustJoin("standup", joinOpts{token: hostTok})
+	if a := check(s.person(t, "127.0.0.5"), ""); a.status != http.StatusOK {
+		t.Fatalf("the check for a guest once the host opened the room again: %d %s", a.status, a.body)
+	}
 	s.person(t, "127.0.0.5").mustJoin("standup", joinOpts{})
 }
 

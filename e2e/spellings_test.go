@@ -91,7 +91,8 @@ func TestEverySpellingOfTheDoorMeetsTheGateway(t *testing.T) {
 	s := gatewaySiteWith(t, "host_protected", "", "reverse_proxy "+strings.TrimPrefix(back.srv.URL, "http://"))
 
 	// The attacker's kit: a token signed with a key of their own, as a
-	// subprotocol and as the host cookie, and admissions in every spelling.
+	// subprotocol, as the host cookie and as an early arrival's pass, and
+	// admissions in every spelling.
 	key := make([]byte, 32)
 	rand.Read(key)
 	forgedTok, _, err := accesstoken.NewIssuer(accesstoken.Secret(key), nil).Mint(accesstoken.Claims{
@@ -107,7 +108,7 @@ func TestEverySpellingOfTheDoorMeetsTheGateway(t *testing.T) {
 			"Sec-Websocket-Key":      {"dGhlIHNhbXBsZSBub25jZQ=="},
 			"Sec-Websocket-Version":  {"13"},
 			"Sec-Websocket-Protocol": {"roomgate, roomgate.token." + forgedTok},
-			"Cookie":                 {"__Host-roomgate_host=" + forgedTok},
+			"Cookie":                 {"__Host-roomgate_host=" + forgedTok + "; roomgate_early_standup=" + forgedTok},
 			"Roomgate-Admission":     {"forged-admission"},
 			"Roomgate_admission":     {"forged-admission"},
 		}

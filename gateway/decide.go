@@ -31,14 +31,17 @@ type entry struct {
 	// "Owners of open rooms"); the media server decides whether it is.
 	mayOwn  bool
 	name    string
+	early   bool // in the lobby for having come before the host (early.go)
 	ejectAt time.Time
 }
 
 // decide applies, with what the shared store says now, the rules about the
 // person, and reads the room's properties (nil when it is not an API room).
 // rejoin is the id of a rejoin pass whose signature was checked; it counts
-// unless it was barred.
-func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, tr *trace) (entry, *Room, *refusal) {
+// unless it was barred. early says the browser brings its pass for having
+// come before the host (early.go). Refused host_absent, it still returns
+// the room, whose admitEarlyArrivals the check tells the waiting page.
+func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, early bool, tr *trace) (entry, *Room, *refusal) {
 	st := g.state
 	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
@@ -72,8 +75,9 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	}
 	e, rf := g.decidePerson(ctx, addr, room, name, c, f, tr)
 	if rf != nil {
-		if rf.Code == "host_absent" && tr == nil {
-			g.arrivedEarly(ctx, room, addr)
+		if rf.Code == "host_absent" {
+			r, _ := st.roomOf(room, f.Room)
+			return e, r, rf
 		}
 		return e, nil, rf
 	}
@@ -96,12 +100,8 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	e.mayOwn = c == nil && e.role == accesstoken.PeerGuest && r == nil && !g.cfg.HostProtected && !g.cfg.UserAuth
 	if c == nil && g.cfg.HostProtected && (r == nil || !r.AdmitEarlyArrivals) {
 		tr.at("early_arrival")
-		early, err := g.earlyArrival(ctx, room, addr)
-		if err != nil {
-			return e, nil, sharedRefusal(err)
-		}
 		if early {
-			e.role = accesstoken.PeerLobby
+			e.role, e.early = accesstoken.PeerLobby, true
 		}
 	}
 	return e, r, nil

@@ -1,35 +1,69 @@
 package gateway
 
 import (
-	"context"
-	"net/netip"
-	"time"
+	"net/http"
+	"strings"
 
-	"github.com/roomgate/roomgate/cluster"
+	"github.com/roomgate/roomgate/accesstoken"
 	"go.uber.org/zap"
 )
 
 // People who come to a host_protected room before its host wait, and are
 // not let in wholesale when the host arrives: the host sees them in the
 // lobby and admits them (an API room with admitEarlyArrivals lets them in
-// at once). Someone is an early arrival of a room when, within
-// earlyArrivalFor, they were told the host was not there yet; the mark is
-// a one-place bucket in the shared store, so it holds on every gateway.
-const earlyArrivalFor = 10 * time.Minute
+// at once). The mark is the browser's, not the address's: people behind
+// one office address who come after the host go straight in. The check
+// that answers host_absent hands the browser a signed pass for that room
+// (accesstoken.Early, renewed at each check while it waits) in a cookie;
+// a request that brings it is an early arrival's. A pass grants nothing
+// (its holder goes to the lobby), so a browser that drops it is only
+// someone who came after the host; signed and bound to the room, nobody
+// makes one for somebody else.
+const earlyCookiePrefix = "roomgate_early_"
 
-func earlyBucket(room string, addr netip.Addr) cluster.Bucket {
-	return cluster.Bucket{Key: "early:" + room + "|" + addrKey(addr), Burst: 1, Refill: earlyArrivalFor}
-}
+func earlyCookieName(room string) string { return earlyCookiePrefix + room }
 
-// arrivedEarly marks someone told that the host is not there yet.
-func (g *Gateway) arrivedEarly(ctx context.Context, room string, addr netip.Addr) {
-	if err := g.state.shared.LoginFailed(ctx, earlyBucket(room, addr)); err != nil {
-		g.log.Warn("marking an early arrival", zap.Error(err))
+// cameEarly reports whether the request brings this browser's early pass
+// for room.
+func (g *Gateway) cameEarly(r *http.Request, room string) bool {
+	c, err := r.Cookie(earlyCookieName(room))
+	if err != nil || len(c.Value) > accesstoken.MaxTokenLen {
+		return false
 	}
+	p, err := g.admissions.VerifyEarly(c.Value)
+	return err == nil && p.Room == room
 }
 
-// earlyArrival reports whether someone came to room before its host.
-func (g *Gateway) earlyArrival(ctx context.Context, room string, addr netip.Addr) (bool, error) {
-	wait, err := g.state.shared.LoginWait(ctx, earlyBucket(room, addr))
-	return wait > 0, err
+// markEarly hands the browser its early pass for room: HttpOnly (no script
+// reads it) and SameSite=Strict (no other site's page sends it). Not
+// Secure: it is no credential, and it must work where a Secure cookie
+// would be refused (plain HTTP).
+func (g *Gateway) markEarly(w http.ResponseWriter, room string) {
+	pass, err := g.admissions.MintEarly(room)
+	if err != nil {
+		g.log.Warn("minting an early arrival's pass", zap.Error(err))
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: earlyCookieName(room), Value: pass, Path: "/",
+		MaxAge: int(accesstoken.EarlyTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// dropEarlyCookies removes early passes from the headers: the upstream
+// gets nothing the browser holds.
+func dropEarlyCookies(h http.Header) {
+	var keep []string
+	for _, line := range h.Values("Cookie") {
+		for part := range strings.SplitSeq(line, ";") {
+			part = strings.TrimSpace(part)
+			if part != "" && !strings.HasPrefix(part, earlyCookiePrefix) {
+				keep = append(keep, part)
+			}
+		}
+	}
+	h.Del("Cookie")
+	if len(keep) > 0 {
+		h.Set("Cookie", strings.Join(keep, "; "))
+	}
 }

@@ -24,11 +24,11 @@ const maxDecisions = 3
 // and the registration makes it decide again, so that nothing it would
 // have cut slips in. Through Redis, a decision costs two round trips: the
 // facts, then the pin and the places.
-func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
+func (g *Gateway) enter(ctx context.Context, addr netip.Addr, room, name string, c *accesstoken.Claims, rejoin *accesstoken.Rejoin, early bool, cancel context.CancelFunc) (*liveConn, entry, *refusal) {
 	st := g.state
 	for range maxDecisions {
 		cuts := st.cuts.Load()
-		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin, nil)
+		e, apiRoom, rf := g.decide(ctx, addr, room, name, c, rejoin, early, nil)
 		if rf == nil {
 			rf = g.roomRules(apiRoom, c, &e, nil)
 		}

@@ -29,7 +29,7 @@ func (g *Gateway) explain(r *http.Request, addr netip.Addr, tr *trace) (entry, *
 	}
 	ctx, cancel := g.state.sharedCtx(r.Context())
 	defer cancel()
-	e, apiRoom, rf := g.decide(ctx, addr, room, name, claims, nil, tr)
+	e, apiRoom, rf := g.decide(ctx, addr, room, name, claims, nil, g.cameEarly(r, room), tr)
 	if rf != nil {
 		return e, rf
 	}

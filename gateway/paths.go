@@ -44,12 +44,14 @@ func pagePath(p string) bool {
 // scrubPassing removes from a request the gateway hands on without a
 // decision of its own (any path not the gateway's) everything that stands
 // for a roomgate credential: an admission the client made up, the host
-// cookie, a peer token or rejoin pass in the subprotocol list, and a
-// roomgate token as Authorization. Whatever the operator proxies there
-// never receives a roomgate credential it could be fooled or robbed with.
+// cookie, an early arrival's pass, a peer token or rejoin pass in the
+// subprotocol list, and a roomgate token as Authorization. Whatever the
+// operator proxies there never receives a roomgate credential it could be
+// fooled or robbed with.
 func scrubPassing(h http.Header) {
 	dropAdmissionHeaders(h)
 	hostlogin.DropCookie(h)
+	dropEarlyCookies(h)
 	if vs := h.Values("Sec-WebSocket-Protocol"); len(vs) > 0 {
 		var keep []string
 		for _, v := range vs {

@@ -32,6 +32,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 		return nil
 	}
 	room, name, claims, cred, rf := g.readSignalRequest(r, nil)
+	early := rf == nil && g.cameEarly(r, room)
 	// From here on the token lives only in claims: the headers, which an
 	// access log may record and the upstream would receive, no longer carry it.
 	scrubCredentials(r.Header, cred.subprotocols)
@@ -43,7 +44,7 @@ func (g *Gateway) serveSignal(w http.ResponseWriter, r *http.Request, next Next)
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
-	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, g.rejoinPass(cred.rejoin, room), cancel)
+	conn, e, rf := g.enter(r.Context(), addr, room, name, claims, g.rejoinPass(cred.rejoin, room), early, cancel)
 	if rf != nil {
 		g.log.Debug("signalling refused", zap.String("room", room), zap.String("reason", rf.Code))
 		g.refused(w, addr, claims, room, rf)
@@ -162,46 +163,58 @@ func (g *Gateway) rejoinPass(pass, room string) *accesstoken.Rejoin {
 // decision an upgrade would meet, admitting nobody. A browser cannot read
 // the status of a refused WebSocket, so the page asks here first, with its
 // token as Authorization, to tell waiting for the host from being refused.
+// The answer also says what the page should tell a person waiting
+// (waiting.go): why they would wait in the lobby, what happens when the
+// host comes, and that a meeting has ended before they press Join.
 func (g *Gateway) serveSignalCheck(w http.ResponseWriter, r *http.Request) {
 	room, name, claims, cred, rf := g.readSignalRequest(r, nil)
-	if rf == nil {
-		var e entry
-		var apiRoom *Room
-		decide := func() {
-			e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil, nil)
-			if rf == nil {
-				rf = g.roomRules(apiRoom, claims, &e, nil)
-			}
-		}
-		decide()
-		if rf != nil && cred.fromCookie && hostlogin.Stale(rf.Code) {
-			// The cookie's login is over: answer as for anyone, and have
-			// the browser forget it, so that the upgrade brings nothing.
-			cred.staleCookie, claims = true, nil
-			decide()
-		}
-		if cred.staleCookie {
-			hostlogin.ClearCookie(w)
-		}
-		var left *int
+	if rf != nil {
+		rf.Write(w)
+		return
+	}
+	var e entry
+	var apiRoom *Room
+	decide := func() {
+		e, apiRoom, rf = g.decide(r.Context(), g.cfg.ClientIP(r), room, name, claims, nil, g.cameEarly(r, room), nil)
 		if rf == nil {
-			left, rf = g.usesLeft(r.Context(), claims)
-		}
-		if rf == nil {
-			writeJSON(w, http.StatusOK, struct {
-				Room string `json:"room"`
-				Role string `json:"role"`
-				Name string `json:"name"`
-				// UsesLeft, for an invitation with maxUses, is how many
-				// joins it still opens: 0 says the upgrade will be refused
-				// (invitation_used) unless it is a reconnect with a
-				// rejoin pass, which the check does not see.
-				UsesLeft *int `json:"usesLeft,omitempty"`
-			}{room, string(e.role), e.name, left})
-			return
+			rf = g.roomRules(apiRoom, claims, &e, nil)
 		}
 	}
-	rf.Write(w)
+	decide()
+	if rf != nil && cred.fromCookie && hostlogin.Stale(rf.Code) {
+		// The cookie's login is over: answer as for anyone, and have
+		// the browser forget it, so that the upgrade brings nothing.
+		cred.staleCookie, claims = true, nil
+		decide()
+	}
+	if cred.staleCookie {
+		hostlogin.ClearCookie(w)
+	}
+	if rf == nil {
+		rf = g.endedFor(r.Context(), room, e.role)
+	}
+	var left *int
+	if rf == nil {
+		left, rf = g.usesLeft(r.Context(), claims)
+	}
+	switch {
+	case rf != nil && rf.Code == "host_absent":
+		g.waitForHost(w, room, apiRoom, rf)
+	case rf != nil:
+		rf.Write(w)
+	default:
+		writeJSON(w, http.StatusOK, struct {
+			Room  string `json:"room"`
+			Role  string `json:"role"`
+			Name  string `json:"name"`
+			Early bool   `json:"early,omitempty"`
+			// UsesLeft, for an invitation with maxUses, is how many joins
+			// it still opens: 0 says the upgrade will be refused
+			// (invitation_used) unless it is a reconnect with a rejoin
+			// pass, which the check does not see.
+			UsesLeft *int `json:"usesLeft,omitempty"`
+		}{room, string(e.role), e.name, e.early, left})
+	}
 }
 
 // iceServers are the TURN servers for one admitted peer, with a credential
@@ -227,6 +240,7 @@ func scrubCredentials(h http.Header, subprotocols bool) {
 	dropAdmissionHeaders(h)
 	h.Del("Authorization")
 	hostlogin.DropCookie(h)
+	dropEarlyCookies(h)
 	h.Del("Sec-WebSocket-Protocol")
 	if subprotocols {
 		h.Set("Sec-WebSocket-Protocol", Subprotocol)

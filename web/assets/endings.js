@@ -12,7 +12,8 @@ export function farewell(m) {
     kicked: ['ejected', 'You were removed from the room', m.message],
     ended: ['ended', 'The meeting has ended', m.message],
   };
-  const [state, title, text] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
+  const [state, title, said] = reasons[m.reason] || ['error', 'Disconnected', m.message || ''];
+  const text = sentence(said);
   const retry = m.reason === 'refused' && ['room_locked', 'room_full', 'lobby_full'].includes(m.code);
   return [state, title, retry ? `${text} Ask the host to let you in, then try again.` : text || '', retry];
 }
@@ -37,3 +38,7 @@ export function droppedLink(check) {
   if (/expired/.test(msg)) return 'This link no longer works: its invitation has expired. Ask the host for a new one.';
   return `This link no longer works: it is not a valid invitation (${msg}). Ask the host for a new one.`;
 }
+
+// Server messages are lower-case phrases; a page shows sentences. The
+// page's own words are written so (and keep a room's name as typed).
+export const sentence = (text) => (text ? text[0].toUpperCase() + text.slice(1) : '');

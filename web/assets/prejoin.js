@@ -18,7 +18,7 @@ export function remembered() {
   }
 }
 
-function remember(what, id) {
+export function remember(what, id) {
   localStorage.setItem(storeKey, JSON.stringify({ ...remembered(), [what]: id }));
 }
 

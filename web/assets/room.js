@@ -5,14 +5,18 @@
 
 import { Signal } from './signal.js';
 import { Tiles } from './tiles.js';
-import { prejoin, constraints, devicesAllowed } from './prejoin.js';
+import { prejoin } from './prejoin.js';
 import { takeFragmentToken, token, login, setToken, clearToken, session, logout, ownerPass } from './token.js';
 import { Roster, isAdmin } from './roster.js';
 import { Chat } from './chat.js';
 import { Controls } from './controls.js';
 import { Notices } from './notices.js';
 import { tabs } from './tabs.js';
-import { farewell, cuts, droppedLink } from './endings.js';
+import { farewell, cuts, droppedLink, sentence } from './endings.js';
+import { Devices } from './devices.js';
+import { shortcuts } from './shortcuts.js';
+import { words } from './waiting.js';
+import { gate, setState, preview } from './gate.js';
 
 takeFragmentToken();
 
@@ -34,6 +38,8 @@ const roster = new Roster({ people: peers, tiles, signal: () => signal, notice }
 const chat = new Chat({ signal: () => signal, self: () => roster.self });
 const controls = new Controls({ room, signal: () => signal, name: () => name, notice, own: (s) => roster.own(s) });
 tabs($('side-tabs'), (tab) => tab.id === 'tab-chat' && chat.seen(0));
+const devices = new Devices({ controls, notice });
+shortcuts({ chat: () => ($('tab-chat').click(), $('chat-text').focus()) });
 let signal = null;
 let retry = null;
 // Why the token this tab held was dropped, shown beside whatever the page
@@ -45,29 +51,6 @@ let giveUpAt = 0;       // when to stop trying; 0: connected
 let lastPass = null;    // the rejoin pass of the connection that was lost
 let rejoining = false;  // the connection being made replaces a lost one
 
-function setState(state, status) {
-  body.dataset.state = state;
-  if (status) $('status').textContent = status;
-}
-
-// gate shows a page-sized message instead of the call.
-function gate(state, title, text, { form = false, home = false, retry = false, rejoin = false } = {}) {
-  setState(state, title);
-  $('gate').hidden = false;
-  $('gate-title').textContent = title;
-  // Server messages are lower-case phrases; a page shows sentences.
-  $('gate-text').textContent = text ? text[0].toUpperCase() + text.slice(1) : '';
-  // A login offers what the site has: the identity provider (back to this
-  // room after it), the password form, or both.
-  $('credentials').hidden = !form || body.dataset.passwordLogin === 'false';
-  const idp = $('gate-idp');
-  if (idp) [idp.hidden, idp.href] = [!form, '/login/oidc?' + new URLSearchParams({ next: location.pathname + location.search })];
-  $('gate-home').hidden = !home;
-  $('gate-retry').hidden = !retry;
-  $('gate-rejoin').hidden = !rejoin;
-  $('host-login').hidden = true;
-}
-
 function newSignal() {
   const s = new Signal({ room, name, token: token(), signalPath: body.dataset.signalPath });
   s.forceRelay = params.get('relay') === '1';
@@ -75,30 +58,32 @@ function newSignal() {
   return s;
 }
 
-const waitInLobby = () => gate('lobby', 'Waiting to be let in', `${room} is private. Someone in the meeting will let you in; keep this page open.`);
+const waitInLobby = (early) => gate('lobby', 'Waiting to be let in', words.lobby(early, room), { cancel: true });
 
 async function start() {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(room)) {
     return gate('error', 'No such room', 'Room names are 1 to 64 letters, digits, - or _.', { home: true });
   }
-  signal = newSignal();
+  const asking = (signal = newSignal());
   let check;
   try {
     check = await signal.check();
   } catch (err) {
     return gate('error', 'Cannot reach the server', 'Check your connection, then try again.', { retry: true });
   }
+  if (signal !== asking) return; // Cancel was pressed meanwhile
   if (!check.ok) return refused(check);
   if (check.usesLeft === 0) {
     clearToken();
     return gate('denied', 'This invitation has been used up', 'The link was used as often as it may be. Ask the host for a new one.', { home: true });
   }
   if (check.role === 'lobby') {
-    // Nothing of the room, not even our camera, until someone lets us in.
-    waitInLobby();
+    // Nothing of the room, and nothing of ours sent, until someone lets us in.
+    waitInLobby(check.early);
     return connect();
   }
   $('gate').hidden = true;
+  preview.stop();
   await getReady();
   connect();
 }
@@ -110,7 +95,7 @@ async function start() {
 let ready = false;
 async function getReady() {
   if (ready || params.get('prejoin') === '0') {
-    if (!controls.local?.getTracks().some((t) => t.readyState === 'live')) await startMedia();
+    if (!controls.local?.getTracks().some((t) => t.readyState === 'live')) await devices.start(opts);
     return;
   }
   ready = true;
@@ -138,11 +123,13 @@ function refused(check, { final = false } = {}) {
   if (check.code === 'no_such_room' && final) return gate('ended', 'The meeting has ended', 'The room was closed.', { home: true });
   switch (check.code) {
     case 'host_absent':
-      gate('waiting-for-host', 'Waiting for the host', 'The meeting starts when the host joins. This page will let you in then.');
+      gate('waiting-for-host', 'Waiting for the host', words.host(check.then), { cancel: true });
       $('host-login').hidden = false;
       showDropped();
       retry = setTimeout(start, 3000);
       return;
+    case 'room_ended': // said before the pre-join screen, not after Join
+      return gate('ended', 'The meeting has ended', 'It was ended for everyone; only a host can open it again.', { home: true });
     case 'credentials_required':
     case 'session_ended':
       if (check.code === 'session_ended') clearToken();
@@ -154,7 +141,7 @@ function refused(check, { final = false } = {}) {
       // many at the door, the server busy) offers to try again.
       const passing = check.status === 429 || check.status >= 500 || ['room_full', 'room_locked', 'lobby_full'].includes(check.code);
       gate('denied', 'You cannot join this room',
-        [droppedToken, check.message || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true, retry: passing });
+        [droppedToken, sentence(check.message) || `The server said no (${check.status}).`].filter(Boolean).join(' '), { home: true, retry: passing });
     }
   }
 }
@@ -175,6 +162,16 @@ $('host-login').addEventListener('click', () => {
 
 $('gate-retry').addEventListener('click', () => location.reload());
 
+// Cancel stops waiting: no more checks, and a knock's connection closes,
+// so the server forgets it and the host's lobby no longer lists us.
+$('gate-cancel').addEventListener('click', () => {
+  clearTimeout(retry);
+  const s = signal;
+  signal = null;
+  s?.close();
+  gate('ended', 'You stopped waiting', words.cancelled, { home: true, retry: true });
+});
+
 $('credentials').addEventListener('submit', async (e) => {
   e.preventDefault();
   const f = new FormData(e.target);
@@ -188,22 +185,6 @@ $('credentials').addEventListener('submit', async (e) => {
   droppedToken = ''; // a new credential: the old link's fate is no longer news
   start();
 });
-
-async function startMedia() {
-  if (!opts.audio && !opts.video) return;
-  if (!devicesAllowed()) {
-    notice('This page is not secure (not HTTPS), so the browser gives it no camera or microphone: you can watch and listen.');
-    return;
-  }
-  try {
-    controls.local = await navigator.mediaDevices.getUserMedia({ audio: opts.audio && constraints('audio'), video: opts.video && constraints('video') });
-  } catch (err) {
-    notice(`Camera or microphone unavailable: ${err.message}`);
-    return;
-  }
-  $('self').srcObject = controls.local;
-  if (opts.hide) $('self-tile').classList.add('hidden');
-}
 
 function connect() {
   if (body.dataset.state !== 'lobby') setState('joining', 'Joining…');
@@ -310,7 +291,7 @@ async function rejoin() {
     stopAll();
     return refused(check, { final: true }); // a refusal at the door is final
   }
-  if (check.role === 'lobby') waitInLobby();
+  if (check.role === 'lobby') waitInLobby(check.early);
   connect();
 }
 

@@ -30,7 +30,7 @@ export class Signal extends EventTarget {
     const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
     const res = await fetch(this.#url('http'), { headers, cache: 'no-store' });
     const body = await res.json().catch(() => ({}));
-    return { ok: res.ok, status: res.status, code: body.error, message: body.message, role: body.role, usesLeft: body.usesLeft };
+    return { ok: res.ok, status: res.status, code: body.error, message: body.message, role: body.role, usesLeft: body.usesLeft, then: body.then, early: !!body.early };
   }
 
   #url(scheme) {
