@@ -56,8 +56,9 @@ type Admission struct {
 	// older placement of the room than the one it serves.
 	Epoch int64 `json:"epoch,omitempty"`
 	// Identity is who the peer verifiably is, for bans: "xuid:<id>" (a
-	// token's externalUserId), "user:<name>" (a host), or "addr:<address>"
-	// (neither).
+	// token's externalUserId), "user:<name>" (a host), "idp:<sub>" (a
+	// participant who logged in through the identity provider), or
+	// "addr:<address>" (none of these).
 	Identity string `json:"ident,omitempty"`
 	// Rejoin is the id of a valid rejoin pass for the room the peer came
 	// back with: a lock does not keep out someone who was already in.

@@ -60,6 +60,10 @@ type Claims struct {
 	Email          string `json:"email,omitempty"`
 	Meta           string `json:"meta,omitempty"`
 	ExternalUserID string `json:"xuid,omitempty"`
+	// IdPSubject is the identity provider's subject (sub) of a participant
+	// who logged in through it (a user_auth site with an oidc block): who
+	// they verifiably are, for bans. Only the gateway's login mints it.
+	IdPSubject string `json:"idp_sub,omitempty"`
 	// EjectAfter removes the peer this many seconds after it joins; 0: never.
 	EjectAfter int64 `json:"eject_after,omitempty"`
 	// EjectAtExpiry removes the peer from a live call when the token expires.
@@ -104,6 +108,9 @@ func (c *Claims) Validate() error {
 	}
 	if len(c.ExternalUserID) > MaxExternalIDLen || hasControl(c.ExternalUserID) {
 		return claimError("externalUserId is too long or has control characters")
+	}
+	if len(c.IdPSubject) > MaxExternalIDLen || hasControl(c.IdPSubject) || c.IdPSubject != "" && c.Role != RolePeer {
+		return claimError("idp_sub is too long, has control characters or is in a host token")
 	}
 	if c.EjectAfter < 0 {
 		return claimError("eject after must not be negative")

@@ -54,6 +54,21 @@ type OIDCConfig struct {
 	// AllowGroups make hosts of the people in one of these groups, each
 	// for its rooms.
 	AllowGroups []OIDCGroup `json:"allow_groups,omitempty"`
+
+	// Participants, on a user_auth site, may log in through the provider
+	// from a room's page and join rooms they may not host (whom the allow
+	// rules make a host of some room may too). Default: nobody else.
+	Participants *OIDCParticipants `json:"participants,omitempty"`
+}
+
+// OIDCParticipants are who may join as participants, besides the hosts.
+type OIDCParticipants struct {
+	// Everyone the provider lets in may join.
+	Everyone bool `json:"everyone,omitempty"`
+	// EmailDomains admit the people whose verified email is at one of them.
+	EmailDomains []string `json:"email_domains,omitempty"`
+	// Groups admit the people in one of them.
+	Groups []string `json:"groups,omitempty"`
 }
 
 // OIDCGroup is a value of the groups claim that makes a host.
@@ -88,6 +103,12 @@ func (c *OIDCConfig) settings() (*oidc.Settings, error) {
 	}
 	for _, g := range c.AllowGroups {
 		s.Allow.Groups = append(s.Allow.Groups, oidc.Group{Name: g.Group, Rooms: allRoomsIfStar(g.Rooms)})
+	}
+	if p := c.Participants; p != nil {
+		s.Participants = oidc.Allow{Everyone: p.Everyone, EmailDomains: p.EmailDomains}
+		for _, g := range p.Groups {
+			s.Participants.Groups = append(s.Participants.Groups, oidc.Group{Name: g})
+		}
 	}
 	return s, nil
 }

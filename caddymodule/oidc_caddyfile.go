@@ -22,6 +22,7 @@ import (
 //		allow everyone
 //		allow email_domain <domain…>
 //		allow group <value> [rooms <room,room…>]
+//		participants everyone | email_domain <domain…> | group <value…>
 //	}
 func parseOIDC(d *caddyfile.Dispenser) (*OIDCConfig, error) {
 	file, line := d.File(), d.Line()
@@ -72,6 +73,10 @@ func parseOIDC(d *caddyfile.Dispenser) (*OIDCConfig, error) {
 			}
 		case "allow":
 			if err := parseAllow(d, c); err != nil {
+				return nil, err
+			}
+		case "participants":
+			if err := parseParticipants(d, c); err != nil {
 				return nil, err
 			}
 		default:
@@ -155,6 +160,47 @@ func parseAllow(d *caddyfile.Dispenser, c *OIDCConfig) error {
 		c.AllowGroups = append(c.AllowGroups, g)
 	default:
 		return d.Errf("allow takes everyone, email_domain or group, not %q", d.Val())
+	}
+	return nil
+}
+
+// parseParticipants reads who, beside the hosts, may log in to join rooms
+// of a user_auth site.
+func parseParticipants(d *caddyfile.Dispenser, c *OIDCConfig) error {
+	if c.Participants == nil {
+		c.Participants = new(OIDCParticipants)
+	}
+	p := c.Participants
+	if !d.NextArg() {
+		return d.Err("participants takes everyone, email_domain <domain…> or group <group…>")
+	}
+	kind, args := d.Val(), d.RemainingArgs()
+	switch kind {
+	case "everyone":
+		if len(args) > 0 {
+			return d.ArgErr()
+		}
+		p.Everyone = true
+	case "email_domain":
+		if len(args) == 0 {
+			return d.Err("participants email_domain takes one or more domains: participants email_domain example.com")
+		}
+		for _, dom := range args {
+			if err := oidc.CheckDomain(dom); err != nil {
+				return d.Err(err.Error())
+			}
+		}
+		p.EmailDomains = append(p.EmailDomains, args...)
+	case "group":
+		if len(args) == 0 {
+			return d.Err("participants group takes one or more of the groups claim's values: participants group staff")
+		}
+		p.Groups = append(p.Groups, args...)
+	default:
+		return d.Errf("participants takes everyone, email_domain or group, not %q", kind)
+	}
+	if p.Everyone && (len(p.EmailDomains) > 0 || len(p.Groups) > 0) {
+		return d.Err("participants everyone makes the other participants lines meaningless; keep one or the other")
 	}
 	return nil
 }

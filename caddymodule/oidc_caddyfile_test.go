@@ -28,6 +28,8 @@ func TestOIDCWordsBecomeTheConfiguration(t *testing.T) {
 		allow email_domain example.com example.org
 		allow group /meet-hosts
 		allow group sales rooms standup,retro
+		participants email_domain example.net
+		participants group staff contractors
 	}
 	host_protected`)
 	if err != nil {
@@ -37,7 +39,8 @@ func TestOIDCWordsBecomeTheConfiguration(t *testing.T) {
 		Issuer: "https://id.example.com/realms/acme", ClientID: "roomgate", ClientSecret: "{env.TEST_OIDC_SECRET}",
 		Scopes: []string{"profile", "email", "groups"}, UsernameClaims: []string{"email"}, GroupsClaim: "roles",
 		Label: "Acme SSO", AllowEmailDomains: []string{"example.com", "example.org"},
-		AllowGroups: []OIDCGroup{{Group: "/meet-hosts"}, {Group: "sales", Rooms: []string{"standup", "retro"}}},
+		AllowGroups:  []OIDCGroup{{Group: "/meet-hosts"}, {Group: "sales", Rooms: []string{"standup", "retro"}}},
+		Participants: &OIDCParticipants{EmailDomains: []string{"example.net"}, Groups: []string{"staff", "contractors"}},
 	}
 	if !reflect.DeepEqual(g.OIDC, want) {
 		t.Fatalf("got %+v\nwant %+v", g.OIDC, want)
@@ -73,6 +76,9 @@ func TestOIDCMistakesNameTheirLine(t *testing.T) {
 		{"bad room", "oidc https://id.example.com {\n client_id roomgate\n client_secret {env.TEST_OIDC_SECRET}\n allow group hosts rooms a/b\n}", `room "a/b"`, 5},
 		{"allow what", "oidc https://id.example.com {\n" + good + "\n allow admins\n}", "allow takes everyone", 6},
 		{"unknown word", "oidc https://id.example.com {\n" + good + "\n secret_file x\n}", `unknown oidc option "secret_file"`, 6},
+		{"participants what", "oidc https://id.example.com {\n" + good + "\n participants admins\n}", "participants takes everyone", 6},
+		{"participants group with no value", "oidc https://id.example.com {\n" + good + "\n participants group\n}", "participants group takes", 6},
+		{"participants bad domain", "oidc https://id.example.com {\n" + good + "\n participants email_domain Example.com\n}", "lower-case domain", 6},
 		{"twice", "oidc https://id.example.com {\n" + good + "\n}\noidc https://id.example.com {\n" + good + "\n}", "configured twice", 7},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -88,6 +89,24 @@ func (m *Memory) Session(ctx context.Context, id string) (Session, error) {
 		return Session{}, ErrNotFound
 	}
 	return s, nil
+}
+
+// IdPSessions implements Store by looking at every session: a Memory
+// holds one process's logins, a few at most.
+func (m *Memory) IdPSessions(ctx context.Context, issuer, subject, sid string) ([]Session, error) {
+	if subject == "" && sid == "" {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var found []Session
+	for _, s := range m.sessions {
+		if s.IdP.Names(issuer, subject, sid) {
+			found = append(found, s)
+		}
+	}
+	slices.SortFunc(found, func(a, b Session) int { return strings.Compare(a.ID, b.ID) })
+	return found, nil
 }
 
 // EndSession implements Store.

@@ -27,6 +27,12 @@ type Store interface {
 	// gives back to a store that lost its data, so a session that ended is
 	// never given back with the ones still in calls.
 	EndSession(ctx context.Context, id, reason string) error
+	// IdPSessions returns the sessions (live, or expired less than
+	// SessionKeep ago) of logins through the provider issuer whose
+	// subject is subject and whose provider session is sid, either ""
+	// for any but not both: what an OpenID Connect back-channel logout
+	// names. It ends nothing.
+	IdPSessions(ctx context.Context, issuer, subject, sid string) ([]Session, error)
 	// Incarnation names the store's data: the same until the store loses
 	// it (a Redis restarted empty, or flushed), a new one after. A gateway
 	// that finds a new one knows that the sessions of the hosts connected
@@ -209,10 +215,17 @@ type IdPLogin struct {
 	Rooms []string `json:"rooms,omitempty"`
 }
 
+// Names says whether a back-channel logout of issuer's subject and
+// session sid (either "" for any, not both) names this login.
+func (l *IdPLogin) Names(issuer, subject, sid string) bool {
+	return l != nil && (subject != "" || sid != "") && l.Issuer == issuer &&
+		(subject == "" || l.Subject == subject) && (sid == "" || l.SID == sid)
+}
+
 // Ban keeps an identity out.
 type Ban struct {
-	// Identity is "xuid:<externalUserId>", "user:<host username>" or
-	// "addr:<address key>".
+	// Identity is "xuid:<externalUserId>", "user:<host username>",
+	// "idp:<identity provider's subject>" or "addr:<address key>".
 	Identity string    `json:"identity"`
 	Room     string    `json:"room,omitempty"` // "": every room
 	Until    time.Time `json:"until,omitzero"` // zero: for ever

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -31,6 +30,8 @@ var idpUsers = []testidp.User{
 	{Username: "erin", Password: "erin-Pa55", Email: "erin@example.com", EmailVerified: false},
 	// In no allowed group, at no allowed domain.
 	{Username: "mallory", Password: "mallory-Pa55", Email: "mallory@partner.net", EmailVerified: true, Groups: []string{"staff"}},
+	// Hosts nothing; in the group a user_auth site may let in as participants.
+	{Username: "grace", Password: "grace-Pa55", Email: "grace@partner.net", EmailVerified: true, Groups: []string{"attendees"}, Name: "Grace Hopper"},
 }
 
 const idpSecretEnv = "ROOMGATE_TEST_OIDC_SECRET"
@@ -57,10 +58,16 @@ func idpWords(issuer string) string {
 
 func newIDPSite(t testing.TB, idp *testidp.Provider, issuer, words string) *idpSite {
 	t.Helper()
+	return newIDPSiteWith(t, idp, idpWords(issuer), words)
+}
+
+// newIDPSiteWith is newIDPSite with an oidc block of the test's own.
+func newIDPSiteWith(t testing.TB, idp *testidp.Provider, oidcWords, words string) *idpSite {
+	t.Helper()
 	audit := filepath.Join(t.TempDir(), "audit.log")
 	s := newMediaSiteConfig(t, siteConfig{
 		noUsers: true,
-		words:   idpWords(issuer) + "\n\t\t" + words,
+		words:   oidcWords + "\n\t\t" + words,
 		globals: fmt.Sprintf("log audit {\n\t\tinclude roomgate.audit\n\t\toutput file %s\n\t\tformat json\n\t}", audit),
 		env:     []string{idpSecretEnv + "=" + testidp.ClientSecret},
 	})
@@ -70,28 +77,10 @@ func newIDPSite(t testing.TB, idp *testidp.Provider, issuer, words string) *idpS
 // auditHas waits for an audit line of event whose fields include want.
 func (s *idpSite) auditHas(t testing.TB, event string, want map[string]any) {
 	t.Helper()
-	var lines []string
-	if eventually(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool { return s.auditCount(event, want) > 0 }) {
 		b, _ := os.ReadFile(s.audit)
-		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
-	next:
-		for _, l := range lines {
-			var e map[string]any
-			if json.Unmarshal([]byte(l), &e) != nil || e["msg"] != event {
-				continue
-			}
-			for k, v := range want {
-				if e[k] != v {
-					continue next
-				}
-			}
-			return true
-		}
-		return false
-	}) {
-		return
+		t.Fatalf("the audit log has no %s with %v; it holds:\n%s", event, want, b)
 	}
-	t.Fatalf("the audit log has no %s with %v; it holds:\n%s", event, want, strings.Join(lines, "\n"))
 }
 
 // idpClient is a person's Go HTTP client that logs in through the

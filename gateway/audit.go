@@ -20,6 +20,7 @@ const (
 	auditLogin        = "host.login"
 	auditLoginFailed  = "host.login_failed"
 	auditLogout       = "host.logout"
+	auditIdPLogout    = "host.idp_logout" // a back-channel logout, taken or refused
 	auditTokenRevoked = "token.revoked"
 )
 

@@ -15,7 +15,8 @@ import (
 )
 
 // Bans keep a person out by who they verifiably are: the externalUserId a
-// token carries, the username a host logged in with, or, for a guest with
+// token carries, the username a host logged in with, the identity
+// provider's subject of a participant who logged in through it, or, for a guest with
 // neither, the address they come from (for at most a day: addresses are
 // shared and change hands). A ban holds in one room or in every room, for
 // a time or for ever, on every gateway, and is checked with the other
@@ -26,6 +27,8 @@ func identityOf(addr netip.Addr, c *accesstoken.Claims) string {
 	switch {
 	case c != nil && c.Role == accesstoken.RoleHost:
 		return "user:" + c.Subject
+	case c != nil && c.IdPSubject != "":
+		return "idp:" + c.IdPSubject
 	case c != nil && c.ExternalUserID != "":
 		return "xuid:" + c.ExternalUserID
 	}

@@ -180,6 +180,9 @@ func (c *Config) validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.OIDC != nil && !c.UserAuth && c.OIDC.Participants.Any() {
+		errs = append(errs, errors.New("oidc participants lets people log in to join rooms, which only a user_auth site asks of them: add user_auth or drop participants"))
+	}
 	if c.UserAuth && len(c.Users) == 0 && c.OIDC == nil {
 		errs = append(errs, errors.New("user_auth is on but no user is configured: nobody could log in"))
 	}

@@ -46,8 +46,13 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 	if cfg.OIDC != nil {
 		idpIssuer = cfg.OIDC.Issuer
 	}
+	var endSession func(*http.Request) string
+	if cfg.OIDC != nil {
+		// g.oidc is made below, with g.logins.
+		endSession = func(r *http.Request) string { return g.oidc.EndSessionURL(r) }
+	}
 	g.logins = hostlogin.New(hostlogin.Config{
-		Users: cfg.Users, IdPIssuer: idpIssuer, TTL: cfg.TokenTTL, ClientIP: cfg.ClientIP, Issuer: g.issuer,
+		Users: cfg.Users, IdPIssuer: idpIssuer, EndSession: endSession, TTL: cfg.TokenTTL, ClientIP: cfg.ClientIP, Issuer: g.issuer,
 		Store: st.shared, Bound: st.sharedCtx, Guard: st.guard, Clock: st.clock, Log: cfg.Logger,
 		Tell: loginEvents{g},
 	})
@@ -56,7 +61,8 @@ func New(cfg Config, secret accesstoken.Secret, st *State) (*Gateway, error) {
 		g.oidc, err = oidc.New(oidc.Config{
 			Settings: *cfg.OIDC, Key: secret.Key(accesstoken.PurposeOIDCLogin), Logins: g.logins,
 			Store: st.shared, Bound: st.sharedCtx, ClientIP: cfg.ClientIP, Clock: st.clock,
-			Log: cfg.Logger, Tell: loginEvents{g}, Refuse: g.refuseOnLoginPage,
+			Log: cfg.Logger, Tell: loginEvents{g}, Audit: loginEvents{g}, Refuse: g.refuseOnLoginPage,
+			Participant: g.participantFunc(),
 		})
 		if err != nil {
 			return nil, err
@@ -112,6 +118,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request, next Next) e
 			break
 		}
 		g.logins.ServeLogout(w, r)
+	case p == oidc.BackchannelLogoutPath:
+		g.serveBackchannelLogout(w, r)
 	case p == "/owner-pass":
 		g.serveOwnerPass(w, r)
 	case p == "/invitation":

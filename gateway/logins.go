@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"net/http"
 	"net/netip"
 
 	"github.com/roomgate/roomgate/gateway/hostlogin"
@@ -49,4 +50,21 @@ func (e loginEvents) LoginFailed(addr netip.Addr, user, rule string) {
 func (e loginEvents) LoggedOut(addr netip.Addr, user, session string) {
 	e.g.audit(auditLogout, zap.String("address", addr.String()), zap.String("user", user), zap.String("session", session))
 	e.g.notify("host.logout", "", map[string]any{"user": user})
+}
+
+func (e loginEvents) IdPLogout(addr netip.Addr, rule string, sessions int) {
+	e.g.audit(auditIdPLogout, zap.String("address", addr.String()), zap.String("rule", rule), zap.Int("sessions", sessions))
+}
+
+// serveBackchannelLogout takes the provider's logout tokens, by POST only.
+func (g *Gateway) serveBackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case g.oidc == nil:
+		refuse(http.StatusNotFound, "not_found", "there is no login through an identity provider here").Write(w)
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", http.MethodPost)
+		refuse(http.StatusMethodNotAllowed, "method_not_allowed", "the identity provider POSTs its logout token").Write(w)
+	default:
+		g.oidc.ServeBackchannelLogout(w, r)
+	}
 }

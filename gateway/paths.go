@@ -35,7 +35,8 @@ func matchForm(p string) string { return cleanPath(strings.ToLower(p)) }
 // login, the session, the API.
 func pagePath(p string) bool {
 	switch p {
-	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets", "/owner-pass", "/invitation", oidc.StartPath, oidc.CallbackPath:
+	case "/", "/login", "/logout", "/session", "/join", "/api/v1", "/assets", "/owner-pass", "/invitation", oidc.StartPath, oidc.CallbackPath,
+		oidc.BackchannelLogoutPath:
 		return true
 	}
 	return strings.HasPrefix(p, "/join/") || strings.HasPrefix(p, "/assets/") || strings.HasPrefix(p, "/api/v1/")

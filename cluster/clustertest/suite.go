@@ -27,6 +27,7 @@ func Run(t *testing.T, newPair Pair) {
 		f    func(*testing.T, cluster.Store, cluster.Store)
 	}{
 		{"Sessions", testSessions},
+		{"IdPSessions", testIdPSessions},
 		{"SessionsPerUser", testSessionsPerUser},
 		{"SessionExpired", testSessionExpired},
 		{"EndedSessionStaysEnded", testEndedSessionStaysEnded},

@@ -43,7 +43,9 @@ end
 `
 
 // ARGV: prefix, id, user, addr, expires (ms), max per user, keep (ms),
-// the identity provider's login as JSON ("" for a password login).
+// the identity provider's login as JSON ("" for a password login), then
+// the keys (after the prefix) of the indexes by the provider's subject and
+// session ("": none) that IdPSessions reads.
 var openSessionScript = redis.NewScript(nowMs + publish + endSession + `
 local p, id, user = ARGV[1], ARGV[2], ARGV[3]
 local exp, max = tonumber(ARGV[5]), tonumber(ARGV[6])
@@ -64,6 +66,17 @@ if exp > now then
 	redis.call('HSET', p .. 'sess:' .. id, 'user', user, 'addr', ARGV[4], 'exp', exp)
 	if ARGV[8] ~= '' then redis.call('HSET', p .. 'sess:' .. id, 'idp', ARGV[8]) end
 	redis.call('PEXPIREAT', p .. 'sess:' .. id, exp + tonumber(ARGV[7]))
+	-- An index entry lasts as long as its session may; an ended session's
+	-- is dropped when next read.
+	for i = 9, 10 do
+		if ARGV[i] and ARGV[i] ~= '' then
+			local ikey, keep = p .. ARGV[i], exp + tonumber(ARGV[7])
+			redis.call('ZREMRANGEBYSCORE', ikey, '-inf', now)
+			redis.call('ZADD', ikey, keep, id)
+			redis.call('PEXPIREAT', ikey, keep, 'GT')
+			if redis.call('PTTL', ikey) < 0 then redis.call('PEXPIREAT', ikey, keep) end
+		end
+	end
 	redis.call('ZADD', ukey, exp, id)
 	redis.call('PEXPIREAT', ukey, exp, 'GT')
 	if redis.call('PTTL', ukey) < 0 then redis.call('PEXPIREAT', ukey, exp) end

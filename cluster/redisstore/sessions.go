@@ -3,11 +3,15 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,7 +26,15 @@ func (s *Store) OpenSession(ctx context.Context, se cluster.Session, maxPerUser 
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser, cluster.SessionKeep.Milliseconds(), idp).Result()
+	bySub, bySID := "", ""
+	if se.IdP != nil {
+		bySub = idpIndex(se.IdP.Issuer, "sub", se.IdP.Subject)
+		if se.IdP.SID != "" {
+			bySID = idpIndex(se.IdP.Issuer, "sid", se.IdP.SID)
+		}
+	}
+	v, err := s.run(ctx, openSessionScript, se.ID, se.User, se.Addr.String(), ms(se.Expires), maxPerUser,
+		cluster.SessionKeep.Milliseconds(), idp, bySub, bySID).Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, unavailable(err)
 	}
@@ -98,6 +110,59 @@ func idpJSON(l *cluster.IdPLogin) (string, error) {
 	}
 	b, err := json.Marshal(l)
 	return string(b), err
+}
+
+// idpIndex is the key (after the prefix) of the sessions a provider's
+// subject or session has: hashed, as the issuer and its values are
+// anyone's strings of any length.
+func idpIndex(issuer, kind, value string) string {
+	h := sha256.Sum256([]byte(issuer + "\x00" + kind + "\x00" + value))
+	return "idp:" + hex.EncodeToString(h[:])
+}
+
+// IdPSessions implements cluster.Store: the index of the sid when there is
+// one, else of the subject, each session read back to check what the
+// index only suggests (hashes, and entries of sessions ended since).
+func (s *Store) IdPSessions(ctx context.Context, issuer, subject, sid string) ([]cluster.Session, error) {
+	if subject == "" && sid == "" {
+		return nil, nil
+	}
+	key := s.prefix + idpIndex(issuer, "sub", subject)
+	if sid != "" {
+		key = s.prefix + idpIndex(issuer, "sid", sid)
+	}
+	// Entries outlast nothing: Redis expires the sessions, and a session
+	// that is gone is read as none below, whatever this process's clock.
+	ids, err := s.rdb.ZRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HMGet(ctx, s.prefix+"sess:"+id, sessionFields...)
+	}
+	if len(ids) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, unavailable(err)
+		}
+	}
+	var found []cluster.Session
+	for i, id := range ids {
+		se, err := readSession(id, cmds[i].Val())
+		if err != nil {
+			return nil, err
+		}
+		if se == nil {
+			s.rdb.ZRem(ctx, key, id) // ended: tidy, best effort
+			continue
+		}
+		if se.IdP.Names(issuer, subject, sid) {
+			found = append(found, *se)
+		}
+	}
+	slices.SortFunc(found, func(a, b cluster.Session) int { return strings.Compare(a.ID, b.ID) })
+	return found, nil
 }
 
 // EndSession implements cluster.Store.

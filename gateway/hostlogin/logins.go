@@ -39,6 +39,10 @@ type Config struct {
 	// A login from another (the provider changed, or is gone from the
 	// configuration) ends at its next use, as a removed user's does.
 	IdPIssuer string
+	// EndSession is where a browser goes after logging out a login through
+	// IdPIssuer, to end the provider's session too ("": nowhere); nil:
+	// no provider.
+	EndSession func(*http.Request) string
 	// TTL is how long a login lasts.
 	TTL time.Duration
 	// ClientIP is the address the server resolved for a request.

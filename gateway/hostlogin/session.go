@@ -1,6 +1,7 @@
 package hostlogin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -99,11 +100,15 @@ func (l *Logins) ServeLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := l.cfg.Bound(r.Context())
 	defer cancel()
+	endAt := l.endSessionAt(ctx, r, claims.ID)
 	if err := l.EndSession(ctx, claims.ID, "logged out"); err != nil {
 		httperror.Shared(err).Write(w)
 		return
 	}
 	l.cfg.Tell.LoggedOut(l.cfg.ClientIP(r), claims.Subject, claims.ID)
+	if endAt != "" {
+		w.Header().Set(EndSessionHeader, endAt)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -132,4 +137,22 @@ func (l *Logins) HostFor(r *http.Request, room string) (*User, *httperror.Refusa
 		return nil, httperror.Refuse(http.StatusForbidden, "room_not_allowed", "this user may not open this room")
 	}
 	return u, nil
+}
+
+// EndSessionHeader, on POST /logout's answer, is where the page sends the
+// browser next: the identity provider's end_session_endpoint, for a login
+// through a provider that has one (RP-Initiated Logout).
+const EndSessionHeader = "Roomgate-End-Session"
+
+// endSessionAt is where the browser goes after logging out session id: the
+// provider's end of session for a login through it, else "".
+func (l *Logins) endSessionAt(ctx context.Context, r *http.Request, id string) string {
+	if l.cfg.EndSession == nil {
+		return ""
+	}
+	s, err := l.cfg.Store.Session(ctx, id)
+	if err != nil || s.IdP == nil || s.IdP.Issuer != l.cfg.IdPIssuer {
+		return ""
+	}
+	return l.cfg.EndSession(r)
 }

@@ -19,9 +19,12 @@ type banRequest struct {
 	ExternalUserID string `json:"externalUserId"`
 	Username       string `json:"username"`
 	Address        string `json:"address"`
-	RoomName       string `json:"roomName"`
-	DurationSec    int64  `json:"durationSec"`
-	Reason         string `json:"reason"`
+	// IdPSubject is the identity provider's sub of a participant who
+	// logged in through it (a user_auth site with an oidc block).
+	IdPSubject  string `json:"idpSubject"`
+	RoomName    string `json:"roomName"`
+	DurationSec int64  `json:"durationSec"`
+	Reason      string `json:"reason"`
 }
 
 // identity is the one identity the request names.
@@ -33,6 +36,9 @@ func (b *banRequest) identity() (string, *httperror.Refusal) {
 	if b.Username != "" {
 		ids = append(ids, "user:"+b.Username)
 	}
+	if b.IdPSubject != "" {
+		ids = append(ids, "idp:"+b.IdPSubject)
+	}
 	if b.Address != "" {
 		a, err := netip.ParseAddr(b.Address)
 		if err != nil {
@@ -41,7 +47,7 @@ func (b *banRequest) identity() (string, *httperror.Refusal) {
 		ids = append(ids, "addr:"+hostlogin.AddrKey(a))
 	}
 	if len(ids) != 1 {
-		return "", httperror.Refuse(http.StatusBadRequest, "bad_ban", "name exactly one of externalUserId, username, address")
+		return "", httperror.Refuse(http.StatusBadRequest, "bad_ban", "name exactly one of externalUserId, username, idpSubject, address")
 	}
 	if len(ids[0]) > 300 {
 		return "", httperror.Refuse(http.StatusBadRequest, "bad_ban", "the identity is too long")

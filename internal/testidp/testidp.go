@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -57,6 +58,9 @@ type Provider struct {
 	forge atomic.Pointer[func(real jwt.MapClaims) string]
 	// Tokens counts the token answers the provider gave.
 	Tokens atomic.Int64
+	users  userStore
+	mu     sync.Mutex
+	ended  []string // what end_session ended: Ended
 }
 
 // Start runs a provider on 127.0.0.1:port (0: any free port) until the
@@ -85,6 +89,7 @@ func Start(t testing.TB, port int, users ...User) *Provider {
 	}
 	client := storage.WebClient(ClientID, ClientSecret,
 		"http://localhost:*/login/oidc/callback", "http://127.0.0.1:*/login/oidc/callback")
+	p.users = userStore(byID)
 	st := &store{Storage: storage.NewStorageWithClients(userStore(byID), map[string]*storage.Client{ClientID: client}),
 		p: p, groups: groups, names: byID}
 	router := exampleop.SetupServer(p.Issuer, st, slog.New(slog.DiscardHandler), false)
@@ -209,9 +214,11 @@ func (s *store) GetClientByClientID(ctx context.Context, id string) (op.Client, 
 
 type idClient struct{ op.Client }
 
-func (idClient) IDTokenUserinfoClaimsAssertion() bool   { return true }
-func (c idClient) RedirectURIGlobs() []string           { return c.RedirectURIs() }
-func (c idClient) PostLogoutRedirectURIGlobs() []string { return c.PostLogoutRedirectURIs() }
+func (idClient) IDTokenUserinfoClaimsAssertion() bool { return true }
+func (c idClient) RedirectURIGlobs() []string         { return c.RedirectURIs() }
+func (c idClient) PostLogoutRedirectURIGlobs() []string {
+	return []string{"http://localhost:*/login", "http://127.0.0.1:*/login"}
+}
 
 func (s *store) SigningKey(context.Context) (op.SigningKey, error) { return signingKey{s.p}, nil }
 func (s *store) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {

@@ -64,13 +64,18 @@ export async function session() {
   }
 }
 
-// logout ends the host's login, whether the tab or the cookie holds it.
+// logout ends the host's login, whether the tab or the cookie holds it. A
+// login through the identity provider then ends there too: the gateway
+// names the provider's end of session, which sends the browser back here.
 export async function logout() {
   const t = token();
+  let endAt = '';
   try {
-    await fetch('/logout', { method: 'POST', headers: t ? { Authorization: `Bearer ${t}` } : {} });
+    const res = await fetch('/logout', { method: 'POST', headers: t ? { Authorization: `Bearer ${t}` } : {} });
+    endAt = res.headers.get('Roomgate-End-Session') || '';
   } catch {
     // The session ends at its expiry anyway; the token is gone from the tab.
   }
   clearToken();
+  if (/^https?:\/\//.test(endAt)) location.assign(endAt);
 }

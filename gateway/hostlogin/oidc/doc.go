@@ -6,7 +6,11 @@
 // announces (idtoken.go), and the operator's rule of who may be a host
 // (person.go). A login that passes is a host session like a password's
 // (hostlogin.Logins.LoginVouched), keeping the provider's issuer, subject
-// and session id for a back-channel logout.
+// and session id for a back-channel logout (backchannel.go), which ends
+// them on every gateway. On a user_auth site a login from a room's page
+// may make a participant instead (participant.go); roomgate's logout of a
+// login through the provider sends the browser on to its end of session
+// (endsession.go).
 //
 // It must never log or show the client secret, a code, a token or the
 // browser's binding; it knows nothing of rooms' rules, admissions or

@@ -82,16 +82,33 @@ func (l *Login) ServeCallback(w http.ResponseWriter, r *http.Request) {
 		l.refuse(w, r, errBadIDToken, "", err.Error())
 		return
 	}
-	who, user, err := l.cfg.admit(c)
+	room, joining := joinRoom(b.next)
+	joining = joining && l.cfg.Participant != nil
+	var who person
+	var user string
+	host := true
+	if joining {
+		who, host, err = l.cfg.attend(c, room)
+		user = who.user
+	} else {
+		who, user, err = l.cfg.admit(c)
+	}
 	if err != nil {
 		rf := errNoName
-		if errors.Is(err, errNotAllowed) {
+		switch {
+		case errors.Is(err, errNotAllowed) && joining:
+			rf = notAllowedToJoin(l.cfg.Label)
+		case errors.Is(err, errNotAllowed):
 			rf = notAllowed(l.cfg.Label)
 		}
 		l.refuse(w, r, rf, user, err.Error())
 		return
 	}
 	addr := l.cfg.ClientIP(r)
+	if !host {
+		l.admitParticipant(w, r, addr, b.next, Participant{Room: room, User: who.user, Display: who.display, Subject: idt.Subject})
+		return
+	}
 	token, exp, rf := l.cfg.Logins.LoginVouched(r, who.user, who.display,
 		cluster.IdPLogin{Issuer: idt.Issuer, Subject: idt.Subject, SID: c.str("sid"), Rooms: who.rooms}, addr)
 	if rf != nil {

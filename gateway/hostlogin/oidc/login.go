@@ -39,6 +39,11 @@ type Config struct {
 	Clock    clockwork.Clock
 	Log      *zap.Logger
 	Tell     hostlogin.Observer
+	// Audit hears of back-channel logouts and participants' logins.
+	Audit Observer
+	// Participant mints a participant's token; nil: logins through the
+	// provider make hosts only (a site without user_auth).
+	Participant ParticipantFunc
 	// Refuse shows a refusal on the login page, with its status.
 	Refuse func(http.ResponseWriter, *http.Request, *httperror.Refusal)
 	// HTTPClient reaches the provider; nil: one with a 10 s timeout.
@@ -57,6 +62,9 @@ type Login struct {
 type provider struct {
 	endpoint oauth2.Endpoint
 	verifier *gooidc.IDTokenVerifier
+	// endSession is its end_session_endpoint (RP-Initiated Logout); "":
+	// it announces none (Google).
+	endSession string
 }
 
 // New checks the settings and starts discovering the provider, again and
@@ -141,7 +149,8 @@ func (l *Login) discoverOnce(ctx context.Context) (*provider, error) {
 		return nil, err
 	}
 	var meta struct {
-		Algs []string `json:"id_token_signing_alg_values_supported"`
+		Algs       []string `json:"id_token_signing_alg_values_supported"`
+		EndSession string   `json:"end_session_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
 		return nil, err
@@ -159,9 +168,15 @@ func (l *Login) discoverOnce(ctx context.Context) (*provider, error) {
 		}
 		algs = []string{gooidc.RS256} // what OpenID Connect Discovery says an empty list means
 	}
+	endSession := meta.EndSession
+	if endSession != "" && CheckIssuer(endSession) != nil && !hasQuery(endSession) {
+		l.cfg.Log.Warn("the provider's end_session_endpoint is not https; logging out will not end its session")
+		endSession = ""
+	}
 	return &provider{
-		endpoint: p.Endpoint(),
-		verifier: p.Verifier(&gooidc.Config{ClientID: l.cfg.ClientID, SupportedSigningAlgs: algs, Now: l.cfg.Clock.Now}),
+		endSession: endSession,
+		endpoint:   p.Endpoint(),
+		verifier:   p.Verifier(&gooidc.Config{ClientID: l.cfg.ClientID, SupportedSigningAlgs: algs, Now: l.cfg.Clock.Now}),
 	}, nil
 }
 
@@ -176,10 +191,13 @@ func (l *Login) oauth(p *provider, r *http.Request) *oauth2.Config {
 
 // redirectURL is the callback on the site the person is on; the provider
 // takes only the ones registered with it.
-func redirectURL(r *http.Request) string {
+func redirectURL(r *http.Request) string { return siteURL(r) + CallbackPath }
+
+// siteURL is the origin of the site the person is on.
+func siteURL(r *http.Request) string {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host + CallbackPath
+	return scheme + "://" + r.Host
 }

@@ -59,6 +59,21 @@ func (c claims) strings(name string) []string {
 // admit applies the operator's rule to what the provider said. It returns
 // the person, or the refusal and the name (if any) to note it under.
 func (s *Settings) admit(c claims) (person, string, error) {
+	p, err := s.identify(c)
+	if err != nil {
+		return person{}, "", err
+	}
+	rooms, ok := s.Allow.match(c, s.GroupsClaim)
+	if !ok {
+		return person{}, p.user, errNotAllowed
+	}
+	p.rooms = rooms
+	return p, p.user, nil
+}
+
+// identify is the person's name, from the first username claim that holds
+// one (an email only when verified), and the name to show.
+func (s *Settings) identify(c claims) (person, error) {
 	user := ""
 	for _, name := range s.UsernameClaims {
 		v := c.str(name)
@@ -69,38 +84,41 @@ func (s *Settings) admit(c claims) (person, string, error) {
 		break
 	}
 	if user == "" || len(user) > maxUsernameLen || strings.IndexFunc(user, unicode.IsControl) >= 0 {
-		return person{}, "", fmt.Errorf("%w (%s)", errNoUsableName, strings.Join(s.UsernameClaims, ", "))
+		return person{}, fmt.Errorf("%w (%s)", errNoUsableName, strings.Join(s.UsernameClaims, ", "))
 	}
-	p := person{user: user, display: displayName(c.str("name"), user)}
-	if s.Allow.Everyone {
-		return p, user, nil
+	return person{user: user, display: displayName(c.str("name"), user)}, nil
+}
+
+// match says whether a rule admits the person, and to which rooms (nil:
+// all): everyone, a verified email at one of the domains, or one of the
+// groups.
+func (a *Allow) match(c claims, groupsClaim string) ([]string, bool) {
+	if a.Everyone {
+		return nil, true
 	}
 	if email := strings.ToLower(c.str("email")); email != "" && c.emailVerified() {
-		if at := strings.LastIndexByte(email, '@'); at > 0 && slices.Contains(s.Allow.EmailDomains, email[at+1:]) {
-			return p, user, nil // a domain opens every room
+		if at := strings.LastIndexByte(email, '@'); at > 0 && slices.Contains(a.EmailDomains, email[at+1:]) {
+			return nil, true // a domain opens every room
 		}
 	}
-	groups := c.strings(s.GroupsClaim)
+	groups := c.strings(groupsClaim)
+	var rooms []string
 	matched := false
-	for _, g := range s.Allow.Groups {
+	for _, g := range a.Groups {
 		if !slices.Contains(groups, g.Name) {
 			continue
 		}
 		if len(g.Rooms) == 0 {
-			p.rooms = nil
-			return p, user, nil
+			return nil, true
 		}
 		matched = true
 		for _, r := range g.Rooms {
-			if !slices.Contains(p.rooms, r) {
-				p.rooms = append(p.rooms, r)
+			if !slices.Contains(rooms, r) {
+				rooms = append(rooms, r)
 			}
 		}
 	}
-	if !matched {
-		return person{}, user, errNotAllowed
-	}
-	return p, user, nil
+	return rooms, matched
 }
 
 var (

@@ -31,3 +31,9 @@ func notAllowed(label string) *httperror.Refusal {
 	return httperror.Refuse(http.StatusForbidden, "not_allowed",
 		"Your account at "+label+" may not host meetings here: it is in none of the allowed groups or email domains.")
 }
+
+// notAllowedToJoin is notAllowed for a login from a room's page.
+func notAllowedToJoin(label string) *httperror.Refusal {
+	return httperror.Refuse(http.StatusForbidden, "not_allowed",
+		"Your account at "+label+" may not join meetings here: it is in none of the allowed groups or email domains.")
+}

@@ -30,6 +30,10 @@ type Settings struct {
 	Label string
 	// Allow says who may be a host; at least one way must be given.
 	Allow Allow
+	// Participants, on a user_auth site, are who may join a room they may
+	// not host after logging in through the provider from its page, besides
+	// whom Allow admits to some room; its groups name no rooms.
+	Participants Allow
 }
 
 // Allow is who, among the people the provider lets in, may be a host.
@@ -91,6 +95,9 @@ func (s *Settings) Validate() error {
 		errs = append(errs, errors.New("oidc needs client_secret, from the environment ({env.NAME}), and it is empty"))
 	}
 	if err := s.Allow.check(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.Participants.checkParticipants(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(s.Label) > maxLabelLen {
@@ -166,3 +173,20 @@ func CheckGroup(g Group) error {
 	}
 	return nil
 }
+
+func (a *Allow) checkParticipants() error {
+	for _, d := range a.EmailDomains {
+		if err := CheckDomain(d); err != nil {
+			return err
+		}
+	}
+	for _, g := range a.Groups {
+		if g.Name == "" || len(g.Rooms) > 0 {
+			return errors.New("oidc participants group takes the group's values only, no rooms: a participant may join any room")
+		}
+	}
+	return nil
+}
+
+// Any says whether the rule admits anyone at all.
+func (a *Allow) Any() bool { return a.Everyone || len(a.EmailDomains) > 0 || len(a.Groups) > 0 }
