@@ -51,7 +51,7 @@ func TestBrowserPhoneStageAndStrip(t *testing.T) {
 	t.Parallel()
 	s := newMediaSite(t, "")
 	ann, ben := newBrowser(t), newBrowser(t)
-	ann.do(30*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+	ann.do(30*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
 		chromedp.Navigate(siteURL(s.port, "/join/pocket?name=Ann")))
 	ann.waitState("joined", 30*time.Second)
 	ben.do(30*time.Second, chromedp.Navigate(siteURL(relayFrom(t, "127.0.0.2", s.port), "/join/pocket?name=Ben")))
@@ -86,20 +86,19 @@ func TestBrowserPhoneStageAndStrip(t *testing.T) {
 	check("with Ben and Sam", 2)
 	ann.screenshot("phone-three-390x844")
 
-	// Sam's tools: hidden until a tap on a touch screen (which chromedp's
-	// emulated phone is not: it has no pointer, and shows them); Pin puts
-	// him on the stage, and then says Unpin.
+	// Sam's tools: hidden until a tap on a touch screen (the phone is
+	// emulated with touch: its pointer is coarse and nothing hovers); Pin
+	// puts him on the stage, and then says Unpin.
 	samTile := `document.querySelector('.tile[data-tile="` + sam.ID() + `"]')`
 	opacity := `Number(getComputedStyle(` + samTile + `.querySelector('.tools')).opacity)`
-	if touch, _ := eval[bool](ann, 5*time.Second, `matchMedia('(pointer: coarse)').matches`); touch {
-		if o, _ := eval[float64](ann, 5*time.Second, opacity); o != 0 {
-			t.Errorf("Sam's tools show before a tap (opacity %v)", o)
-		}
-		eval[bool](ann, 5*time.Second, `(`+samTile+`.querySelector('video').click(), true)`)
-		ann.waitJS("a tap shows Sam's tools", opacity+` === 1`, 5*time.Second)
-	} else {
-		t.Log("the emulated phone has no touch pointer: the tap is not tested")
+	if touch, _ := eval[bool](ann, 5*time.Second, `matchMedia('(pointer: coarse)').matches`); !touch {
+		t.Fatal("the emulated phone has no touch pointer")
 	}
+	if o, _ := eval[float64](ann, 5*time.Second, opacity); o != 0 {
+		t.Errorf("Sam's tools show before a tap (opacity %v)", o)
+	}
+	eval[bool](ann, 5*time.Second, `(`+samTile+`.querySelector('video').click(), true)`)
+	ann.waitJS("a tap shows Sam's tools", opacity+` === 1`, 5*time.Second)
 	ann.pin(sam.ID())
 	ann.waitJS("Sam's Pin says Unpin", samTile+`.querySelector('.pin').textContent === 'Unpin' && `+samTile+`.querySelector('.pin').getAttribute('aria-label') === 'Unpin Sam'`, 5*time.Second)
 	if f := check("with Sam pinned", 2); f.Stage != sam.ID() {
