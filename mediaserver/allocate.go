@@ -276,7 +276,10 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				st.probeFrom.Loss = min(loss, pauseLoss)
 				st.probeFrom.Overuses, st.probeFrom.Padding = bs.Overuses, st.pad.Sent()
 				probing, st.held = true, false
-				if c.current >= 0 {
+				// What is sent is known to fit, unless the link loses
+				// pauseLoss of it: then it is no floor (a video paused
+				// in this round would be sent again in the next).
+				if c.current >= 0 && st.lossySince.IsZero() {
 					st.floors[c.b], st.floorsAt = c.current, now
 				}
 				// Where nothing moved a video down, the layer itself

@@ -290,3 +290,36 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 		t.Fatalf("the probed video's layer is %d after its padding was carried, want 0", pp.b.want.Load())
 	}
 }
+
+// A probe that begins on a link losing pauseLoss of what is sent makes no
+// floor of it: a floor is a layer known to fit, and one refreshed by each
+// probe kept a video on a link that could not carry it, or sent it again
+// the round after it was paused (Chromium behind 40 kbit/s: paused, sent,
+// paused, every few seconds, the probes failing between).
+func TestAProbeOnALossyLinkMakesNoFloor(t *testing.T) {
+	ab := newAllocationBench(t, 100_000)
+	ab.st.lastLimit = time.Now()
+	ab.st.probeAt = time.Now().Add(-time.Minute) // probes may begin at any round
+	paused := false
+	for range 12 {
+		ab.report(50, 50)
+		ab.st.overSince = ab.st.overSince.Add(-300 * time.Millisecond)
+		if !ab.st.lossySince.IsZero() {
+			ab.st.lossySince = ab.st.lossySince.Add(-300 * time.Millisecond)
+		}
+		ab.st.floorsAt = ab.st.floorsAt.Add(-300 * time.Millisecond)
+		ab.st.probeFailed = ab.st.probeFailed.Add(-maxProbeWait)
+		ab.st.lastFall = ab.st.lastFall.Add(-maxProbeWait)
+		ab.st.lastCongestion = ab.st.lastCongestion.Add(-maxProbeWait)
+		ab.st.probeAt = ab.st.probeAt.Add(-maxProbeWait)
+		ab.round()
+		w := ab.wants()
+		if paused && (w[0] >= 0 || w[1] >= 0) {
+			t.Fatalf("a paused video is sent again (layers %v) with the link losing half its packets; floors %v", w, ab.st.floors)
+		}
+		paused = w[0] < 0 && w[1] < 0
+	}
+	if !paused {
+		t.Fatalf("layers %v behind a link losing half its packets, want both paused", ab.wants())
+	}
+}
