@@ -122,10 +122,11 @@ func TestAProbeOnALimitedLinkPadsBeforeItMovesAVideoUp(t *testing.T) {
 	}
 }
 
-// A probe that held is followed by the next at once, not after another
-// wait: on a link that widened, each layer up costs one probe's time.
-func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
-	ab := newAllocationBench(t, 400_000)
+// paddingCarried starts a padding probe on a link that showed its limit,
+// and has the feedback report its padding carried, up to the round that
+// judges it.
+func (ab *allocationBench) paddingCarried(t *testing.T) *padProbe {
+	t.Helper()
 	ab.st.lastLimit = time.Now()
 	ab.round()
 	ab.round()
@@ -135,6 +136,14 @@ func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
 	}
 	ab.report(200, 0)
 	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	return first
+}
+
+// A probe that held is followed by the next at once, not after another
+// wait: on a link that widened, each layer up costs one probe's time.
+func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	first := ab.paddingCarried(t)
 	ab.round() // the padding was carried: the layer goes on as media
 	ab.report(100, 0)
 	ab.since(probeHold)
@@ -153,15 +162,7 @@ func TestTheNextProbeFollowsOneThatHeld(t *testing.T) {
 // widened waited 4 s more for each layer).
 func TestTheNextProbeFollowsOneTheEstimateCaughtUpWith(t *testing.T) {
 	ab := newAllocationBench(t, 400_000)
-	ab.st.lastLimit = time.Now()
-	ab.round()
-	ab.round()
-	first := ab.st.padProbe
-	if first == nil {
-		t.Fatal("no padding probe")
-	}
-	ab.report(200, 0)
-	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	first := ab.paddingCarried(t)
 	ab.est.bps = 1_200_000 // the link carried the padding: the estimate rose with it
 	ab.round()             // the layer goes on as media, the estimate already covers it
 	if w := ab.wants(); w[0] != 1 {
