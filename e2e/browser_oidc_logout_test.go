@@ -18,13 +18,7 @@ import (
 // login page; the host's call is over.
 func TestBrowserIDPLogoutEndsTheProvidersSession(t *testing.T) {
 	t.Parallel()
-	idp := testidp.Start(t, 0, idpUsers...)
-	s := newIDPSite(t, idp, idp.Issuer, "host_protected")
-	newIDPClient(t, s.port, "127.0.0.1").waitDiscovered(30 * time.Second)
-
-	host := newBrowser(t)
-	host.pressIDPLogin(s.port, "/join/standup?name=Carol", "carol", "carol-Pa55")
-	host.waitState("joined", 45*time.Second)
+	idp, s, host := carolHostsThroughTheProvider(t)
 	if len(idp.Ended()) != 0 {
 		t.Fatalf("the provider ended sessions before anyone logged out: %v", idp.Ended())
 	}

@@ -40,11 +40,11 @@ func (b *browser) signInAtProvider(button, user, pass string) {
 	)
 }
 
-// A host logs in through the provider's own login form and starts a call;
-// a guest joins and is seen; another tab of the browser is the host too.
-// Someone the rule does not allow is told why on the page.
-func TestBrowserHostLogsInWithTheIdentityProvider(t *testing.T) {
-	t.Parallel()
+// carolHostsThroughTheProvider starts a provider and a host_protected site
+// that logs hosts in with it, and Carol, in a browser, logging in through
+// the provider's own form to host standup.
+func carolHostsThroughTheProvider(t *testing.T) (*testidp.Provider, *idpSite, *browser) {
+	t.Helper()
 	idp := testidp.Start(t, 0, idpUsers...)
 	s := newIDPSite(t, idp, idp.Issuer, "host_protected")
 	newIDPClient(t, s.port, "127.0.0.1").waitDiscovered(30 * time.Second)
@@ -52,6 +52,15 @@ func TestBrowserHostLogsInWithTheIdentityProvider(t *testing.T) {
 	host := newBrowser(t)
 	host.pressIDPLogin(s.port, "/join/standup?name=Carol", "carol", "carol-Pa55")
 	host.waitState("joined", 45*time.Second)
+	return idp, s, host
+}
+
+// A host logs in through the provider's own login form and starts a call;
+// a guest joins and is seen; another tab of the browser is the host too.
+// Someone the rule does not allow is told why on the page.
+func TestBrowserHostLogsInWithTheIdentityProvider(t *testing.T) {
+	t.Parallel()
+	_, s, host := carolHostsThroughTheProvider(t)
 	if !host.offersEndForAll() {
 		t.Fatal("carol is in the room, but not as its host (no End for all)")
 	}

@@ -71,7 +71,7 @@ async function start() {
   } catch (err) {
     return gate('error', 'Cannot reach the server', 'Check your connection, then try again.', { retry: true });
   }
-  if (signal !== asking) return; // Cancel was pressed meanwhile
+  if (signal !== asking) return; // Cancel or the host's login was pressed meanwhile
   if (!check.ok) return refused(check);
   if (check.usesLeft === 0) {
     clearToken();
@@ -156,6 +156,7 @@ function showDropped() {
 // in, logs in here and opens the meeting.
 $('host-login').addEventListener('click', () => {
   clearTimeout(retry);
+  signal = null; // a check still on its way must not put the waiting page back
   gate('login', 'Log in as the host', 'Log in with your host account to open the meeting.', { form: true });
   ($('credentials').hidden ? $('gate-idp') : $('username')).focus();
 });
