@@ -51,16 +51,20 @@ func (p *Peer) allocateLoop() {
 		case <-p.reallocate:
 		case now := <-padTick:
 			st.pad.tick(now)
-			continue
+			if pp := st.padProbe; pp == nil || now.Sub(st.probeAt) < bwe.ProbeTime+bwe.ProbeSettle {
+				continue
+			}
+			// A padding probe due its verdict is judged at once, not at the
+			// next round: a paused video comes back that much sooner.
 		case <-p.ctx.Done():
 			return
 		}
 		p.allocate(st, time.Now())
 		switch {
-		case st.pad.Rate() > 0 && pad == nil:
+		case (st.pad.Rate() > 0 || st.padProbe != nil) && pad == nil:
 			pad = time.NewTicker(padInterval)
 			padTick = pad.C
-		case st.pad.Rate() == 0 && pad != nil:
+		case st.pad.Rate() == 0 && st.padProbe == nil && pad != nil:
 			pad.Stop()
 			pad, padTick = nil, nil
 		}
@@ -74,7 +78,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	}
 	bs := p.estimator.Stats()
 	estimate := bs.Target
-	loss := st.loss.update(now, &p.feedback)
+	loss, lossKnown := st.loss.update(now, &p.feedback)
 	fail := func() {
 		// Back to the layers before the probes (the floors), and wait
 		// longer next time.
@@ -101,8 +105,12 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		probingNow = false
 	}
 	switch {
-	case loss < pauseLoss || probingNow:
+	case probingNow || lossKnown && loss < pauseLoss:
 		st.lossySince = time.Time{}
+	case !lossKnown:
+		// Too little feedback to judge (a narrow, lossy link reports
+		// seldom): it neither starts nor ends a lossy spell, which took
+		// such a link 11 s to pause instead of 2.
 	case st.lossySince.IsZero():
 		st.lossySince = now
 	case now.Sub(st.lossySince) >= 2*time.Second && now.Sub(st.floorsAt) >= 2*time.Second:
@@ -229,7 +237,17 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	// A probe that just held is followed by the next at once: the link
 	// carried what it added, and a track still below its tile's layer
 	// should not wait a round per layer on a link that widened.
-	canProbe := len(st.probed) == 0 && st.padProbe == nil && now.Sub(st.lastFall) >= probeWait && (now.Sub(lastEvent) >= wait || st.held)
+	// Nor does a probe begin on a link losing pauseLoss of what is sent: it
+	// cannot carry more, and each probe's padding (or layer) put off the
+	// pause the loss called for (Chromium behind 40 kbit/s, losing 80 %,
+	// was probed for the next layer up every 2.5 s and paused after 11 s).
+	// With every video paused, the estimate is of a link carrying only
+	// audio and a trickle of padding: its falls are noise (at its floor it
+	// moves 5 % and more), and waiting for it to be still put off the
+	// probe that brings a video back by 2 s.
+	allPaused := !slices.ContainsFunc(video, func(c *choice) bool { return c.current >= 0 })
+	canProbe := len(st.probed) == 0 && st.padProbe == nil && (now.Sub(st.lastFall) >= probeWait || allPaused) &&
+		(now.Sub(lastEvent) >= wait || st.held) && st.lossySince.IsZero()
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
 		received, lost := p.feedback.counts()
@@ -276,10 +294,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				st.probeFrom.Loss = min(loss, pauseLoss)
 				st.probeFrom.Overuses, st.probeFrom.Padding = bs.Overuses, st.pad.Sent()
 				probing, st.held = true, false
-				// What is sent is known to fit, unless the link loses
-				// pauseLoss of it: then it is no floor (a video paused
-				// in this round would be sent again in the next).
-				if c.current >= 0 && st.lossySince.IsZero() {
+				// What is sent is known to fit (the link does not lose
+				// pauseLoss of it, or no probe would begin).
+				if c.current >= 0 {
 					st.floors[c.b], st.floorsAt = c.current, now
 				}
 				// Where nothing moved a video down, the layer itself

@@ -34,8 +34,11 @@ const (
 	minReported    = 5
 )
 
-// update takes the counts of now and says the loss over the window.
-func (w *lossWindow) update(now time.Time, f *feedbackCount) float64 {
+// update takes the counts of now and says the loss over the window, and
+// whether enough was reported to judge it (minReported; else the loss is
+// 0). A narrow link reports seldom: a round with next to no feedback says
+// nothing of its loss either way.
+func (w *lossWindow) update(now time.Time, f *feedbackCount) (loss float64, known bool) {
 	received, lost := f.counts()
 	w.samples[w.next] = lossSample{now, received, lost}
 	w.next = (w.next + 1) % len(w.samples)
@@ -48,7 +51,7 @@ func (w *lossWindow) update(now time.Time, f *feedbackCount) float64 {
 	}
 	r, l := received-from.received, lost-from.lost
 	if r+l < minReported {
-		return 0
+		return 0, false
 	}
-	return float64(l) / float64(r+l)
+	return float64(l) / float64(r+l), true
 }

@@ -124,13 +124,20 @@ func TestLossWindowLooksBackHalfASecond(t *testing.T) {
 		f.received.Add(received)
 		f.lost.Add(lost)
 		at = at.Add(250 * time.Millisecond)
-		return w.update(at, &f)
+		l, known := w.update(at, &f)
+		if !known {
+			t.Fatalf("loss %v not known after %d packets more were reported", l, received+lost)
+		}
+		return l
 	}
-	if l := report(0, 0); l != 0 {
-		t.Fatalf("loss %v with nothing reported", l)
+	if l, known := w.update(at, &f); l != 0 || known {
+		t.Fatalf("loss %v (known %v) with nothing reported", l, known)
 	}
-	if l := report(3, 1); l != 0 {
-		t.Fatalf("loss %v from 4 packets, fewer than it judges on", l)
+	f.received.Add(3)
+	f.lost.Add(1)
+	at = at.Add(250 * time.Millisecond)
+	if l, known := w.update(at, &f); l != 0 || known {
+		t.Fatalf("loss %v (known %v) from 4 packets, fewer than it judges on", l, known)
 	}
 	if l := report(6, 0); l != 0.1 {
 		t.Fatalf("loss %v, want 1 of 10", l)
