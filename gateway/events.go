@@ -86,6 +86,9 @@ func (st *State) roomChanged(name string) {
 func (st *State) resync() {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*sharedTimeout)
 	defer cancel()
+	if st.unsure.Load() {
+		st.suspectLoss("the shared state's event stream broke; giving back what this gateway knows")
+	}
 	st.noticeLoss(ctx)
 	if st.recoverLost(ctx) {
 		st.unsure.Store(false)

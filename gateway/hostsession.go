@@ -232,6 +232,7 @@ func (st *State) renewPresence(ctx context.Context) {
 		check := st.noticeLoss(ctx) || st.unsure.Load()
 		for _, h := range list {
 			if st.hostPresent(h.s, h.room, st.lease) {
+				st.suspectLoss("the shared state does not know the login of a host in a call here; giving back what this gateway knows")
 				check = true
 			}
 		}

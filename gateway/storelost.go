@@ -3,10 +3,10 @@ package gateway
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"github.com/roomgate/roomgate/cluster"
-	"github.com/roomgate/roomgate/gateway/hostlogin"
 	"go.uber.org/zap"
 )
 
@@ -38,12 +38,31 @@ func (st *State) noticeLoss(ctx context.Context) bool {
 		return st.loss.lost
 	}
 	if st.loss.incarnation != "" && name != st.loss.incarnation {
-		st.log().Warn("the shared state lost its data; giving back what this gateway knows")
-		st.loss.lost = true
-		st.lostAt.Store(st.clock.Now().UnixNano())
+		st.markLostLocked("the shared state lost its data; giving back what this gateway knows")
 	}
 	st.loss.incarnation = name
 	return st.loss.lost
+}
+
+// suspectLoss takes the store to have lost data though its incarnation
+// is the same: a Redis restored from an older backup keeps the name it had
+// then. Two things say so: the store no longer knows a login whose
+// connection is live here, or the event stream broke (Redis restarted).
+// The logins of hosts in calls here are given back with the rest
+// (recoverLost): one the store holds is written again as it was, one that
+// ended is refused (the store keeps ended logins with the revocations).
+func (st *State) suspectLoss(why string) {
+	st.recoverMu.Lock()
+	defer st.recoverMu.Unlock()
+	if !st.loss.lost {
+		st.markLostLocked(why)
+	}
+}
+
+func (st *State) markLostLocked(why string) {
+	st.log().Warn(why)
+	st.loss.lost = true
+	st.lostAt.Store(st.clock.Now().UnixNano())
 }
 
 // recoverLost gives the shared store back what this gateway knows it may
@@ -110,7 +129,9 @@ func (st *State) restoreSessions(ctx context.Context) error {
 	}
 	st.mu.Unlock()
 	for _, h := range list {
-		if _, err := st.shared.OpenSession(ctx, h.s, hostlogin.MaxSessionsPerUser); errors.Is(err, cluster.ErrRevoked) {
+		// A login given back was counted when it was opened: it ends no
+		// other (the store may still hold it, and the user's others).
+		if _, err := st.shared.OpenSession(ctx, h.s, math.MaxInt32); errors.Is(err, cluster.ErrRevoked) {
 			continue
 		} else if err != nil {
 			return err

@@ -118,6 +118,32 @@ func (s *Server) Restart(empty bool) {
 	s.start()
 }
 
+// Snapshot copies what the server's append-only file holds now, for
+// RestartFrom: the backup an operator restores.
+func (s *Server) Snapshot() string {
+	s.t.Helper()
+	to := filepath.Join(s.t.TempDir(), "appendonlydir")
+	if err := os.CopyFS(to, os.DirFS(filepath.Join(s.dir, "appendonlydir"))); err != nil {
+		s.t.Fatal(err)
+	}
+	return to
+}
+
+// RestartFrom ends the server and starts it again from an older snapshot,
+// losing what was written since.
+func (s *Server) RestartFrom(snapshot string) {
+	s.t.Helper()
+	s.Kill()
+	aof := filepath.Join(s.dir, "appendonlydir")
+	if err := os.RemoveAll(aof); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.CopyFS(aof, os.DirFS(snapshot)); err != nil {
+		s.t.Fatal(err)
+	}
+	s.start()
+}
+
 // RequirePassword makes the server ask clients for password (AUTH).
 func (s *Server) RequirePassword(t testing.TB, password string) {
 	t.Helper()
