@@ -51,11 +51,12 @@ func (p *Peer) allocateLoop() {
 		case <-p.reallocate:
 		case now := <-padTick:
 			st.pad.tick(now)
-			if pp := st.padProbe; pp == nil || now.Sub(st.probeAt) < bwe.ProbeTime+bwe.ProbeSettle {
+			if st.padProbe == nil {
 				continue
 			}
-			// A padding probe due its verdict is judged at once, not at the
-			// next round: a paused video comes back that much sooner.
+			// A padding probe is judged at every tick: one the link does
+			// not carry ends before it floods it a round longer, and one
+			// it carries gives its layer at once.
 		case <-p.ctx.Done():
 			return
 		}
@@ -142,6 +143,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	views := p.viewsNow()
 
 	budget := estimate
+	sent := 0 // what goes to the subscriber now, by the layers' costs
 	var video []*choice
 	for ft, ssrc := range p.room.subscriptions(p) {
 		t := ft.local
@@ -151,7 +153,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 		if t.kind == webrtc.RTPCodecTypeAudio {
 			// Audio first, whatever it costs.
-			budget -= max(t.layers[0].bitrate(nowNs), audioCost)
+			rate := t.layers[0].bitrate(nowNs)
+			budget -= max(rate, audioCost)
+			sent += rate
 			continue
 		}
 		c := &choice{t: t, b: b, screen: signal.IsScreen(t.streamID), current: int(b.want.Load())}
@@ -166,6 +170,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 		v, said := views[t.streamID]
 		c.want = c.available(t.layerFor(v, said))
+		if c.current >= 0 && c.current < len(c.cost) {
+			sent += c.cost[c.current]
+		}
 		video = append(video, c)
 	}
 	// Largest tiles, then screens, keep their layers longest.
@@ -251,10 +258,11 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
 		received, lost := p.feedback.counts()
+		delivered := pp.delivered(bs.Acked)
 		switch verdict := pp.from.Carried(received, lost, bs.Overuses, st.pad.Sent(), now.Sub(st.probeAt)); {
 		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
 			st.padProbe = nil // the track, or the need for its layer, went away
-		case verdict < 0:
+		case verdict < 0, verdict > 0 && !delivered:
 			fail()
 		case verdict > 0:
 			padded = pp
@@ -309,7 +317,14 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 						// below); a layer up adds at least half its own.
 						adds = max(adds-c.cost[c.chosen], adds/2)
 					}
-					st.padProbe = &padProbe{b: c.b, layer: next, rate: max(adds, minPadProbe), on: on, from: st.probeFrom}
+					// The link must deliver, at some moment of the probe,
+					// what is sent now and the layer up with the headroom
+					// an upgrade by the estimate needs (upgradeMargin).
+					base := min(bs.Acked, sent)
+					target := int(float64(base+adds) / upgradeMargin)
+					rate := max(target-base, minPadProbe)
+					st.padProbe = &padProbe{b: c.b, layer: next, rate: rate, on: on, from: st.probeFrom,
+						need: (base + rate) * 95 / 100}
 				} else {
 					c.chosen = next
 					st.probed[c.b] = next

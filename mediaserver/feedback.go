@@ -16,9 +16,14 @@ type feedbackCount struct{ received, lost atomic.Int64 }
 func (f *feedbackCount) counts() (received, lost int64) { return f.received.Load(), f.lost.Load() }
 
 // lossWindow is the part of the packets the feedback of the last half
-// second reported lost.
+// second reported lost; when that half second reported too few to judge (a
+// paused subscriber gets a trickle of padding, a narrow link reports
+// seldom), it looks further back, up to lossWindowMaxSpan.
 type lossWindow struct {
-	samples [16]lossSample
+	// samples hold a round's counts each, newest at next-1: rounds are
+	// 50 ms apart at the least (while a probe pads), so they cover
+	// lossWindowMaxSpan.
+	samples [48]lossSample
 	next    int
 }
 
@@ -27,28 +32,37 @@ type lossSample struct {
 	received, lost int64
 }
 
-// lossWindowSpan is how far back the window looks; minReported is the
-// least count of packets it judges on (0 loss below it).
+// lossWindowSpan is how far back the window looks, lossWindowMaxSpan how
+// far when that saw fewer than minReported packets, the least count of
+// packets it judges on.
 const (
-	lossWindowSpan = 500 * time.Millisecond
-	minReported    = 5
+	lossWindowSpan    = 500 * time.Millisecond
+	lossWindowMaxSpan = 2 * time.Second
+	minReported       = 5
 )
 
 // update takes the counts of now and says the loss over the window, and
-// whether enough was reported to judge it (minReported; else the loss is
-// 0). A narrow link reports seldom: a round with next to no feedback says
-// nothing of its loss either way.
+// whether enough was reported to judge it (minReported within
+// lossWindowMaxSpan; else the loss is 0): a round with next to no feedback
+// says nothing of the link's loss either way.
 func (w *lossWindow) update(now time.Time, f *feedbackCount) (loss float64, known bool) {
 	received, lost := f.counts()
-	w.samples[w.next] = lossSample{now, received, lost}
-	w.next = (w.next + 1) % len(w.samples)
-	// From the oldest sample within the span; none: nothing is known.
+	n := len(w.samples)
 	from := lossSample{at: now, received: received, lost: lost}
-	for _, s := range w.samples {
-		if !s.at.IsZero() && now.Sub(s.at) <= lossWindowSpan && s.at.Before(from.at) {
-			from = s
+	// Back from the newest sample: every one within the span, then older
+	// ones while too few were reported.
+	for i := 1; i <= n; i++ {
+		s := w.samples[(w.next-i+n)%n]
+		if s.at.IsZero() || now.Sub(s.at) > lossWindowMaxSpan {
+			break
 		}
+		if now.Sub(s.at) > lossWindowSpan && received-from.received+lost-from.lost >= minReported {
+			break
+		}
+		from = s
 	}
+	w.samples[w.next] = lossSample{now, received, lost}
+	w.next = (w.next + 1) % n
 	r, l := received-from.received, lost-from.lost
 	if r+l < minReported {
 		return 0, false

@@ -116,7 +116,7 @@ func TestPadderSpreadsItsRateAndStopsAtZero(t *testing.T) {
 	}
 }
 
-func TestLossWindowLooksBackHalfASecond(t *testing.T) {
+func TestLossWindowLooksBackHalfASecondOrUntilItCanJudge(t *testing.T) {
 	var f feedbackCount
 	var w lossWindow
 	at := time.Unix(1000, 0)
@@ -150,5 +150,26 @@ func TestLossWindowLooksBackHalfASecond(t *testing.T) {
 	}
 	if l := report(5, 5); l != 0.25 {
 		t.Fatalf("loss %v, want 5 of the last 20", l)
+	}
+	// A trickle (a paused subscriber's padding): too few in half a second,
+	// the window looks back further, up to two seconds.
+	for range 8 {
+		at = at.Add(250 * time.Millisecond)
+		w.update(at, &f)
+	}
+	f.received.Add(1)
+	at = at.Add(250 * time.Millisecond)
+	if l, known := w.update(at, &f); known {
+		t.Fatalf("loss %v known from 1 packet in 2 s", l)
+	}
+	for range 3 {
+		at = at.Add(250 * time.Millisecond)
+		f.received.Add(1)
+		f.lost.Add(1)
+		w.update(at, &f)
+	}
+	at = at.Add(250 * time.Millisecond)
+	if l, known := w.update(at, &f); !known || l != 0.5 {
+		t.Fatalf("loss %v (known %v), want 3 of the 6 of the last second", l, known)
 	}
 }

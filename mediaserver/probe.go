@@ -13,10 +13,12 @@ import (
 // trustAfter), a video goes up only by a probe. After probeWait without
 // the estimate falling, one track is probed one layer up. After a fall
 // that moved a video down, or for a paused video, where the subscriber takes
-// padding (padding.go), padding at what that layer adds goes first, and is
-// judged as mediaserver/bwe's probes are (bwe.Mark); a link that carried
-// it gets the layer, which then holds for probeHold without loss before it
-// counts as known to fit (a floor). Without padding the layer itself is
+// padding (padding.go), padding goes first: at what that layer adds, with
+// the headroom an upgrade by the estimate needs (upgradeMargin). It is
+// judged as mediaserver/bwe's probes are (bwe.Mark), and on what the link
+// delivered by the packets' arrival times (padProbe.need); a link that
+// carried it gets the layer, which then holds for probeHold without loss
+// before it counts as known to fit (a floor). Without padding the layer itself is
 // the probe, from the start. A probe fails as soon as the feedback
 // reported since it began loses bwe.ProbeLoss more than the link did
 // before, or (padding) the estimator sees over-use, or (a layer sent) the
@@ -51,6 +53,24 @@ type padProbe struct {
 	rate  int
 	on    *binding // the binding the padding goes on
 	from  bwe.Mark // the feedback and padding when it began
+	// need is what the link must have delivered at some moment of the
+	// probe (bwe.Stats.Acked, by arrival time) for it to hold: what was
+	// sent before it (the lesser of what the link delivered and what the
+	// layers cost, as a keyframe may have swelled the first) and the
+	// padding, less a twentieth for the measure's noise; peak is the most
+	// it delivered so far.
+	// Packets a link queues arrive late but arrive: counted alone, a
+	// deep queue made a link of 300 kbit/s look as if it carried 400 for
+	// the 0.3 s of a probe's full rate, and the layer then sent into it
+	// stilled the picture.
+	need, peak int
+}
+
+// delivered says the link delivered what the probe needs, its peak
+// updated with acked, what it delivers now.
+func (pp *padProbe) delivered(acked int) bool {
+	pp.peak = max(pp.peak, acked)
+	return pp.peak >= pp.need
 }
 
 // padOn is the binding padding for a probe of c goes on: c's own, or

@@ -13,9 +13,12 @@ import (
 type fixedEstimate struct {
 	bps      int
 	overuses int64
+	acked    int // what the link delivered lately; a probe's padding needs it
 }
 
-func (e *fixedEstimate) Stats() bwe.Stats { return bwe.Stats{Target: e.bps, Overuses: e.overuses} }
+func (e *fixedEstimate) Stats() bwe.Stats {
+	return bwe.Stats{Target: e.bps, Overuses: e.overuses, Acked: e.acked}
+}
 
 // allocationBench is one subscriber receiving two simulcast cameras, with
 // an estimate and feedback the test sets, its allocation run by hand. The
@@ -31,7 +34,7 @@ type allocationBench struct {
 }
 
 func newAllocationBench(t *testing.T, bps int) *allocationBench {
-	est := &fixedEstimate{bps: bps}
+	est := &fixedEstimate{bps: bps, acked: 50_000_000} // the link delivers all it is sent
 	room := newRoom(nil, "r")
 	p := &Peer{id: "sub", room: room, log: zap.NewNop(), out: make(chan outgoing, 64), estimator: est,
 		subs: map[*forwardTrack]subscription{}, resends: rate.NewLimiter(1, 1),
@@ -364,5 +367,43 @@ func TestTooLittleFeedbackEndsNoLossySpell(t *testing.T) {
 	ab.round()
 	if !ab.st.lossySince.IsZero() {
 		t.Fatal("clean feedback did not end the lossy spell")
+	}
+}
+
+// A padding probe holds only if the link delivered, at some moment of it,
+// what was sent before and most of the padding, by the packets' arrival
+// times. Packets a deep queue holds arrive late but arrive: counted alone
+// they made a link of 300 kbit/s look as if it carried 400, and the layer
+// then sent into it stilled Chromium's picture.
+func TestAProbeWhosePaddingALinkOnlyQueuedFails(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.est.acked = 300_000
+	ab.round()
+	ab.round()
+	pp := ab.st.padProbe
+	if pp == nil {
+		t.Fatal("no padding probe")
+	}
+	// Every packet arrives, but the link delivers no more than before.
+	ab.report(200, 0)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	ab.round()
+	if w := ab.wants(); w[0] != 0 || w[1] != 0 || ab.st.padProbe != nil || ab.st.probeFailed.IsZero() {
+		t.Fatalf("a probe whose padding the link only queued held: layers %v, probe %+v", w, ab.st.padProbe)
+	}
+	// The same padding delivered on top of what was sent holds.
+	ab.st.probeFailed = ab.st.probeFailed.Add(-maxPadProbeWait)
+	ab.st.probeAt = ab.st.probeAt.Add(-maxPadProbeWait)
+	ab.round()
+	if pp = ab.st.padProbe; pp == nil {
+		t.Fatal("no padding probe after the wait")
+	}
+	ab.est.acked = 300_000 + pp.rate
+	ab.report(200, 0)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	ab.round()
+	if w := ab.wants(); w[0] != 1 {
+		t.Fatalf("a probe whose padding the link delivered did not hold: layers %v", w)
 	}
 }
