@@ -448,10 +448,19 @@ func (r packetRun) loss() float64 {
 		return 100
 	}
 	seqs := make([]uint16, len(r))
+	first, last := r[0].seq, r[0].seq
 	for i, p := range r {
 		seqs[i] = p.seq
+		// Not the first and last to come: a retransmission (or padding
+		// that resends media) comes after packets numbered after it.
+		if int16(p.seq-last) > 0 {
+			last = p.seq
+		}
+		if int16(p.seq-first) < 0 {
+			first = p.seq
+		}
 	}
-	span := int(uint16(r[len(r)-1].seq-r[0].seq)) + 1
+	span := int(uint16(last-first)) + 1
 	return 100 * float64(seqGaps(seqs)) / float64(span)
 }
 

@@ -179,15 +179,20 @@ const (
 func (e *engine) newSubscriber(fb *feedbackCount) (*webrtc.PeerConnection, *bwe.Estimator, error) {
 	est := bwe.New(bwe.Config{Initial: initialEstimate, Min: minEstimate, Max: maxEstimate})
 	ir := &interceptor.Registry{}
-	// First: it numbers each packet last before it is sent, and takes the
-	// feedback out of the RTCP before the others parse it.
-	ir.Add(transportCCFactory{&transportCC{est: est, feedback: fb}})
+	tc := &transportCC{est: est, feedback: fb}
+	// First: it numbers each packet last before it is sent.
+	ir.Add(transportCCFactory{tc})
 	// Sender reports let receivers keep audio and video in sync.
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, nil, err
 	}
+	ir.Add(pastReportsFactory{tc})
 	ir.Add(reusedAttributesFactory{})
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.subscribeMedia), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(e.settings))
+	// The feedback is taken out of the RTCP as it is decrypted, whichever
+	// stream it is addressed to.
+	se := e.settings
+	se.BufferFactory = tc.buffer
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(e.subscribeMedia), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, nil, err

@@ -82,6 +82,12 @@ type binding struct {
 	payload   []byte
 	kept      keptCopy   // a resent packet's kept extensions
 	padHeader rtp.Header // reused for padding
+	// rtx is the subscriber's retransmission stream (rtx.go); its ssrc is
+	// 0 when the subscriber accepted none.
+	rtx rtxStream
+	// layers are the track's, whose histories retransmissions and padding
+	// resend from.
+	layers []*layer
 }
 
 // segment is a run of packets from one layer: from the subscriber's
@@ -134,7 +140,8 @@ func (t *fanoutTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamet
 		return webrtc.RTPCodecParameters{}, errNoCodec
 	}
 	b := &binding{id: ctx.ID(), ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), write: ctx.WriteStream(),
-		payload: make([]byte, 0, 1500), extBuf: make([]rtp.Extension, 0, maxKeptExtensions+2)}
+		payload: make([]byte, 0, 1500), extBuf: make([]rtp.Extension, 0, maxKeptExtensions+2), layers: t.layers}
+	b.rtx = newRTXStream(ctx, codec.PayloadType)
 	b.extIDs = subscriberExtensionIDs(t.exts, ctx.HeaderExtensions())
 	b.cur.Store(-1)
 	b.want.Store(0)
@@ -309,32 +316,52 @@ func (b *binding) segmentOf(seq uint16) *segment {
 // resend answers one subscriber's NACK from the history of the layer each
 // lost packet came from, each packet as allow (the subscriber's budget for
 // retransmissions) lets it, with the kept header extensions it was
-// forwarded with.
+// forwarded with: on the subscriber's retransmission stream (RFC 4588)
+// when it accepted one, as browsers send theirs, maxResends times at most
+// (rtx.go), or else again on the video's own.
 func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int) bool) {
 	b := t.binding(nack.MediaSSRC)
 	if b == nil {
 		return
 	}
+	now := time.Now().UnixNano()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, pair := range nack.Nacks {
 		pair.Range(func(seq uint16) bool {
-			s := b.segmentOf(seq)
-			if s == nil || s.layer < 0 || int16(seq-b.lastSeq) > 0 {
+			if b.rtx.ssrc == 0 {
+				if b.load(seq) && allow(len(b.payload)) {
+					b.write.WriteRTP(&b.header, b.payload)
+				}
 				return true
 			}
-			var ok bool
-			if b.payload, ok = t.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload, &b.kept); ok && allow(len(b.payload)) {
-				b.header.SequenceNumber = seq
-				b.header.Timestamp += s.tsOff
-				b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
-				kept := b.kept.payloads()
-				b.setExtensions(&kept)
-				b.write.WriteRTP(&b.header, b.payload)
+			if n := b.rtx.resends(seq, now); n.n < maxResends && b.load(seq) && allow(len(b.payload)) {
+				n.n++
+				b.writeRTX()
 			}
 			return true
 		})
 	}
+}
+
+// load puts the packet the subscriber knows by seq in b.header and
+// b.payload, from its layer's history, as it was forwarded to the
+// subscriber; false when it was padding or is no longer kept. b.mu is held.
+func (b *binding) load(seq uint16) bool {
+	s := b.segmentOf(seq)
+	if s == nil || s.layer < 0 || int16(seq-b.lastSeq) > 0 {
+		return false
+	}
+	var ok bool
+	if b.payload, ok = b.layers[s.layer].history.get(seq-s.seqOff, &b.header, b.payload, &b.kept); !ok {
+		return false
+	}
+	b.header.SequenceNumber = seq
+	b.header.Timestamp += s.tsOff
+	b.header.SSRC, b.header.PayloadType = b.ssrc, b.pt
+	kept := b.kept.payloads()
+	b.setExtensions(&kept)
+	return true
 }
 
 // keyframeFor says which layer a subscriber's keyframe request is about:

@@ -17,6 +17,10 @@ type fakeBinding struct {
 	codecs []webrtc.RTPCodecParameters
 	exts   []webrtc.RTPHeaderExtensionParameter
 	got    []rtp.Header
+	// rtx is the retransmission SSRC pion allocated (0: none).
+	rtx webrtc.SSRC
+	// payloads has each packet's payload, when recorded.
+	payloads [][]byte
 	// layers has, for each packet got, its payload's last byte (which
 	// layer the simulcast tests sent it on).
 	layers []byte
@@ -25,7 +29,7 @@ type fakeBinding struct {
 func (f *fakeBinding) CodecParameters() []webrtc.RTPCodecParameters           { return f.codecs }
 func (f *fakeBinding) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter { return f.exts }
 func (f *fakeBinding) SSRC() webrtc.SSRC                                      { return f.ssrc }
-func (f *fakeBinding) SSRCRetransmission() webrtc.SSRC                        { return 0 }
+func (f *fakeBinding) SSRCRetransmission() webrtc.SSRC                        { return f.rtx }
 func (f *fakeBinding) SSRCForwardErrorCorrection() webrtc.SSRC                { return 0 }
 func (f *fakeBinding) WriteStream() webrtc.TrackLocalWriter                   { return f }
 func (f *fakeBinding) ID() string                                             { return f.id }
@@ -33,9 +37,9 @@ func (f *fakeBinding) RTCPReader() interceptor.RTCPReader                     { 
 func (f *fakeBinding) Write(b []byte) (int, error)                            { return len(b), nil }
 func (f *fakeBinding) WriteRTP(h *rtp.Header, p []byte) (int, error) {
 	if f.got != nil {
-		h := *h
-		h.Extensions = append([]rtp.Extension(nil), h.Extensions...)
+		h := h.Clone() // its extensions point into the binding's buffers
 		f.got = append(f.got, h)
+		f.payloads = append(f.payloads, append([]byte(nil), p...))
 		mark := byte(padded) // padding carries no payload
 		if len(p) > 0 {
 			mark = p[len(p)-1]

@@ -66,3 +66,15 @@ func (h *history) get(seq uint16, hdr *rtp.Header, payload []byte, kept *keptCop
 	*kept = s.kept
 	return append(payload[:0], s.payload...), true
 }
+
+// size is the payload size of the packet with sequence number seq; -1 if
+// it is no longer kept.
+func (h *history) size(seq uint16) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := &h.slots[seq%historySize]
+	if !s.valid || s.header.SequenceNumber != seq {
+		return -1
+	}
+	return len(s.payload)
+}

@@ -7,13 +7,17 @@ import (
 	"github.com/roomgate/roomgate/mediaserver/bwe"
 )
 
-// Padding: packets that carry nothing but count for the estimate. They go
-// in a video's own stream, numbered on from the media the subscriber was
-// sent, as a sender without a retransmission stream pads; each gets a
-// transport-wide sequence number, so the subscriber's feedback reports its
-// arrival like any packet's. (On the retransmission stream they would be
-// lost to the estimate: browsers address their feedback to the stream of
-// the packet they got last, and pion reads none addressed to that one.)
+// Padding: packets that carry nothing new but count for the estimate.
+// Each gets a transport-wide sequence number, so the subscriber's feedback
+// reports its arrival like any packet's. For a subscriber that accepted a
+// retransmission stream they go there, as browsers send theirs (rtx.go):
+// recent media packets resent, or padding alone when there are none; they
+// need no end of a frame, and take no place in the video's numbers. For
+// one without (or with paddingStream "media"), they go in the video's own
+// stream, numbered on from the media the subscriber was sent, between
+// frames only. Feedback the subscriber addresses to the retransmission
+// stream (browsers and pion address theirs to the stream of the packet
+// they got last) is read too (feedbackBuffer, transportcc.go).
 //
 // Two things use them (allocate.go): a subscriber whose videos are paused
 // gets a trickle, so that its estimator hears from the link at all (with
@@ -33,6 +37,13 @@ const (
 	keepaliveRate = 16_000
 )
 
+// paddingStream is where padding goes for a subscriber with a
+// retransmission stream: "rtx", or "media" (the video's own stream, as
+// before there was one), kept to compare the two in turns on one machine.
+// Operators have no reason to choose, so it is no setting; a build may:
+// go build -ldflags=-X=github.com/roomgate/roomgate/mediaserver.paddingStream=media
+var paddingStream = "rtx"
+
 // canPad says whether padding can go to the subscriber on b: its
 // connection carries media, and it was sent some, which the padding's
 // numbers follow.
@@ -45,16 +56,32 @@ func (b *binding) canPad() bool {
 	return b.started
 }
 
-// pad sends n padding packets on b; false when it cannot now: in the middle
-// of a frame, a gap in the frame's numbers would lose the frame. Padding is
-// numbered on from the last packet sent, with its timestamp; the media
-// after it is numbered on after the padding, and NACKs for padding are not
-// answered.
-func (b *binding) pad(n int) bool {
+// pad sends about bytes of padding on b, and says how many packets and
+// bytes went: none when it cannot now.
+func (b *binding) pad(bytes int) (packets, sent int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.started {
+		return 0, 0
+	}
+	if b.rtx.ssrc != 0 && paddingStream == "rtx" {
+		return b.padRTX(bytes)
+	}
+	n := min(bwe.MaxPadBurst, bytes/paddingSize)
+	if n <= 0 || !b.padMedia(n) {
+		return 0, 0
+	}
+	return n, n * paddingSize
+}
+
+// padMedia sends n padding packets in the video's own stream; false when
+// it cannot now: in the middle of a frame, a gap in the frame's numbers
+// would lose the frame. Padding is numbered on from the last packet sent,
+// with its timestamp; the media after it is numbered on after the padding,
+// and NACKs for padding are not answered. b.mu is held.
+func (b *binding) padMedia(n int) bool {
 	cur := int(b.cur.Load())
-	if !b.started || cur >= 0 && !b.frameEnded {
+	if cur >= 0 && !b.frameEnded {
 		return false
 	}
 	first := b.lastSeq + 1
@@ -91,8 +118,10 @@ func (pd *padder) tick(now time.Time) {
 	if pd.on == nil {
 		return
 	}
-	if n := pd.Due(now, padInterval); n > 0 && pd.on.pad(n) {
-		pd.Done(n)
+	if n := pd.Due(now, padInterval); n > 0 {
+		if packets, bytes := pd.on.pad(n * paddingSize); packets > 0 {
+			pd.Spent(packets, bytes)
+		}
 	}
 }
 

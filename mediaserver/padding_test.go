@@ -14,7 +14,7 @@ func TestPaddingIsNumberedWithTheMediaAndNeverResent(t *testing.T) {
 	sub := src.t.bindings[0]
 	src.frame(0)
 	src.frame()
-	if !sub.pad(3) {
+	if n, _ := sub.pad(3 * paddingSize); n != 3 {
 		t.Fatal("no padding after a whole frame")
 	}
 	src.frame()
@@ -60,7 +60,7 @@ func TestPaddingWaitsForTheEndOfAFrame(t *testing.T) {
 	src.pkt.Payload = []byte{0x10, 0x01, 0}
 	src.t.writeRTP(0, &src.pkt)
 	n := len(b.got)
-	if sub.pad(2) || len(b.got) != n {
+	if p, _ := sub.pad(2 * paddingSize); p != 0 || len(b.got) != n {
 		t.Fatalf("padding in the middle of a frame: %d packets after %d", len(b.got), n)
 	}
 }
@@ -73,7 +73,7 @@ func TestAPausedSubscriberIsPaddedAndResumesAfterThePadding(t *testing.T) {
 	sub.want.Store(-1) // paused
 	src.frame()
 	for range 3 {
-		if !sub.pad(2) {
+		if n, _ := sub.pad(2 * paddingSize); n != 2 {
 			t.Fatal("a paused subscriber gets no padding")
 		}
 	}

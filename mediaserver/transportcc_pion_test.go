@@ -6,31 +6,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/roomgate/roomgate/accesstoken"
+	"github.com/roomgate/roomgate/mediaserver/bwe"
 )
 
 // A real pion subscriber on loopback: the transport-wide feedback it sends
 // on what the server's connection sent reaches the estimator, for as long
 // as packets flow.
 func TestEstimatorHearsARealSubscriber(t *testing.T) {
-	s, err := New(Config{
-		Secret:  accesstoken.Secret(strings.Repeat("s", 32)),
-		UDPPort: freeUDPPort(t),
-		ICEIPs:  []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var fb feedbackCount
-	srv, est, err := s.engine.newSubscriber(&fb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv, est := loopbackSubscriberConnection(t)
 	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
 	if err != nil {
 		t.Fatal(err)
@@ -47,21 +33,7 @@ func TestEstimatorHearsARealSubscriber(t *testing.T) {
 			}
 		}
 	}()
-	se := webrtc.SettingEngine{}
-	se.SetIncludeLoopbackCandidate(true)
-	m := &webrtc.MediaEngine{}
-	if err := m.RegisterDefaultCodecs(); err != nil {
-		t.Fatal(err)
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		t.Fatal(err)
-	}
-	client, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir)).NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := realSubscriber(t)
 	got := make(chan struct{}, 1)
 	client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		for {
@@ -74,26 +46,7 @@ func TestEstimatorHearsARealSubscriber(t *testing.T) {
 			}
 		}
 	})
-	offer, err := srv.CreateOffer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := webrtc.GatheringCompletePromise(srv)
-	srv.SetLocalDescription(offer)
-	<-done
-	if err := client.SetRemoteDescription(*srv.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := client.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdone := webrtc.GatheringCompletePromise(client)
-	client.SetLocalDescription(answer)
-	<-cdone
-	if err := srv.SetRemoteDescription(*client.LocalDescription()); err != nil {
-		t.Fatal(err)
-	}
+	negotiate(t, srv, client)
 	for i := range 300 {
 		track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: uint16(i), Timestamp: uint32(i * 3000)}, Payload: make([]byte, 1000)})
 		time.Sleep(10 * time.Millisecond)
@@ -103,4 +56,27 @@ func TestEstimatorHearsARealSubscriber(t *testing.T) {
 	if st.Feedbacks < 10 {
 		t.Fatalf("the estimator read %d feedback packets in 3 s", st.Feedbacks)
 	}
+}
+
+// loopbackSubscriberConnection is the server's side of a subscriber's
+// connection, made as the server makes them, on loopback; closed when the
+// test ends.
+func loopbackSubscriberConnection(t *testing.T) (*webrtc.PeerConnection, *bwe.Estimator) {
+	t.Helper()
+	s, err := New(Config{
+		Secret:  accesstoken.Secret(strings.Repeat("s", 32)),
+		UDPPort: freeUDPPort(t),
+		ICEIPs:  []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var fb feedbackCount
+	srv, est, err := s.engine.newSubscriber(&fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, est
 }

@@ -46,11 +46,16 @@ func (p *Pacer) Due(now time.Time, interval time.Duration) int {
 	}
 	p.last = now
 	p.carry = min(p.carry, 2*int(int64(p.rate)*int64(interval)/int64(time.Second))+8*p.size)
-	return min(MaxPadBurst, p.carry/(8*p.size))
+	return max(0, min(MaxPadBurst, p.carry/(8*p.size)))
 }
 
-// Done says n packets went.
-func (p *Pacer) Done(n int) {
-	p.carry -= n * 8 * p.size
+// Done says n packets of the pacer's size went.
+func (p *Pacer) Done(n int) { p.Spent(n, n*p.size) }
+
+// Spent says n packets of bytes in all went: padding that resends media
+// comes in packets of any size, and may overshoot what was due, which the
+// next ticks owe less for.
+func (p *Pacer) Spent(n, bytes int) {
+	p.carry -= bytes * 8
 	p.sent += n
 }

@@ -69,3 +69,28 @@ func TestThePacerSpreadsItsRateAndOwesNoMoreThanTwoTicks(t *testing.T) {
 		t.Fatalf("%d due at rate 0", n)
 	}
 }
+
+// Padding that resends media comes in packets of any size: what one
+// overshoots, the next ticks owe less for.
+func TestThePacerCountsBytesSpentInPacketsOfAnySize(t *testing.T) {
+	p := NewPacer(250)
+	p.Set(200_000, true) // 1250 bytes per 50 ms
+	at := time.Unix(0, 0)
+	p.Due(at, 50*time.Millisecond)
+	at = at.Add(50 * time.Millisecond)
+	if n := p.Due(at, 50*time.Millisecond); n != 5 {
+		t.Fatalf("%d due", n)
+	}
+	p.Spent(2, 2400) // two packets of 1200 bytes: 1150 more than due
+	if p.Sent() != 2 {
+		t.Fatalf("counted %d packets", p.Sent())
+	}
+	at = at.Add(50 * time.Millisecond)
+	if n := p.Due(at, 50*time.Millisecond); n != 0 {
+		t.Fatalf("%d due after an overshoot of a tick's worth", n)
+	}
+	at = at.Add(50 * time.Millisecond)
+	if n := p.Due(at, 50*time.Millisecond); n != 5 {
+		t.Fatalf("%d due once the overshoot is paid", n)
+	}
+}
