@@ -60,9 +60,10 @@ type Claims struct {
 	Email          string `json:"email,omitempty"`
 	Meta           string `json:"meta,omitempty"`
 	ExternalUserID string `json:"xuid,omitempty"`
-	// IdPSubject is the identity provider's subject (sub) of a participant
-	// who logged in through it (a user_auth site with an oidc block): who
-	// they verifiably are, for bans. Only the gateway's login mints it.
+	// IdPSubject is the identity provider's subject (sub) of a host or a
+	// participant who logged in through it (an oidc block): who they
+	// verifiably are, for bans (the name the provider gives may be one its
+	// users can change). Only the gateway's login mints it.
 	IdPSubject string `json:"idp_sub,omitempty"`
 	// EjectAfter removes the peer this many seconds after it joins; 0: never.
 	EjectAfter int64 `json:"eject_after,omitempty"`
@@ -109,8 +110,8 @@ func (c *Claims) Validate() error {
 	if len(c.ExternalUserID) > MaxExternalIDLen || hasControl(c.ExternalUserID) {
 		return claimError("externalUserId is too long or has control characters")
 	}
-	if len(c.IdPSubject) > MaxExternalIDLen || hasControl(c.IdPSubject) || c.IdPSubject != "" && c.Role != RolePeer {
-		return claimError("idp_sub is too long, has control characters or is in a host token")
+	if len(c.IdPSubject) > MaxExternalIDLen || hasControl(c.IdPSubject) {
+		return claimError("idp_sub is too long or has control characters")
 	}
 	if c.EjectAfter < 0 {
 		return claimError("eject after must not be negative")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,23 +17,35 @@ import (
 
 // Bans keep a person out by who they verifiably are: the externalUserId a
 // token carries, the username a host logged in with, the identity
-// provider's subject of a participant who logged in through it, or, for a guest with
-// neither, the address they come from (for at most a day: addresses are
+// provider's subject of a host or participant who logged in through it,
+// or, for a guest with neither, the address they come from (for at most a day: addresses are
 // shared and change hands). A ban holds in one room or in every room, for
 // a time or for ever, on every gateway, and is checked with the other
 // facts of an admission, before the media server hears of the person.
 
-// identityOf is who a person verifiably is, for bans.
+// identityOf is who a person verifiably is, for bans: what a ban made of
+// them in a room names.
 func identityOf(addr netip.Addr, c *accesstoken.Claims) string {
 	switch {
-	case c != nil && c.Role == accesstoken.RoleHost:
-		return "user:" + c.Subject
 	case c != nil && c.IdPSubject != "":
 		return "idp:" + c.IdPSubject
+	case c != nil && c.Role == accesstoken.RoleHost:
+		return "user:" + c.Subject
 	case c != nil && c.ExternalUserID != "":
 		return "xuid:" + c.ExternalUserID
 	}
 	return "addr:" + addrKey(addr)
+}
+
+// identitiesOf is every identity a ban may name the person by, identityOf
+// first: a host who logged in through the identity provider may be banned
+// by the provider's subject or by the username it gave.
+func identitiesOf(addr netip.Addr, c *accesstoken.Claims) []string {
+	ids := []string{identityOf(addr, c)}
+	if c != nil && c.Role == accesstoken.RoleHost && c.IdPSubject != "" {
+		ids = append(ids, "user:"+c.Subject)
+	}
+	return ids
 }
 
 // maxAddressBan bounds a ban of an address.
@@ -56,7 +69,7 @@ func banRefusal(b *cluster.Ban) *refusal {
 func (st *State) bannedLocked(identity, room string) {
 	st.cuts.Add(1)
 	for c := range st.conns {
-		if c.identity == identity && (room == "" || c.room == room) {
+		if slices.Contains(c.identities, identity) && (room == "" || c.room == room) {
 			st.clock.AfterFunc(ejectBackstop, func() {
 				st.mu.Lock()
 				defer st.mu.Unlock()

@@ -19,8 +19,10 @@ type entry struct {
 	session *cluster.Session // a host's login
 	pin     *cluster.Pin     // the media node the room is on, with PinRooms
 	rejoin  string           // a rejoin pass's id, when it counts
-	// identity is who the person verifiably is, for bans (bans.go).
-	identity string
+	// identity is who the person verifiably is, for bans (bans.go);
+	// identities every name a ban may give them, identity first.
+	identity   string
+	identities []string
 	// tokenRecord is the token whose limits (time in rooms, uses) this
 	// connection counts against ("" when it has none); reconnect says the
 	// person showed a rejoin pass for that token.
@@ -45,8 +47,9 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 	st := g.state
 	ctx, cancel := st.sharedCtx(ctx)
 	defer cancel()
-	identity := identityOf(addr, c)
-	q := cluster.FactsQuery{Room: room, Identities: []string{identity}}
+	ids := identitiesOf(addr, c)
+	identity := ids[0]
+	q := cluster.FactsQuery{Room: room, Identities: ids}
 	if rejoin != nil {
 		q.Rejoin = rejoin.ID
 	}
@@ -81,7 +84,7 @@ func (g *Gateway) decide(ctx context.Context, addr netip.Addr, room, name string
 		}
 		return e, nil, rf
 	}
-	e.identity = identity
+	e.identity, e.identities = identity, ids
 	if rejoin != nil && !f.RejoinBarred {
 		e.rejoin = rejoin.ID
 		e.reconnect = c != nil && rejoin.TokenID == c.ID

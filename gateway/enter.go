@@ -98,7 +98,7 @@ func (g *Gateway) joinToken(ctx context.Context, c *accesstoken.Claims, e *entry
 // registerLocked registers an admitted connection, with the places it took.
 func (g *Gateway) registerLocked(addr netip.Addr, room string, apiRoom *Room, c *accesstoken.Claims, e entry, places []cluster.Place, cancel context.CancelFunc) *liveConn {
 	st := g.state
-	conn := &liveConn{room: room, cancel: cancel, places: places, tokenRecord: e.tokenRecord, identity: e.identity, apiRoom: apiRoom != nil, who: Participant{
+	conn := &liveConn{room: room, cancel: cancel, places: places, tokenRecord: e.tokenRecord, identities: e.identities, apiRoom: apiRoom != nil, who: Participant{
 		Name:           e.name,
 		Email:          claimOr(c, func(c *accesstoken.Claims) string { return c.Email }),
 		ExternalUserID: claimOr(c, func(c *accesstoken.Claims) string { return c.ExternalUserID }),

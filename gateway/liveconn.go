@@ -24,8 +24,8 @@ type liveConn struct {
 	places  []cluster.Place // taken in the shared store, given back at release
 	// tokenRecord is the token whose limits this connection counts against.
 	tokenRecord string
-	identity    string // who the person verifiably is, for bans
-	apiRoom     bool   // the room was made through the API
+	identities  []string // who the person verifiably is, for bans (identitiesOf)
+	apiRoom     bool     // the room was made through the API
 
 	cancel      context.CancelFunc // ends the proxied request; reverse_proxy then closes both sides
 	netConn     *streamConn        // the hijacked client connection, once upgraded

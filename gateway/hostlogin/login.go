@@ -81,11 +81,17 @@ func (l *Logins) LoginVouched(r *http.Request, user, display string, idp cluster
 // open mints a host token and records its session: the end of every login.
 func (l *Logins) open(r *http.Request, user, display string, idp *cluster.IdPLogin, addr netip.Addr) (string, time.Time, *httperror.Refusal) {
 	exp := l.cfg.Clock.Now().Add(l.cfg.TTL)
-	token, claims, err := l.cfg.Issuer.Mint(accesstoken.Claims{
+	c := accesstoken.Claims{
 		Role:             accesstoken.RoleHost,
 		Name:             display,
 		RegisteredClaims: jwt.RegisteredClaims{Subject: user, ExpiresAt: jwt.NewNumericDate(exp)},
-	})
+	}
+	if idp != nil {
+		// Bans hold the provider's subject: the name may be one its users
+		// can change.
+		c.IdPSubject = idp.Subject
+	}
+	token, claims, err := l.cfg.Issuer.Mint(c)
 	if err != nil {
 		l.cfg.Log.Error("minting a host token", zap.Error(err))
 		return "", time.Time{}, httperror.Refuse(http.StatusInternalServerError, "internal", "the login could not be completed")
