@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 )
 
 func camera(want int, costs ...int) *choice { return &choice{want: want, cost: costs, current: want} }
@@ -71,6 +72,30 @@ func TestLayerForTileSize(t *testing.T) {
 	} {
 		if got := ft.layerFor(tc.v, tc.said); got != tc.want {
 			t.Errorf("%+v (said %v): layer %d, want %d", tc.v, tc.said, got, tc.want)
+		}
+	}
+}
+
+// Two thumbnails on a link that carries one: the same one plays round
+// after round. The order of equal tiles came from a map, so the paused one
+// changed every round or two, and each change asked the publishers for a
+// keyframe (Chromium's lowest layer then cost four times its cap).
+func TestOfTwoEqualTilesTheSameOneKeepsPlaying(t *testing.T) {
+	ab := newAllocationBench(t, 250_000)
+	for s := range ab.p.views {
+		ab.p.views[s] = view{width: 160, height: 90, shown: true}
+	}
+	// The link loses what both send, and has for a while: one is paused.
+	ab.st.overSince, ab.st.lossySince = time.Now().Add(-2*time.Second), time.Now().Add(-2*time.Second)
+	ab.round()
+	first := ab.wants()
+	if first[0]+first[1] != -1 {
+		t.Fatalf("layers %v, want one at the lowest and the other paused", first)
+	}
+	for range 30 {
+		ab.round()
+		if w := ab.wants(); !slices.Equal(w, first) {
+			t.Fatalf("layers %v after %v: the paused tile changed", w, first)
 		}
 	}
 }

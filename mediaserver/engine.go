@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -93,9 +94,19 @@ func newEngine(cfg *Config) (*engine, error) {
 
 func (e *engine) close() { closeAll(e.closers) }
 
+// publisherNacksPerPacket is how many times a publisher's lost packet is
+// asked for. pion's NACK generator never learns of a packet repaired on
+// the RTX stream (browsers repair on it), and asked for each one every
+// 100 ms until 512 newer packets had come: a browser's lowest layer, at
+// 30 packets a second, was asked for each lost packet some 150 times, and
+// the retransmissions took the uplink its top layer needed. Twice covers
+// one lost repair.
+const publisherNacksPerPacket = 2
+
 // publishAPI makes the connections peers publish on: the server asks for
-// what it lost (NACK), reports reception, and gives transport-wide feedback
-// for the publisher's bandwidth estimate.
+// what it lost (NACK, a bounded number of times), reports reception, and
+// gives transport-wide feedback for the publisher's bandwidth estimate.
+// It sends no media on them, so it answers no NACKs.
 func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	// Any Opus a publisher offers is answered (publishOpusFmtp says why).
 	m, err := mediaEngineWithOpus(publishOpusFmtp)
@@ -103,9 +114,13 @@ func publishAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	nacks, err := nack.NewGeneratorInterceptor(nack.GeneratorMaxNacksPerPacket(publisherNacksPerPacket))
+	if err != nil {
 		return nil, err
 	}
+	ir.Add(nacks)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, err
 	}

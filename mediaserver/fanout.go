@@ -197,6 +197,12 @@ func matchCodec(c webrtc.RTPCodecCapability, offered []webrtc.RTPCodecParameters
 func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
 	now := time.Now().UnixNano()
 	l := t.layers[li]
+	kept := keptPayloadsOf(t.exts, &p.Header)
+	if !l.history.add(p, &kept) {
+		// A copy already forwarded: subscribers got it, and it is no
+		// part of what the layer costs them.
+		return
+	}
 	l.received(p.MarshalSize(), now)
 	key := t.kind == webrtc.RTPCodecTypeAudio || t.keyframe(p.Payload)
 	if key && t.width != nil {
@@ -204,8 +210,6 @@ func (t *fanoutTrack) writeRTP(li int, p *rtp.Packet) {
 			l.width.Store(int32(w))
 		}
 	}
-	kept := keptPayloadsOf(t.exts, &p.Header)
-	l.history.add(p, &kept)
 	t.mu.RLock()
 	n := 0
 	for _, b := range t.bindings {

@@ -2,6 +2,7 @@ package mediaserver
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/pion/interceptor"
@@ -94,6 +95,29 @@ func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
 	}
 	if _, err := ft.Bind(&fakeBinding{id: "x", codecs: []webrtc.RTPCodecParameters{{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/H264"}}}}); err == nil {
 		t.Fatal("bound to a subscriber without the codec")
+	}
+}
+
+// A packet that comes twice (repaired twice, as the server asks for a lost
+// one twice; or a browser's probe made of old packets) reaches each
+// subscriber once, and counts once in what its layer costs.
+func TestFanoutForwardsAPacketThatComesTwiceOnce(t *testing.T) {
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
+	b := bindN(t, ft, 1, true)[0]
+	for _, seq := range []uint16{7, 8, 7, 9, 8} {
+		ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{SequenceNumber: seq, SSRC: 1, Timestamp: 90 * uint32(seq)}, Payload: make([]byte, 100)})
+	}
+	var got []uint16
+	for _, h := range b.got {
+		got = append(got, h.SequenceNumber)
+	}
+	if !slices.Equal(got, []uint16{7, 8, 9}) {
+		t.Fatalf("the subscriber got %v, want 7 8 9", got)
+	}
+	// The same number from a new stream of the publisher's is a new packet.
+	ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{SequenceNumber: 9, SSRC: 2, Timestamp: 5}, Payload: make([]byte, 100)})
+	if len(b.got) != 4 {
+		t.Fatalf("a packet of another stream with a number seen before was dropped: %d packets", len(b.got))
 	}
 }
 

@@ -36,14 +36,19 @@ func newHistory() *history {
 }
 
 // add keeps a copy of p, without header extensions but with kept, the
-// payloads of its kept ones.
-func (h *history) add(p *rtp.Packet, kept *keptPayloads) {
+// payloads of its kept ones. It reports false, keeping nothing, for a
+// packet it already holds: a second repair of a lost packet, or a
+// browser's probe made of packets it sent before.
+func (h *history) add(p *rtp.Packet, kept *keptPayloads) bool {
 	if len(p.Payload) > 1500 || len(p.CSRC) > 15 {
-		return
+		return true
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := &h.slots[p.SequenceNumber%historySize]
+	if s.valid && s.header.SequenceNumber == p.SequenceNumber && s.header.SSRC == p.SSRC && s.header.Timestamp == p.Timestamp {
+		return false
+	}
 	s.valid = true
 	s.header = p.Header
 	n := copy(s.csrc[:], p.CSRC)
@@ -51,6 +56,7 @@ func (h *history) add(p *rtp.Packet, kept *keptPayloads) {
 	s.header.Extension, s.header.ExtensionProfile, s.header.Extensions = false, 0, nil
 	s.payload = append(s.payload[:0], p.Payload...)
 	s.kept.set(kept)
+	return true
 }
 
 // get copies the packet with sequence number seq into hdr, payload and

@@ -121,7 +121,11 @@ func TestARealSubscriberGetsItsNACKedPacketThroughRTX(t *testing.T) {
 
 // realSubscriber is a pion peer as the Go subscribers are: pion's default
 // codecs (RTX with them) and interceptors (NACKs, transport-wide feedback).
-func realSubscriber(t *testing.T) *webrtc.PeerConnection {
+func realSubscriber(t *testing.T) *webrtc.PeerConnection { return realPeer(t) }
+
+// realPeer is a pion peer as the Go peers are, with first's interceptors
+// nearest the wire, below pion's default ones.
+func realPeer(t *testing.T, first ...interceptor.Factory) *webrtc.PeerConnection {
 	t.Helper()
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
@@ -130,6 +134,9 @@ func realSubscriber(t *testing.T) *webrtc.PeerConnection {
 		t.Fatal(err)
 	}
 	ir := &interceptor.Registry{}
+	for _, f := range first {
+		ir.Add(f)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		t.Fatal(err)
 	}
