@@ -3,7 +3,6 @@ package mediaserver
 import (
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -176,27 +175,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		}
 		video = append(video, c)
 	}
-	// Largest tiles, then screens, keep their layers longest. Of equal
-	// tiles, one being sent keeps its place before one that is not, then
-	// the order is by stream: read from a map, the paused one of two
-	// thumbnails changed every round or two, each change a keyframe.
-	slices.SortFunc(video, func(a, b *choice) int {
-		switch {
-		case a.screen != b.screen:
-			if a.screen {
-				return 1
-			}
-			return -1
-		case a.want != b.want:
-			return a.want - b.want
-		case (a.current >= 0) != (b.current >= 0):
-			if a.current >= 0 {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.t.streamID, b.t.streamID)
-	})
+	slices.SortFunc(video, keepOrder)
 	// Pausing a video takes loss too, not only delay (a busy machine on the
 	// way delays packets without losing them): pauseLoss or more for a
 	// second on end, with every video already at its lowest layer for a

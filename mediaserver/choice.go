@@ -1,5 +1,7 @@
 package mediaserver
 
+import "strings"
+
 // nominalBitrate is counted for a layer not measured yet: the caps the
 // browser client gives its layers (docs/signalling.md).
 func nominalBitrate(layer, layers int) int {
@@ -15,6 +17,29 @@ type choice struct {
 	want    int   // the layer the tile needs; -1 none
 	chosen  int
 	current int
+}
+
+// keepOrder orders a round's videos for fit: largest tiles, then screens,
+// keep their layers longest. Of equal tiles, one being sent keeps its place
+// before one that is not, then the order is by stream: read from a map, the
+// paused one of two thumbnails changed every round or two, each change a
+// keyframe.
+func keepOrder(a, b *choice) int {
+	switch {
+	case a.screen != b.screen:
+		if a.screen {
+			return 1
+		}
+		return -1
+	case a.want != b.want:
+		return a.want - b.want
+	case (a.current >= 0) != (b.current >= 0):
+		if a.current >= 0 {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.t.streamID, b.t.streamID)
 }
 
 // sentUpTo is the highest layer of c, up to the one its tile needs, that
