@@ -64,6 +64,9 @@ type padProbe struct {
 	// the 0.3 s of a probe's full rate, and the layer then sent into it
 	// stilled the picture.
 	need, peak int
+	// resume says the probe is for a paused video: it may hold early
+	// (bwe.ProbeEarly).
+	resume bool
 }
 
 // delivered says the link delivered what the probe needs, its peak

@@ -300,11 +300,18 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 	if pp == nil || pp.layer != 0 {
 		t.Fatalf("no padding probe for a paused video's lowest layer: %+v", pp)
 	}
+	// Delivered, by the arrival times, with nothing lost: it holds
+	// early, not at the probe's end.
 	ab.report(100, 0)
-	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	ab.since(bwe.ProbeEarly - 100*time.Millisecond)
+	ab.round()
+	if pp.b.want.Load() != -1 || ab.st.padProbe == nil {
+		t.Fatalf("the paused video came back before bwe.ProbeEarly: layer %d", pp.b.want.Load())
+	}
+	ab.since(100 * time.Millisecond)
 	ab.round()
 	if pp.b.want.Load() != 0 {
-		t.Fatalf("the probed video's layer is %d after its padding was carried, want 0", pp.b.want.Load())
+		t.Fatalf("the probed video's layer is %d after its padding was delivered, want 0", pp.b.want.Load())
 	}
 }
 
@@ -405,5 +412,34 @@ func TestAProbeWhosePaddingALinkOnlyQueuedFails(t *testing.T) {
 	ab.round()
 	if w := ab.wants(); w[0] != 1 {
 		t.Fatalf("a probe whose padding the link delivered did not hold: layers %v", w)
+	}
+}
+
+// A probe for a layer up is judged at its end, though the link delivered
+// its padding, by the arrival times, sooner: a tbf's burst made a 300
+// kbit/s link read 380 for a quarter second. (A paused video's may hold
+// early: TestAPausedVideoIsPaddedAndComesBack.)
+func TestAProbeForALayerUpHoldsOnlyAtItsEnd(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.est.acked = 300_000
+	ab.round()
+	ab.round()
+	pp := ab.st.padProbe
+	if pp == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.est.acked = 300_000 + pp.rate
+	ab.report(100, 0)
+	ab.since(bwe.ProbeEarly)
+	ab.round()
+	if w := ab.wants(); w[0] != 0 || ab.st.padProbe == nil {
+		t.Fatalf("a probe for a layer up held before its end: layers %v", w)
+	}
+	ab.report(100, 0)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle - bwe.ProbeEarly)
+	ab.round()
+	if w := ab.wants(); w[0] != 1 || ab.st.padProbe != nil {
+		t.Fatalf("a probe the link delivered did not hold at its end: layers %v", w)
 	}
 }

@@ -16,6 +16,10 @@ const (
 	// ProbeLoss is how much more of the packets reported since a probe
 	// began than the link lost before makes it fail.
 	ProbeLoss = 0.05
+	// ProbeEarly is when a probe may hold before it ends: its padding has
+	// gone at the full rate for a quarter of ProbeTime, and the caller
+	// knows by the packets' arrival times that the link delivered it.
+	ProbeEarly = ProbeTime/2 + ProbeTime/4
 )
 
 // Mark is what the feedback had reported when a probe began.
@@ -60,6 +64,17 @@ func (m Mark) Carried(received, lost, overuses int64, padding int, d time.Durati
 		return -1
 	}
 	return 0
+}
+
+// CarriedSoFar says the feedback reported since m, d into a probe, shows
+// the link carrying its padding so far: ProbeEarly has passed, nothing
+// more lost than ProbeLoss, no over-use, and three quarters as many
+// packets reported as padding sent. Whether it delivered the probe's rate
+// is the caller's to know (bwe.Stats.Acked): only with that may a probe
+// hold early.
+func (m Mark) CarriedSoFar(received, lost, overuses int64, padding int, d time.Duration) bool {
+	reported, lossy := m.Since(received, lost)
+	return d >= ProbeEarly && !lossy && overuses <= m.Overuses && 4*reported >= 3*int64(padding-m.Padding)
 }
 
 // ProbeRate is the padding rate of a probe at rate, d after it began: half
