@@ -377,21 +377,28 @@ func TestTooLittleFeedbackEndsNoLossySpell(t *testing.T) {
 	}
 }
 
+// paddingProbeOnA300kLink has a link that showed its limit, delivering
+// 300 kbit/s, begin a padding probe for a layer up.
+func paddingProbeOnA300kLink(t *testing.T) (*allocationBench, *padProbe) {
+	t.Helper()
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.est.acked = 300_000
+	ab.round()
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatal("no padding probe")
+	}
+	return ab, ab.st.padProbe
+}
+
 // A padding probe holds only if the link delivered, at some moment of it,
 // what was sent before and most of the padding, by the packets' arrival
 // times. Packets a deep queue holds arrive late but arrive: counted alone
 // they made a link of 300 kbit/s look as if it carried 400, and the layer
 // then sent into it stilled Chromium's picture.
 func TestAProbeWhosePaddingALinkOnlyQueuedFails(t *testing.T) {
-	ab := newAllocationBench(t, 400_000)
-	ab.st.lastLimit = time.Now()
-	ab.est.acked = 300_000
-	ab.round()
-	ab.round()
-	pp := ab.st.padProbe
-	if pp == nil {
-		t.Fatal("no padding probe")
-	}
+	ab, pp := paddingProbeOnA300kLink(t)
 	// Every packet arrives, but the link delivers no more than before.
 	ab.report(200, 0)
 	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
@@ -420,15 +427,7 @@ func TestAProbeWhosePaddingALinkOnlyQueuedFails(t *testing.T) {
 // kbit/s link read 380 for a quarter second. (A paused video's may hold
 // early: TestAPausedVideoIsPaddedAndComesBack.)
 func TestAProbeForALayerUpHoldsOnlyAtItsEnd(t *testing.T) {
-	ab := newAllocationBench(t, 400_000)
-	ab.st.lastLimit = time.Now()
-	ab.est.acked = 300_000
-	ab.round()
-	ab.round()
-	pp := ab.st.padProbe
-	if pp == nil {
-		t.Fatal("no padding probe")
-	}
+	ab, pp := paddingProbeOnA300kLink(t)
 	ab.est.acked = 300_000 + pp.rate
 	ab.report(100, 0)
 	ab.since(bwe.ProbeEarly)
