@@ -11,8 +11,8 @@ import (
 // Each gets a transport-wide sequence number, so the subscriber's feedback
 // reports its arrival like any packet's. For a subscriber that accepted a
 // retransmission stream they go there, as browsers send theirs (rtx.go):
-// recent media packets resent, or padding alone when there are none; they
-// need no end of a frame, and take no place in the video's numbers. For
+// padding alone, which needs no end of a frame and takes no place in the
+// video's numbers (resent media packets stilled Chromium's picture). For
 // one without (or with paddingStream "media"), they go in the video's own
 // stream, numbered on from the media the subscriber was sent, between
 // frames only. Feedback the subscriber addresses to the retransmission

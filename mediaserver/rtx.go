@@ -28,11 +28,6 @@ type rtxStream struct {
 	pt   uint8
 	seq  uint16 // the next packet's
 	buf  []byte // the payload being sent, reused
-	// uses counts how often padding resent each of the last packets sent,
-	// at its sequence number modulo padRecent; round is the padding call,
-	// in which each is resent once at most.
-	uses  [padRecent]padUse
-	round uint32
 	// resent counts the retransmissions of the packets NACKed lately, at
 	// their sequence number modulo resendSlots (8 kB: made only for a
 	// binding with RTX).
@@ -72,16 +67,6 @@ func (r *rtxStream) resends(seq uint16, now int64) *resendCount {
 	}
 	return s
 }
-
-type padUse struct {
-	seq   uint16
-	n     uint8
-	round uint32
-}
-
-// padRecent is how many of the packets last sent padding resends, as
-// libwebrtc's payload padding does: the largest least resent first.
-const padRecent = 8
 
 // newRTXStream is the retransmission stream pion allocated the binding, if
 // the subscriber accepted one for the codec of payload type apt.
@@ -123,24 +108,17 @@ func (b *binding) writeRTX() int {
 	return len(b.rtx.buf)
 }
 
-// padRTX sends about bytes of padding on the retransmission stream, as
-// libwebrtc does: packets of the layer the subscriber receives, sent
-// lately, resent (of use if the first was lost, and carried by the link as
-// media is), each once at most; what they do not cover, packets of padding
-// alone, which receivers drop (all of it when there are none to resend:
-// paused, or none kept). Neither needs the end of a frame, nor a place in
-// the video's numbers. It says how many packets and bytes went; b.mu is
-// held.
+// padRTX sends about bytes of padding on the retransmission stream: packets
+// of padding alone, which receivers count in their feedback and drop (an
+// RTX packet without the two octets of an original's number). It resent
+// the packets sent last, as libwebrtc's payload padding does, but Chromium
+// puts a resent packet of a one-packet frame it has already put together
+// into a frame again ("already received, dropping frame", its log says),
+// and after some of those decoded nothing until its keyframe request 3 s
+// later: the stills behind the 300 kbit/s link. Padding alone needs
+// neither the end of a frame nor a place in the video's numbers. It says
+// how many packets and bytes went; b.mu is held.
 func (b *binding) padRTX(bytes int) (packets, sent int) {
-	b.rtx.round++
-	for packets < bwe.MaxPadBurst && sent < bytes {
-		seq, ok := b.padPick()
-		if !ok || !b.load(seq) {
-			break
-		}
-		sent += b.writeRTX()
-		packets++
-	}
 	for packets < bwe.MaxPadBurst && (packets == 0 || bytes-sent >= paddingSize) {
 		b.padHeader = rtp.Header{Version: 2, Padding: true, PaddingSize: paddingSize, PayloadType: b.rtx.pt,
 			SequenceNumber: b.rtx.seq, Timestamp: b.lastTS, SSRC: b.rtx.ssrc, Extensions: b.padHeader.Extensions[:0]}
@@ -150,50 +128,4 @@ func (b *binding) padRTX(bytes int) (packets, sent int) {
 		sent += paddingSize
 	}
 	return packets, sent
-}
-
-// padPick chooses the packet padding resends next: of the last padRecent
-// sent from the layer the subscriber receives, still kept and not resent in
-// this round, the one resent least, the largest of those; it counts the
-// use.
-func (b *binding) padPick() (uint16, bool) {
-	cur := int(b.cur.Load())
-	if cur < 0 {
-		return 0, false
-	}
-	var best uint16
-	bestN, bestSize := -1, 0
-	for i := range uint16(padRecent) {
-		seq := b.lastSeq - i
-		s := b.segmentOf(seq)
-		if s == nil || s.layer != cur {
-			break // older ones are of another run
-		}
-		size := b.layers[cur].history.size(seq - s.seqOff)
-		if size <= 0 {
-			continue
-		}
-		n := 0
-		if u := b.rtx.uses[seq%padRecent]; u.seq == seq {
-			if u.round == b.rtx.round {
-				continue
-			}
-			n = int(u.n)
-		}
-		if bestN < 0 || n < bestN || n == bestN && size > bestSize {
-			best, bestN, bestSize = seq, n, size
-		}
-	}
-	if bestN < 0 {
-		return 0, false
-	}
-	u := &b.rtx.uses[best%padRecent]
-	if u.seq != best {
-		*u = padUse{seq: best}
-	}
-	if u.n < 0xff {
-		u.n++
-	}
-	u.round = b.rtx.round
-	return best, true
 }
