@@ -16,7 +16,7 @@ import (
 // video/rtx for a video's codec (pion's default codecs and browsers do) is
 // offered a second SSRC for the video, paired with it (a=ssrc-group:FID),
 // and gets on it what browsers send there: the packets it NACKed, and
-// padding. A packet on it is one of the video's resent: its own sequence
+// padding (packets of padding alone, padRTX). A resent packet has its own sequence
 // number, the RTX payload type and SSRC, the original's timestamp, marker
 // and kept header extensions, and as payload the sequence number the
 // subscriber knows the original by (two octets) before the original's
