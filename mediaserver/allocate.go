@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/roomgate/roomgate/mediaserver/bwe"
 	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
@@ -244,6 +243,9 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	// moves 5 % and more), and waiting for it to be still put off the
 	// probe that brings a video back by 2 s.
 	allPaused := !slices.ContainsFunc(video, func(c *choice) bool { return c.current >= 0 })
+	if allPaused && resuming && paddable(video) != nil {
+		wait = min(wait, pausedProbeWait)
+	}
 	canProbe := len(st.probed) == 0 && st.padProbe == nil && (now.Sub(st.lastFall) >= probeWait || allPaused) &&
 		(now.Sub(lastEvent) >= wait || st.held) && st.lossySince.IsZero()
 	var padded *padProbe // the probe whose padding the link carried
@@ -254,7 +256,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 		switch verdict := pp.from.Carried(received, lost, bs.Overuses, st.pad.Sent(), d); {
 		case !slices.ContainsFunc(video, func(c *choice) bool { return c.b == pp.b && pp.layer <= c.want }):
 			st.padProbe = nil // the track, or the need for its layer, went away
-		case verdict < 0, verdict > 0 && !delivered:
+		case verdict < 0, verdict > 0 && !delivered, pp.starved(d):
 			fail()
 		case verdict > 0, pp.resume && delivered && pp.from.CarriedSoFar(received, lost, bs.Overuses, st.pad.Sent(), d):
 			// A paused video's probe holds as soon as the link delivered
@@ -282,15 +284,20 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 				c.chosen = l
 			}
 		}
-		if pp := padded; pp != nil && pp.b == c.b {
-			// The link carried the padding: the layer itself goes on
-			// probing, as media, for probeHold.
+		if pp := st.padProbe; pp != nil && pp.b == c.b && (pp == padded || c.chosen >= pp.layer) {
 			st.padProbe = nil
 			st.probeAt = now
 			st.probeFrom.Received, st.probeFrom.Lost = p.feedback.counts()
 			if c.chosen < pp.layer {
+				// The link carried the padding: the layer itself goes on
+				// probing, as media, for probeHold.
 				c.chosen = pp.layer
 				st.probed[c.b] = pp.layer
+			} else {
+				// The estimate gave the layer first (the padding lifted
+				// it): the probe held, and the next follows at once, not
+				// 2 s later.
+				st.held, st.probeWait = true, probeWait
 			}
 		}
 		if canProbe && !probing && c.chosen < c.want {
@@ -352,46 +359,4 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	}
 
 	p.applyChoices(st, video, loss, now)
-}
-
-// applyChoices puts a round's choices into effect: the layers wanted, the
-// subscriber told of paused videos and its connection, the padding set.
-func (p *Peer) applyChoices(st *allocation, video []*choice, loss float64, now time.Time) {
-	var paused []string
-	audioOnly, lowered := false, false
-	for _, c := range video {
-		if c.chosen < sentUpTo(c) {
-			lowered = true
-		}
-		if c.chosen != c.current {
-			c.b.want.Store(int32(c.chosen))
-			if c.chosen >= 0 {
-				c.t.ask(c.chosen)
-			}
-		}
-		if c.chosen < 0 && c.want >= 0 {
-			paused = append(paused, c.t.streamID)
-		}
-	}
-	if len(paused) > 0 && len(paused) == countWanted(video) {
-		audioOnly = true
-	}
-	slices.Sort(paused)
-	if audioOnly != st.audioOnly || !slices.Equal(paused, st.paused) {
-		st.audioOnly, st.paused = audioOnly, paused
-		p.send(signal.Message{Type: signal.TypeQuality, AudioOnly: &audioOnly, Paused: paused})
-	}
-	if level, changed := st.connection.update(judgeConnection(loss, len(paused) > 0, lowered), now); changed {
-		p.setConnection(level)
-	}
-	switch pp := st.padProbe; {
-	case pp != nil:
-		st.pad.set(bwe.ProbeRate(pp.rate, now.Sub(st.probeAt)), pp.on)
-	case len(paused) > 0:
-		// With its videos paused a subscriber may be sent nothing at all:
-		// a trickle keeps its estimate told of the link.
-		st.pad.set(keepaliveRate, paddable(video))
-	default:
-		st.pad.set(0, nil)
-	}
 }

@@ -1,9 +1,11 @@
 package mediaserver
 
 import (
+	"slices"
 	"time"
 
 	"github.com/roomgate/roomgate/mediaserver/bwe"
+	"github.com/roomgate/roomgate/mediaserver/signal"
 )
 
 // estimate is what the allocation reads of a subscriber's estimator
@@ -48,4 +50,46 @@ type allocation struct {
 	padProbe *padProbe
 	pad      padder
 	loss     lossWindow
+}
+
+// applyChoices puts a round's choices into effect: the layers wanted, the
+// subscriber told of paused videos and its connection, the padding set.
+func (p *Peer) applyChoices(st *allocation, video []*choice, loss float64, now time.Time) {
+	var paused []string
+	audioOnly, lowered := false, false
+	for _, c := range video {
+		if c.chosen < sentUpTo(c) {
+			lowered = true
+		}
+		if c.chosen != c.current {
+			c.b.want.Store(int32(c.chosen))
+			if c.chosen >= 0 {
+				c.t.ask(c.chosen)
+			}
+		}
+		if c.chosen < 0 && c.want >= 0 {
+			paused = append(paused, c.t.streamID)
+		}
+	}
+	if len(paused) > 0 && len(paused) == countWanted(video) {
+		audioOnly = true
+	}
+	slices.Sort(paused)
+	if audioOnly != st.audioOnly || !slices.Equal(paused, st.paused) {
+		st.audioOnly, st.paused = audioOnly, paused
+		p.send(signal.Message{Type: signal.TypeQuality, AudioOnly: &audioOnly, Paused: paused})
+	}
+	if level, changed := st.connection.update(judgeConnection(loss, len(paused) > 0, lowered), now); changed {
+		p.setConnection(level)
+	}
+	switch pp := st.padProbe; {
+	case pp != nil:
+		st.pad.set(bwe.ProbeRate(pp.rate, now.Sub(st.probeAt)), pp.on)
+	case len(paused) > 0:
+		// With its videos paused a subscriber may be sent nothing at all:
+		// a trickle keeps its estimate told of the link.
+		st.pad.set(keepaliveRate, paddable(video))
+	default:
+		st.pad.set(0, nil)
+	}
 }

@@ -21,16 +21,22 @@ import (
 // before it counts as known to fit (a floor). Without padding the layer itself is
 // the probe, from the start. A probe fails as soon as the feedback
 // reported since it began loses bwe.ProbeLoss more than the link did
-// before, or (padding) the estimator sees over-use, or (a layer sent) the
-// estimate falls below where it stood;
-// the track goes back to the layer before, and the wait doubles, up to
-// maxProbeWait (no more than maxPadProbeWait while the probes pad, as a
-// failed padding probe stills no picture); a probe that holds brings it
-// back to probeWait.
+// before, or (padding) the estimator sees over-use or the link starves
+// it (padProbe.starved), or (a layer sent) the estimate falls below where
+// it stood; the track goes back to the layer before, and the wait
+// doubles, up to maxProbeWait (no more than maxPadProbeWait while the
+// probes pad, as a failed padding probe stills no picture, and
+// pausedProbeWait with every video paused); a probe that holds, or whose
+// layer the estimate gives first, brings it back to probeWait.
 const (
 	probeWait       = 2 * time.Second
 	maxProbeWait    = 30 * time.Second
 	maxPadProbeWait = 2 * time.Second
+	// pausedProbeWait is the most a probe waits with every video paused:
+	// a failed one stills no picture, and one the link starves ends at
+	// bwe.ProbeTime (padProbe.starved), so the narrow link is flooded no
+	// longer in all than with 2 s and the probe's end (1.2 s).
+	pausedProbeWait = 1500 * time.Millisecond
 	// probeHold is how long a layer a probe gave must go without loss
 	// before it counts as known to fit.
 	probeHold = 600 * time.Millisecond
@@ -75,6 +81,14 @@ func (pp *padProbe) delivered(acked int) bool {
 	pp.peak = max(pp.peak, acked)
 	return pp.peak >= pp.need
 }
+
+// starved says the link, bwe.ProbeTime into the probe, has delivered at
+// most a third of what the probe needs at any moment: not even its first
+// half's rate. It fails then: a narrow link queues the padding, drops it
+// later and reports that later still, and the feedback that fails the
+// probe otherwise came at its timeout (1.2 s behind 40 kbit/s), a flood
+// twice as long of a link with its videos paused.
+func (pp *padProbe) starved(d time.Duration) bool { return d >= bwe.ProbeTime && 3*pp.peak < pp.need }
 
 // padOn is the binding padding for a probe of c goes on: c's own, or
 // failing that another video's; nil when the subscriber takes none.

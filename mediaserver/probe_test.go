@@ -265,9 +265,11 @@ func TestAProbeAfterAFallWithoutLossPads(t *testing.T) {
 	}
 }
 
-func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
-	// Nothing fits: after loss that lasts, both videos pause, and padding
-	// keeps the subscriber's feedback coming.
+// pausedBench is an allocation whose two videos the link paused: nothing
+// fits, and after loss that lasts both videos pause, and padding keeps the
+// subscriber's feedback coming.
+func pausedBench(t *testing.T) *allocationBench {
+	t.Helper()
 	ab := newAllocationBench(t, 100_000)
 	ab.st.lastLimit, ab.st.lastFall = time.Now(), time.Now() // just fell: no probe yet
 	ab.round()
@@ -285,6 +287,20 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 	if ab.st.pad.Rate() != keepaliveRate || ab.st.pad.on == nil {
 		t.Fatalf("a paused subscriber gets padding at %d, want %d", ab.st.pad.Rate(), keepaliveRate)
 	}
+	return ab
+}
+
+// mayProbeNow has the feedback clean, and nothing put off a probe: no
+// failure or congestion, the last probe long ago, and the estimate moved
+// a moment ago (with every video paused that is noise).
+func (ab *allocationBench) mayProbeNow() {
+	ab.lossPassed()
+	ab.st.lastFall, ab.st.probeFailed, ab.st.lastCongestion = time.Now(), time.Time{}, time.Time{}
+	ab.st.probeAt = time.Now().Add(-time.Minute)
+}
+
+func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
+	ab := pausedBench(t)
 	// The link widens: the feedback is clean; a probe pads for a video's
 	// lowest layer and, carried, brings it back, though the estimate
 	// stands still.
@@ -292,9 +308,7 @@ func TestAPausedVideoIsPaddedAndComesBack(t *testing.T) {
 	// every video paused that is noise, and puts off no probe.
 	ab.est.bps = 200_000
 	ab.report(500, 0)
-	ab.lossPassed()
-	ab.st.lastFall, ab.st.probeFailed, ab.st.lastCongestion = time.Now(), time.Time{}, time.Time{}
-	ab.st.probeAt = time.Now().Add(-time.Minute)
+	ab.mayProbeNow()
 	ab.round()
 	pp := ab.st.padProbe
 	if pp == nil || pp.layer != 0 {
@@ -440,5 +454,83 @@ func TestAProbeForALayerUpHoldsOnlyAtItsEnd(t *testing.T) {
 	ab.round()
 	if w := ab.wants(); w[0] != 1 || ab.st.padProbe != nil {
 		t.Fatalf("a probe the link delivered did not hold at its end: layers %v", w)
+	}
+}
+
+// A padding probe whose layer the estimate gave before the probe was
+// judged (its padding lifted the estimate) held: the next follows at once.
+// It went on padding to its end, gave nothing, and the next layer waited
+// 2 s more (Chromium behind a widened link: 5.8 s to its tile's layer).
+func TestAPaddingProbeWhoseLayerTheEstimateGaveFirstHeld(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	// A fall moved a video down without loss: probes pad first, and the
+	// estimate may still move a layer up.
+	ab.st.lastCongestion = time.Now().Add(-maxPadProbeWait)
+	ab.round()
+	ab.round()
+	first := ab.st.padProbe
+	if first == nil {
+		t.Fatal("no padding probe")
+	}
+	// Half-way through, the estimate covers the first camera's layer up
+	// (not the second's).
+	ab.est.bps = 1_000_000
+	ab.report(20, 0)
+	ab.since(bwe.ProbeTime / 2)
+	ab.round()
+	if w := ab.wants(); w[0] != 1 || w[1] != 0 {
+		t.Fatalf("layers %v with the estimate at 1 Mbit/s, want [1 0]", w)
+	}
+	ab.round()
+	if pp := ab.st.padProbe; pp == nil || pp == first || pp.b != ab.subs[1] {
+		t.Fatalf("the round after the estimate gave the probed layer, the next probe is %+v, want one for the second camera", pp)
+	}
+}
+
+// With every video paused, a probe the link starves (it delivers a third
+// of what the probe needs, 0.6 s in) fails then, not at its timeout, and
+// the next waits pausedProbeWait: behind 40 kbit/s a probe failed 1.2 s
+// in and the next came 2 s later, so a link that widened meanwhile waited
+// up to 3.2 s for the probe that brings the video back.
+func TestAPausedVideosProbeTheLinkStarvesFailsAtOnceAndTheNextComesSooner(t *testing.T) {
+	ab := pausedBench(t)
+	ab.est.acked = 40_000 // the link still delivers 40 kbit/s
+	ab.report(20, 0)
+	ab.mayProbeNow()
+	ab.round()
+	first := ab.st.padProbe
+	if first == nil || 3*ab.est.acked >= first.need {
+		t.Fatalf("no padding probe for a paused video that 40 kbit/s starves: %+v", first)
+	}
+	// Its padding queues; the feedback reports what trickles through.
+	ab.report(5, 0)
+	ab.since(bwe.ProbeTime - 50*time.Millisecond)
+	ab.round()
+	if ab.st.padProbe != first {
+		t.Fatalf("the probe ended before bwe.ProbeTime: %+v", ab.st.padProbe)
+	}
+	ab.report(2, 0)
+	ab.since(50 * time.Millisecond)
+	ab.round()
+	if ab.st.padProbe != nil || ab.st.probeFailed.IsZero() {
+		t.Fatalf("a probe the link starved goes on at bwe.ProbeTime: %+v", ab.st.padProbe)
+	}
+	if w := ab.wants(); w[0] != -1 || w[1] != -1 {
+		t.Fatalf("layers %v after the failed probe, want both paused", w)
+	}
+	// The next comes pausedProbeWait after it failed, not before.
+	back := func(d time.Duration) {
+		ab.st.probeFailed = ab.st.probeFailed.Add(-d)
+		ab.st.probeAt = ab.st.probeAt.Add(-d)
+	}
+	back(pausedProbeWait - 100*time.Millisecond)
+	ab.round()
+	if ab.st.padProbe != nil {
+		t.Fatal("the next probe came before pausedProbeWait")
+	}
+	back(100 * time.Millisecond)
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatalf("no probe pausedProbeWait after the last failed (its wait says %v)", ab.st.probeWait)
 	}
 }
