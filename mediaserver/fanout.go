@@ -322,8 +322,9 @@ func (b *binding) segmentOf(seq uint16) *segment {
 // retransmissions) lets it, with the kept header extensions it was
 // forwarded with: on the subscriber's retransmission stream (RFC 4588)
 // when it accepted one, as browsers send theirs, maxResends times at most
-// (rtx.go), or else again on the video's own.
-func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int) bool) {
+// (rtx.go) and not again within gap (the subscriber's round trip, ns),
+// or else again on the video's own.
+func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int) bool, gap int64) {
 	b := t.binding(nack.MediaSSRC)
 	if b == nil {
 		return
@@ -339,8 +340,8 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int
 				}
 				return true
 			}
-			if n := b.rtx.resends(seq, now); n.n < maxResends && b.load(seq) && allow(len(b.payload)) {
-				n.n++
+			if n := b.rtx.resends(seq, now); n.n < maxResends && now-n.last >= gap && b.load(seq) && allow(len(b.payload)) {
+				n.n, n.last = n.n+1, now
 				b.writeRTX()
 			}
 			return true

@@ -84,7 +84,7 @@ func TestFanoutSendsEachSubscriberItsOwnSSRCAndPayloadType(t *testing.T) {
 		}
 	}
 	// A NACK from one subscriber is answered to that subscriber only.
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(bs[1].ssrc), Nacks: []rtcp.NackPair{{PacketID: 7}}}, always)
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(bs[1].ssrc), Nacks: []rtcp.NackPair{{PacketID: 7}}}, always, 0)
 	if len(bs[0].got) != 1 || len(bs[1].got) != 2 || len(bs[2].got) != 1 || bs[1].got[1].SequenceNumber != 7 {
 		t.Fatalf("after a NACK: %d %d %d", len(bs[0].got), len(bs[1].got), len(bs[2].got))
 	}
@@ -130,7 +130,7 @@ func TestFanoutWriteAndResendAllocateNothing(t *testing.T) {
 		p.SequenceNumber++
 		ft.writeRTP(0, p)
 		nack.Nacks[0].PacketID = p.SequenceNumber
-		ft.resend(nack, always)
+		ft.resend(nack, always, 0)
 	}); n != 0 {
 		t.Fatalf("%v allocations per packet to 20 subscribers", n)
 	}
@@ -155,7 +155,7 @@ func TestResendsStayWithinTheSubscribersBudget(t *testing.T) {
 	}
 	budget := 3500
 	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(b.ssrc), Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{1, 2, 3, 4, 5})},
-		func(n int) bool { budget -= n; return budget >= 0 })
+		func(n int) bool { budget -= n; return budget >= 0 }, 0)
 	if got := len(b.got) - 10; got != 3 {
 		t.Fatalf("%d packets resent within a budget of three", got)
 	}

@@ -183,7 +183,7 @@ func readRTCP(sender *webrtc.RTPSender, ft *forwardTrack, sub *Peer) {
 				}
 			case *rtcp.TransportLayerNack:
 				bursts.begin()
-				ft.local.resend(pkt, sub.mayResend)
+				ft.local.resend(pkt, sub.mayResend, sub.roundTrip())
 				bursts.end()
 			}
 		}

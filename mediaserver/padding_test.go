@@ -34,12 +34,12 @@ func TestPaddingIsNumberedWithTheMediaAndNeverResent(t *testing.T) {
 	// A NACK for padding gets nothing; one for the media after it gets
 	// that packet, under the number the subscriber knows it by.
 	before := len(b.got)
-	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{b.got[5].SequenceNumber})}, always)
+	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{b.got[5].SequenceNumber})}, always, 0)
 	if len(b.got) != before {
 		t.Fatalf("a NACK for padding was answered: %+v", b.got[before:])
 	}
 	want := b.got[7]
-	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{want.SequenceNumber, b.got[2].SequenceNumber})}, always)
+	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{want.SequenceNumber, b.got[2].SequenceNumber})}, always, 0)
 	if len(b.got) != before+2 {
 		t.Fatalf("NACKs for two media packets answered with %d", len(b.got)-before)
 	}
@@ -87,7 +87,7 @@ func TestAPausedSubscriberIsPaddedAndResumesAfterThePadding(t *testing.T) {
 	// Every padding packet is one run: none is answered.
 	before := len(b.got)
 	for _, h := range b.got[2:8] {
-		src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{h.SequenceNumber})}, always)
+		src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: sub.ssrc, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{h.SequenceNumber})}, always, 0)
 	}
 	if len(b.got) != before {
 		t.Fatalf("NACKs for padding answered with %d packets", len(b.got)-before)

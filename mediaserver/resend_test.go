@@ -56,7 +56,7 @@ func TestResendCarriesTheForwardedHeaderExtensions(t *testing.T) {
 				t.Fatalf("forwarded under the subscriber's id 9: %v", v)
 			}
 
-			ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 500}}}, always)
+			ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 500}}}, always, 0)
 			if len(sub.got) != 2 {
 				t.Fatalf("resent %d packets", len(sub.got)-1)
 			}
@@ -100,14 +100,14 @@ func TestResendOfAPacketWithoutExtensionsCarriesNone(t *testing.T) {
 	// The recorded headers' extension payloads point into the binding's
 	// buffers, as pion's would until it marshals: each is checked before the
 	// next retransmission.
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 1}}}, always)
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 1}}}, always, 0)
 	if len(sub.got) != 3 {
 		t.Fatalf("got %d packets", len(sub.got))
 	}
 	if v := sub.got[2].GetExtension(9); !bytes.Equal(v, []byte{3}) {
 		t.Fatalf("packet 1 resent with %v", v)
 	}
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 2}}}, always)
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1, Nacks: []rtcp.NackPair{{PacketID: 2}}}, always, 0)
 	if len(sub.got) != 4 {
 		t.Fatalf("got %d packets", len(sub.got))
 	}
@@ -142,7 +142,7 @@ func TestResendWithExtensionsAllocatesNothing(t *testing.T) {
 		p.SequenceNumber++
 		ft.writeRTP(0, p)
 		nack.Nacks[0].PacketID = p.SequenceNumber
-		ft.resend(nack, always)
+		ft.resend(nack, always, 0)
 	}); n != 0 {
 		t.Fatalf("%v allocations per packet to 20 subscribers and one retransmission", n)
 	}

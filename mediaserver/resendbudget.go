@@ -20,3 +20,12 @@ func (p *Peer) budgetResends(estimate int) {
 	p.resends.SetLimit(rate.Limit(perSecond))
 	p.resends.SetBurst(max(int(perSecond/4), 3000))
 }
+
+// roundTrip is the subscriber's round trip as its estimator measures it
+// (sending to feedback, ns): a packet is not resent twice within it.
+func (p *Peer) roundTrip() int64 {
+	if p.estimator == nil {
+		return 0
+	}
+	return p.estimator.Stats().RTT
+}

@@ -35,9 +35,10 @@ type rtxStream struct {
 }
 
 type resendCount struct {
-	seq uint16
-	n   uint8
-	at  int64 // the first, Unix ns
+	seq  uint16
+	n    uint8
+	at   int64 // the first, Unix ns
+	last int64 // the last, Unix ns
 }
 
 // A packet is resent on RTX maxResends times at most, within
@@ -51,7 +52,12 @@ type resendCount struct {
 // resendMemory outlasts pion's NACKs of one packet (512 packets: 17 s of a
 // low layer at 30 a second; with 5 s, each was resent again every 5 s),
 // and is shorter than the numbers take to come round (65 s at 1000
-// packets a second).
+// packets a second). Nor is a packet resent again within the subscriber's
+// round trip, as libwebrtc's sender does not: behind a queue the repair
+// is still on its way when the next NACK comes, and a second copy of a
+// one-packet frame Chromium had put together already ("already received,
+// dropping frame") stilled its picture until its keyframe request 3 s
+// later.
 const (
 	maxResends   = 3
 	resendSlots  = 512

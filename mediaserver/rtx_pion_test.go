@@ -39,7 +39,7 @@ func TestARealSubscriberGetsItsNACKedPacketThroughRTX(t *testing.T) {
 			for _, p := range pkts {
 				if nack, ok := p.(*rtcp.TransportLayerNack); ok {
 					nacked.Add(1)
-					ft.resend(nack, func(int) bool { resent.Add(1); return true })
+					ft.resend(nack, func(int) bool { resent.Add(1); return true }, 0)
 				}
 			}
 		}

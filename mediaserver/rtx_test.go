@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"testing"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
@@ -49,7 +50,7 @@ func TestNACKedPacketsAreResentOnTheRetransmissionStream(t *testing.T) {
 		ft.writeRTP(0, p)
 	}
 	b.rtx.seq = 0xffff // the next wraps
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{0, 65535})}, always)
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{0, 65535})}, always, 0)
 	if len(f.got) != 4+2 {
 		t.Fatalf("got %d packets, want 4 and 2 resent", len(f.got))
 	}
@@ -84,7 +85,7 @@ func TestWithoutRTXRetransmissionsStayInTheVideosStream(t *testing.T) {
 		}
 		ft.bindings[0].ready.Store(true)
 		ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: 7}, Payload: []byte{1, 2}})
-		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: []rtcp.NackPair{{PacketID: 7}}}, always)
+		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: []rtcp.NackPair{{PacketID: 7}}}, always, 0)
 		if len(f.got) != 2 || f.got[1].SSRC != 1000 || f.got[1].SequenceNumber != 7 || !bytes.Equal(f.payloads[1], []byte{1, 2}) {
 			t.Fatalf("%s: resent %+v %x", name, f.got[1:], f.payloads[1:])
 		}
@@ -174,7 +175,7 @@ func TestRTXResendAndPaddingAllocateNothing(t *testing.T) {
 		p.SequenceNumber++
 		ft.writeRTP(0, p)
 		nack.Nacks[0].PacketID = p.SequenceNumber
-		ft.resend(nack, always)
+		ft.resend(nack, always, 0)
 		b.pad(2000)
 	}); n != 0 {
 		t.Fatalf("%v allocations per packet, retransmission and padding", n)
@@ -190,12 +191,12 @@ func TestAPacketIsResentOnRTXAFewTimesAtMost(t *testing.T) {
 		ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq}, Payload: []byte{1, 2}})
 	}
 	for range 2 * maxResends {
-		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{2})}, always)
+		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{2})}, always, 0)
 	}
 	// A NACK the budget refuses takes none of the tries.
-	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{3})}, func(int) bool { return false })
+	ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{3})}, func(int) bool { return false }, 0)
 	for range 2 * maxResends {
-		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{3})}, always)
+		ft.resend(&rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{3})}, always, 0)
 	}
 	count := map[uint16]int{}
 	for i, h := range f.got[3:] {
@@ -206,5 +207,29 @@ func TestAPacketIsResentOnRTXAFewTimesAtMost(t *testing.T) {
 	}
 	if count[2] != maxResends || count[3] != maxResends {
 		t.Fatalf("resent %v; want each %d times", count, maxResends)
+	}
+}
+
+// A packet NACKed again within the subscriber's round trip is not resent
+// again: behind a queue the first repair is still on its way, and a second
+// copy of a one-packet frame Chromium had put together stilled its
+// picture for 3 s. After the round trip it is.
+func TestAPacketIsNotResentAgainWithinTheRoundTrip(t *testing.T) {
+	ft := newFanoutTrack(vp8, "v", "p~s", nil)
+	f, b := bindRTX(t, ft)
+	for seq := uint16(1); seq <= 3; seq++ {
+		ft.writeRTP(0, &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq}, Payload: []byte{1, 2}})
+	}
+	rtt := int64(time.Hour)
+	nack := &rtcp.TransportLayerNack{MediaSSRC: 1000, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{2})}
+	ft.resend(nack, always, rtt)
+	ft.resend(nack, always, rtt)
+	if n := len(f.got) - 3; n != 1 {
+		t.Fatalf("a packet NACKed twice within the round trip was resent %d times, want once", n)
+	}
+	b.rtx.resent[2%resendSlots].last -= rtt // the round trip passed
+	ft.resend(nack, always, rtt)
+	if n := len(f.got) - 3; n != 2 {
+		t.Fatalf("a packet NACKed again after the round trip was resent %d times in all, want twice", n)
 	}
 }

@@ -118,7 +118,7 @@ func TestSimulcastSubscriberGetsOneLayerAndMovesAtItsKeyframe(t *testing.T) {
 
 	// A NACK is answered from the layer each lost packet came from.
 	last := b.got[len(b.got)-1].SequenceNumber
-	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(b.ssrc), Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last - 5, last - 1})}, always)
+	src.t.resend(&rtcp.TransportLayerNack{MediaSSRC: uint32(b.ssrc), Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{last - 5, last - 1})}, always, 0)
 	if n := len(b.got); n != 14 || b.layers[12] != 2 || b.layers[13] != 0 ||
 		b.got[12].SequenceNumber != last-5 || b.got[13].SequenceNumber != last-1 ||
 		b.got[12].Timestamp != b.got[6].Timestamp || b.got[13].Timestamp != b.got[10].Timestamp {
