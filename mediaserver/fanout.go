@@ -351,10 +351,15 @@ func (t *fanoutTrack) resend(nack *rtcp.TransportLayerNack, allow func(bytes int
 
 // load puts the packet the subscriber knows by seq in b.header and
 // b.payload, from its layer's history, as it was forwarded to the
-// subscriber; false when it was padding or is no longer kept. b.mu is held.
+// subscriber; false when it was padding, is no longer kept, or is of a
+// layer the subscriber has left since. (It left it at a keyframe of the
+// one it gets now, and decodes nothing from before that: behind a link
+// that narrowed, a pion subscriber had the top layer's losses resent
+// for 2.5 s after its move down, into the link that could not carry it.)
+// b.mu is held.
 func (b *binding) load(seq uint16) bool {
 	s := b.segmentOf(seq)
-	if s == nil || s.layer < 0 || int16(seq-b.lastSeq) > 0 {
+	if s == nil || s.layer < 0 || s.layer != int(b.cur.Load()) || int16(seq-b.lastSeq) > 0 {
 		return false
 	}
 	var ok bool
