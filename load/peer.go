@@ -152,12 +152,13 @@ func (p *peer) close() {
 	p.s.Close()
 }
 
-// read counts a track's packets and follows its sequence numbers, reading
-// only the fixed header: the payload is synthetic.
+// read counts a track's packets, each once, and follows its sequence
+// numbers, reading only the fixed header: the payload is synthetic.
 func (p *peer) read(r *runner, tr *webrtc.TrackRemote, t *trackStats) {
 	buf := make([]byte, 1500)
 	var lastSeq uint16
 	var ext int64 = -1
+	seen := newSeqWindow()
 	for {
 		n, _, err := tr.Read(buf)
 		if err != nil {
@@ -167,12 +168,19 @@ func (p *peer) read(r *runner, tr *webrtc.TrackRemote, t *trackStats) {
 			continue
 		}
 		seq := binary.BigEndian.Uint16(buf[2:4])
-		switch d := int16(seq - lastSeq); {
+		e := int64(seq)
+		if ext >= 0 {
+			e = ext + int64(int16(seq-lastSeq)) // across a wrap too
+		}
+		if !seen.mark(e) {
+			continue // a copy of a packet counted already
+		}
+		switch {
 		case ext < 0:
-			ext, lastSeq = int64(seq), seq
-			t.first.Store(ext)
-		case d > 0: // forward, across a wrap too; a late packet moves nothing
-			ext, lastSeq = ext+int64(d), seq
+			t.first.Store(e)
+			fallthrough
+		case e > ext: // a late packet moves nothing
+			ext, lastSeq = e, seq
 		}
 		t.highest.Store(ext)
 		t.packets.Add(1)
