@@ -34,8 +34,9 @@ const (
 	maxPadProbeWait = 2 * time.Second
 	// pausedProbeWait is the most a probe waits with every video paused:
 	// a failed one stills no picture, and one the link starves ends at
-	// bwe.ProbeTime (padProbe.starved), so the narrow link is flooded no
-	// longer in all than with 2 s and the probe's end (1.2 s).
+	// bwe.ProbeTime (padProbe.starved), so a narrow link is flooded 0.6 s
+	// in every 2.1, less than by 2 s waits between probes that ran to
+	// their 1.2 s timeout.
 	pausedProbeWait = 1500 * time.Millisecond
 	// probeHold is how long a layer a probe gave must go without loss
 	// before it counts as known to fit.
