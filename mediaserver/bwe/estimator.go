@@ -140,7 +140,7 @@ func (e *Estimator) Feedback(pkt []byte, now int64) bool {
 	e.rate.rate = e.clamp(e.rate.rate)
 	lossBased := e.target
 	if e.loss.count(received, lost) {
-		if lossBased = e.loss.next(e.target, acked, e.rtt, now); lossBased < e.target {
+		if lossBased = e.loss.next(e.target, acked, e.delay.usage == Overusing, e.rtt, now); lossBased < e.target {
 			e.rate.limited(lossBased, acked, now)
 		}
 	}

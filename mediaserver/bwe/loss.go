@@ -10,6 +10,7 @@ const (
 	lossBatch        = 20
 	lowLoss          = 0.02
 	highLoss         = 0.10
+	severeLoss       = 0.5         // lost in a batch, a link far narrower than what is sent
 	decreaseInterval = 300_000_000 // ns
 	historySpan      = 1_000_000_000
 )
@@ -46,13 +47,18 @@ func (l *lossBased) unlost() { l.lost-- }
 // delivered (acked, 0: not known). Like the delay-based rate, it grows no
 // further than 1.5 times what was delivered: without that, a sender that
 // sends less than the estimate would see it grow by 8 % a second whatever
-// the link. A fall never leaves it above what the link delivered: a rate
-// far above the link's (the first seconds on a narrow link) comes down at
-// once, not by halves of the loss every few hundred milliseconds, and to
-// beta of it, so that the queue it filled drains; a fall from below what
-// was delivered stops at beta of it (a failed probe's padding was lost,
-// not the estimate's traffic).
-func (l *lossBased) next(rate, acked float64, rtt, now int64) float64 {
+// the link. A fall on a congested link (the delay says over-use, or half
+// of the batch was lost) never leaves it above what the link delivered: a
+// rate far above the link's (the first seconds on a narrow link) comes
+// down at once, not by halves of the loss every few hundred milliseconds,
+// and to beta of it, so that the queue it filled drains. Without those
+// signs a fall from above what was delivered is by half the loss, as
+// GCC's: the sender sends less than the estimate, and a burst of a few
+// packets lost on a link with room brought a loopback subscriber's
+// estimate below what its top layer sends. A fall from below what was
+// delivered stops at beta of it (a failed probe's padding was lost, not
+// the estimate's traffic).
+func (l *lossBased) next(rate, acked float64, congested bool, rtt, now int64) float64 {
 	switch {
 	case l.last <= lowLoss:
 		up := l.leastSince(now-historySpan, rate)*maxIncreasePerSec + 1000
@@ -65,8 +71,10 @@ func (l *lossBased) next(rate, acked float64, rtt, now int64) float64 {
 		down := rate * (1 - l.last/2)
 		switch {
 		case acked <= 0:
-		case rate > acked:
+		case rate > acked && (congested || l.last >= severeLoss):
 			down = min(down, beta*acked)
+		case rate > acked:
+			// A burst on a link with room: by half the loss alone.
 		default:
 			// The estimate is below what the link delivered: what was
 			// lost was sent above it (a probe's padding), and the link
