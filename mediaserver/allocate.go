@@ -246,8 +246,13 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 	if allPaused && resuming && paddable(video) != nil {
 		wait = min(wait, pausedProbeWait)
 	}
-	canProbe := len(st.probed) == 0 && st.padProbe == nil && (now.Sub(st.lastFall) >= probeWait || allPaused) &&
-		(now.Sub(lastEvent) >= wait || st.held) && st.lossySince.IsZero()
+	// A link that delivers twice the estimate, losing nothing, has
+	// widened: the queue a failed probe left emptied at a rate it could
+	// not carry before. The next probe need not wait (it waited up to 2 s
+	// more after the widening).
+	widened := bs.Acked >= 2*estimate && lossKnown && loss < limitLoss
+	canProbe := len(st.probed) == 0 && st.padProbe == nil && (now.Sub(st.lastFall) >= probeWait || allPaused || widened) &&
+		(now.Sub(lastEvent) >= wait || st.held || widened) && st.lossySince.IsZero()
 	var padded *padProbe // the probe whose padding the link carried
 	if pp := st.padProbe; pp != nil {
 		received, lost := p.feedback.counts()

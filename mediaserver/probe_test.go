@@ -534,3 +534,30 @@ func TestAPausedVideosProbeTheLinkStarvesFailsAtOnceAndTheNextComesSooner(t *tes
 		t.Fatalf("no probe pausedProbeWait after the last failed (its wait says %v)", ab.st.probeWait)
 	}
 }
+
+// A link that delivers twice the estimate, losing nothing, widened: the
+// next probe does not wait out the 2 s after the last one failed (nor
+// after the fall that failure brought). A link that delivers what it did
+// waits.
+func TestAProbeFollowsAFailedOneAtOnceWhenTheLinkWidens(t *testing.T) {
+	ab, _ := paddingProbeOnA300kLink(t)
+	// The probe fails: the link was 300 kbit/s; the estimate falls with it.
+	ab.report(50, 50)
+	ab.round()
+	if ab.st.padProbe != nil || ab.st.probeFailed.IsZero() {
+		t.Fatal("the probe on a lossy link did not fail")
+	}
+	ab.est.bps = 250_000
+	ab.lossPassed()
+	ab.round()
+	if ab.st.padProbe != nil {
+		t.Fatal("a probe began right after one failed, on a link delivering what it did")
+	}
+	// The link widens: its queue empties at more than twice the estimate.
+	ab.est.acked = 600_000
+	ab.report(100, 0)
+	ab.round()
+	if ab.st.padProbe == nil {
+		t.Fatal("no probe on a link delivering twice the estimate")
+	}
+}
