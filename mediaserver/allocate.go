@@ -334,7 +334,7 @@ func (p *Peer) allocate(st *allocation, now time.Time) {
 					target := int(float64(base+adds) / upgradeMargin)
 					rate := max(target-base, minPadProbe)
 					st.padProbe = &padProbe{b: c.b, layer: next, rate: rate, on: on, from: st.probeFrom, resume: c.current < 0,
-						need: (base + rate) * 95 / 100}
+						need: (base + rate) * 90 / 100}
 				} else {
 					c.chosen = next
 					st.probed[c.b] = next

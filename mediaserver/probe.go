@@ -64,8 +64,9 @@ type padProbe struct {
 	// probe (bwe.Stats.Acked, by arrival time) for it to hold: what was
 	// sent before it (the lesser of what the link delivered and what the
 	// layers cost, as a keyframe may have swelled the first) and the
-	// padding, less a twentieth for the measure's noise; peak is the most
-	// it delivered so far.
+	// padding, less a tenth for the measure's noise (with a twentieth, a
+	// probe on a widened link that delivered 99 % of its need failed, and
+	// the layer up waited 2 s more); peak is the most it delivered so far.
 	// Packets a link queues arrive late but arrive: counted alone, a
 	// deep queue made a link of 300 kbit/s look as if it carried 400 for
 	// the 0.3 s of a probe's full rate, and the layer then sent into it

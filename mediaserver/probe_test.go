@@ -561,3 +561,26 @@ func TestAProbeFollowsAFailedOneAtOnceWhenTheLinkWidens(t *testing.T) {
 		t.Fatal("no probe on a link delivering twice the estimate")
 	}
 }
+
+// A probe whose link delivered, at its peak, nine tenths of what was sent
+// before and its padding holds: the measure is noisy by that much. (With
+// nineteen twentieths, a probe on a widened link that delivered 99 % of
+// its need failed, and the layer up waited 2 s more.)
+func TestAProbeTheLinkDeliveredNineTenthsOfHolds(t *testing.T) {
+	ab := newAllocationBench(t, 400_000)
+	ab.st.lastLimit = time.Now()
+	ab.est.acked = 100_000 // less than the layers cost: the probe's base
+	ab.round()
+	ab.round()
+	pp := ab.st.padProbe
+	if pp == nil {
+		t.Fatal("no padding probe")
+	}
+	ab.est.acked = (100_000 + pp.rate) * 93 / 100
+	ab.report(200, 0)
+	ab.since(bwe.ProbeTime + bwe.ProbeSettle)
+	ab.round()
+	if w := ab.wants(); w[0] != 1 {
+		t.Fatalf("a probe whose link delivered 93 %% of what it needs did not hold: layers %v, need %d, peak %d", w, pp.need, pp.peak)
+	}
+}
